@@ -1,0 +1,75 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+
+// Crockford's base32: sorts the same as the numbers it encodes, no ambiguous letters.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const TIME_CHARS = 10; // 48-bit millisecond timestamp
+const RANDOM_CHARS = 16; // 80 random bits
+
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+/**
+ * A run id in the ULID format: 26 characters whose lexical order is their time order, also for
+ * ids made in the same millisecond by this process (the random part is incremented).
+ */
+export function createRunId(now: number = Date.now()): string {
+  const time = Math.max(0, Math.floor(now));
+  if (time === lastTime) {
+    incrementRandom(lastRandom);
+  } else {
+    lastTime = time;
+    lastRandom = Array.from(randomBytes(RANDOM_CHARS), (byte) => byte & 31);
+  }
+  return encodeTime(time) + lastRandom.map((digit) => ALPHABET[digit]).join('');
+}
+
+/** The creation time a run id carries, in ms since the epoch. */
+export function runIdTime(runId: string): number {
+  let time = 0;
+  for (const char of runId.slice(0, TIME_CHARS).toUpperCase()) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) return Number.NaN;
+    time = time * 32 + digit;
+  }
+  return time;
+}
+
+/**
+ * A worker id unique to this process: `<label>-<pid>-<random>`. The random part keeps two
+ * processes apart even when they share a host name and a pid (containers often run as pid 1).
+ */
+export function createWorkerId(label: string = hostname()): string {
+  const safe =
+    label
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'worker';
+  return `${safe}-${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A random nonce, stored inside conditional writes to learn later whether they won. */
+export function createNonce(): string {
+  return randomUUID();
+}
+
+function encodeTime(time: number): string {
+  let out = '';
+  let rest = time;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    out = ALPHABET[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+function incrementRandom(digits: number[]): void {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const digit = digits[i] ?? 0;
+    if (digit < 31) {
+      digits[i] = digit + 1;
+      return;
+    }
+    digits[i] = 0;
+  }
+}

@@ -1,0 +1,13 @@
+export { abortReason, isAbortError } from './abort.js';
+export { type Clock, MAX_TIMER_MS, SystemClock, systemClock } from './clock.js';
+export { ERROR_CODES, isKnownErrorCode, type SchedulerErrorCode } from './error-codes.js';
+export { createNonce, createRunId, createWorkerId, runIdTime } from './ids.js';
+export { hashString, seededRandom } from './random.js';
+export { REDACTED, redactText, redactValue } from './redact.js';
+export {
+  isSchedulerError,
+  SchedulerError,
+  type SchedulerErrorJSON,
+  type SchedulerErrorOptions,
+} from './scheduler-error.js';
+export { type SleepOptions, sleep } from './sleep.js';

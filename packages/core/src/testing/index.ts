@@ -1,0 +1,2 @@
+export { ManualClock, type ManualClockOptions } from './manual-clock.js';
+export { SkewedClock } from './skewed-clock.js';
