@@ -65,3 +65,13 @@ describe('seededRandom and hashString', () => {
     expect(hashString('a')).not.toBe(hashString('b'));
   });
 });
+
+describe('closestMatch', () => {
+  it('suggests the nearest known name for a typo, and nothing for unrelated input', async () => {
+    const { closestMatch } = await import('./closest-match.js');
+    expect(closestMatch('retry', ['retries', 'timeout'])).toBe('retries');
+    expect(closestMatch('timout', ['retries', 'timeout'])).toBe('timeout');
+    expect(closestMatch('Schedule', ['schedule'])).toBe('schedule');
+    expect(closestMatch('zzzzzz', ['retries', 'timeout'])).toBeUndefined();
+  });
+});

@@ -1,0 +1,369 @@
+import { type Clock, SchedulerError, seededRandom } from '@s3-scheduler/core';
+import { type AttemptResult, cancelledError, runAttempt } from './attempt.js';
+import { computeBackoff } from './backoff.js';
+import { captureError } from './capture-error.js';
+import {
+  invalidAction,
+  type ResolvedExecutorOptions,
+  type ResolvedRunOptions,
+  resolveDrainOptions,
+  resolveExecutorOptions,
+  resolveRunOptions,
+} from './options.js';
+import type {
+  Action,
+  AttemptRecord,
+  CallbackName,
+  DrainOptions,
+  DrainResult,
+  ExecutorOptions,
+  RunOptions,
+  RunOutcome,
+  RunStatus,
+} from './types.js';
+
+/** A run waiting for (or holding) a slot. */
+interface RunEntry<C extends object> {
+  action: Action<unknown, C>;
+  options: ResolvedRunOptions<C>;
+  seed: number;
+  enqueuedAt: number;
+  resolve: (outcome: RunOutcome<unknown>) => void;
+  /** Removes the queue's abort listener once the run leaves the queue. */
+  leaveQueue?: () => void;
+}
+
+/**
+ * Runs actions with attempts, retries, back-off, timeouts that abort, and a concurrency limit.
+ * `run()` resolves with an outcome and never rejects for anything the action does; the only throws
+ * are `SchedulerError`s for invalid options, synchronously, where the mistake was made.
+ */
+export class Executor<C extends object = Record<string, unknown>> {
+  readonly #options: ResolvedExecutorOptions<C>;
+  readonly #clock: Clock;
+  readonly #nextSeed: () => number;
+  readonly #queue: RunEntry<C>[] = [];
+  readonly #idleWaiters = new Set<() => void>();
+  #running = 0;
+
+  constructor(options: ExecutorOptions<C> = {}) {
+    this.#options = resolveExecutorOptions<C>(options);
+    this.#clock = this.#options.clock;
+    this.#nextSeed =
+      this.#options.seed === undefined
+        ? () => Math.floor(Math.random() * 4294967296)
+        : seedStream(this.#options.seed);
+  }
+
+  /** Runs holding a slot now (an abandoned attempt no longer holds one). */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Runs waiting for a slot, in FIFO order. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** The concurrency limit this executor was built with. */
+  get maxConcurrent(): number {
+    return this.#options.maxConcurrent;
+  }
+
+  /**
+   * Runs `action` now, or once a slot is free. Resolves with the outcome of all its attempts;
+   * throws a `SchedulerError` (`INVALID_OPTION`, `UNKNOWN_OPTION`) at once for invalid options.
+   */
+  run<T>(action: Action<T, C>, options?: RunOptions<C>): Promise<RunOutcome<Awaited<T>>> {
+    if (typeof action !== 'function') throw invalidAction(action);
+    const resolved = resolveRunOptions<C>(options);
+    return new Promise<RunOutcome<unknown>>((resolve) => {
+      const entry: RunEntry<C> = {
+        action: action as Action<unknown, C>,
+        options: resolved,
+        seed: resolved.seed ?? this.#nextSeed(),
+        enqueuedAt: this.#clock.monotonic(),
+        resolve,
+      };
+      const { signal } = resolved;
+      if (signal?.aborted) {
+        this.#finishUnstarted(entry);
+      } else if (this.#running < this.#options.maxConcurrent) {
+        this.#start(entry);
+      } else {
+        this.#enqueue(entry);
+      }
+    }) as Promise<RunOutcome<Awaited<T>>>;
+  }
+
+  /**
+   * Waits until nothing is running or queued, or until `deadline` ms have passed on the clock.
+   * Queued runs keep starting meanwhile; call `cancelQueued()` first to drop them instead.
+   */
+  drain(options?: DrainOptions): Promise<DrainResult> {
+    const deadline = resolveDrainOptions(options);
+    if (this.#isIdle()) return Promise.resolve(this.#drainResult());
+    return new Promise<DrainResult>((resolve) => {
+      const stop = new AbortController();
+      const onIdle = () => {
+        stop.abort();
+        resolve(this.#drainResult());
+      };
+      this.#idleWaiters.add(onIdle);
+      if (Number.isFinite(deadline)) {
+        this.#clock.sleep(deadline, stop.signal).then(
+          () => {
+            this.#idleWaiters.delete(onIdle);
+            resolve(this.#drainResult());
+          },
+          () => {}, // stopped because the executor went idle first
+        );
+      }
+    });
+  }
+
+  /** Resolves every queued run as `cancelled` with no attempts. Returns how many there were. */
+  cancelQueued(reason?: unknown): number {
+    const entries = this.#queue.splice(0);
+    for (const entry of entries) {
+      entry.leaveQueue?.();
+      this.#finishUnstarted(entry, reason);
+    }
+    this.#notifyIfIdle();
+    return entries.length;
+  }
+
+  #enqueue(entry: RunEntry<C>): void {
+    this.#queue.push(entry);
+    const { signal } = entry.options;
+    if (!signal) return;
+    const onAbort = () => {
+      const index = this.#queue.indexOf(entry);
+      if (index < 0) return;
+      this.#queue.splice(index, 1);
+      this.#finishUnstarted(entry);
+      this.#notifyIfIdle();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    entry.leaveQueue = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  #start(entry: RunEntry<C>): void {
+    this.#running++;
+    entry.leaveQueue?.();
+    void this.#execute(entry)
+      .catch((error: unknown) => this.#internalFailure(error))
+      .then((outcome) => {
+        this.#running--;
+        this.#complete(entry, outcome);
+        this.#pump();
+        this.#notifyIfIdle();
+      });
+  }
+
+  #pump(): void {
+    while (this.#running < this.#options.maxConcurrent) {
+      const next = this.#queue.shift();
+      if (!next) return;
+      this.#start(next);
+    }
+  }
+
+  async #execute(entry: RunEntry<C>): Promise<RunOutcome<unknown>> {
+    const clock = this.#clock;
+    const { options } = entry;
+    const { signal, context } = options;
+    const startedAt = clock.now();
+    const start = clock.monotonic();
+    const attempts: AttemptRecord[] = [];
+    let status: RunStatus;
+    let ended: AttemptResult<unknown> | undefined;
+    let error: unknown;
+
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) {
+        status = 'cancelled';
+        error = cancelledError(signal, attempt);
+        break;
+      }
+      const result = await runAttempt({
+        clock,
+        action: entry.action,
+        attempt,
+        timeout: options.timeout,
+        abandonGraceMs: options.abandonGraceMs,
+        signal,
+        context,
+        onStart: (at) => this.#emit('onAttemptStart', { attempt, startedAt: at, context }),
+        onTimeout: () => this.#emit('onTimeout', { attempt, timeoutMs: options.timeout, context }),
+      });
+      attempts.push(result.record);
+      ended = result;
+      error = result.error;
+      const attemptStatus = result.record.status;
+      if (attemptStatus === 'completed' || attemptStatus === 'cancelled') {
+        status = attemptStatus;
+        break;
+      }
+      if (attempt > options.retries || !this.#isRetryable(options, result.error)) {
+        status = attemptStatus;
+        break;
+      }
+      if (signal?.aborted) {
+        // Cancelled while an aborted attempt was in its grace period: no retry will follow.
+        status = 'cancelled';
+        error = cancelledError(signal, attempt + 1);
+        break;
+      }
+      const delayMs = computeBackoff(attempt + 1, options.backoff, entry.seed);
+      this.#emit('onRetry', {
+        attempt: attempt + 1,
+        delayMs,
+        error: result.record.error,
+        cause: error,
+        context,
+      });
+      try {
+        await clock.sleep(delayMs, signal);
+      } catch {
+        // Only the run's signal can stop a back-off wait.
+        status = 'cancelled';
+        error = cancelledError(signal, attempt + 1);
+        break;
+      }
+    }
+
+    const outcome: RunOutcome<unknown> = {
+      status,
+      attempts,
+      startedAt,
+      finishedAt: clock.now(),
+      durationMs: clock.monotonic() - start,
+      queuedMs: start - entry.enqueuedAt,
+    };
+    if (status === 'completed') outcome.result = ended?.value;
+    else setError(outcome, error);
+    return outcome;
+  }
+
+  #isRetryable(options: ResolvedRunOptions<C>, error: unknown): boolean {
+    try {
+      return options.retryable(error) === true;
+    } catch (predicateError) {
+      // A broken predicate must not break the run: do not retry, and report it.
+      this.#reportCallbackError(predicateError, 'retryable');
+      return false;
+    }
+  }
+
+  /** Resolves a run that never got a slot: cancelled through its signal or `cancelQueued()`. */
+  #finishUnstarted(entry: RunEntry<C>, reason?: unknown): void {
+    const now = this.#clock.now();
+    const outcome: RunOutcome<unknown> = {
+      status: 'cancelled',
+      attempts: [],
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      queuedMs: this.#clock.monotonic() - entry.enqueuedAt,
+    };
+    const error = entry.options.signal?.aborted
+      ? cancelledError(entry.options.signal, 1)
+      : new SchedulerError('The run was cancelled before it started', {
+          code: 'JOB_CANCELLED',
+          operation: 'Executor.cancelQueued',
+          cause: reason,
+        });
+    setError(outcome, error);
+    this.#complete(entry, outcome);
+  }
+
+  #complete(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
+    this.#emit('onComplete', { outcome, context: entry.options.context });
+    entry.resolve(outcome);
+  }
+
+  /** A bug in this package must still resolve the run, never reject it. */
+  #internalFailure(cause: unknown): RunOutcome<unknown> {
+    const now = this.#clock.now();
+    const outcome: RunOutcome<unknown> = {
+      status: 'failed',
+      attempts: [],
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      queuedMs: 0,
+    };
+    setError(
+      outcome,
+      new SchedulerError('The executor failed internally', {
+        code: 'INTERNAL',
+        operation: 'Executor.run',
+        cause,
+        suggestion: 'Please report this with the cause attached.',
+      }),
+    );
+    return outcome;
+  }
+
+  #isIdle(): boolean {
+    return this.#running === 0 && this.#queue.length === 0;
+  }
+
+  #notifyIfIdle(): void {
+    if (!this.#isIdle()) return;
+    const waiters = [...this.#idleWaiters];
+    this.#idleWaiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  #drainResult(): DrainResult {
+    return { drained: this.#isIdle(), running: this.#running, queued: this.#queue.length };
+  }
+
+  #emit<K extends Exclude<CallbackName, 'retryable'>>(
+    name: K,
+    payload: Parameters<NonNullable<ExecutorOptions<C>[K]>>[0],
+  ): void {
+    const callback = this.#options[name] as ((event: typeof payload) => unknown) | undefined;
+    if (!callback) return;
+    try {
+      const returned = callback(payload);
+      if (isThenable(returned))
+        returned.then(undefined, (error: unknown) => this.#reportCallbackError(error, name));
+    } catch (error) {
+      this.#reportCallbackError(error, name);
+    }
+  }
+
+  #reportCallbackError(error: unknown, name: CallbackName): void {
+    const report = this.#options.onCallbackError;
+    if (!report) return;
+    try {
+      const returned = report(error, name);
+      if (isThenable(returned)) returned.then(undefined, () => {});
+    } catch {
+      // The last line of defence: nothing may escape into the run.
+    }
+  }
+}
+
+function setError(outcome: RunOutcome<unknown>, error: unknown): void {
+  outcome.error = captureError(error);
+  // Non-enumerable: the plugin can rethrow or log the original, JSON stays plain.
+  Object.defineProperty(outcome, 'cause', { value: error, enumerable: false, configurable: true });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Seeds of per-run jitter as 32-bit integers, reproducible from the executor's seed. */
+function seedStream(seed: number): () => number {
+  const random = seededRandom(seed);
+  return () => Math.floor(random() * 4294967296);
+}

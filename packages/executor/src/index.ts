@@ -1,0 +1,22 @@
+export { computeBackoff } from './backoff.js';
+export { Executor } from './executor.js';
+export type {
+  Action,
+  ActionContext,
+  AttemptRecord,
+  AttemptStartEvent,
+  AttemptStatus,
+  BackoffOptions,
+  CallbackName,
+  CapturedError,
+  CompleteEvent,
+  DrainOptions,
+  DrainResult,
+  ExecutorOptions,
+  JitterMode,
+  RetryEvent,
+  RunOptions,
+  RunOutcome,
+  RunStatus,
+  TimeoutEvent,
+} from './types.js';
