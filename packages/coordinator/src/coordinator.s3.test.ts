@@ -1,0 +1,55 @@
+import { SystemClock } from '@s3-scheduler/core';
+import { s3TestStore } from '@s3-scheduler/storage/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCluster, type Node } from './cluster.test.helpers.js';
+
+// Real S3 server (bash scripts/s3-server.sh start); skipped without S3_ENDPOINT, a failure on CI.
+const store = await s3TestStore({ prefix: 'coordinator/' });
+const clock = new SystemClock();
+const H = 500;
+const LEASE = 1500; // default 3 × H; margin 150 ms
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await pause(20);
+  }
+  return performance.now() - started;
+}
+
+describe.runIf(store)('Coordinator on real S3', () => {
+  const running: Node[] = [];
+  afterAll(async () => {
+    await Promise.all(running.map((node) => node.coordinator.stop().catch(() => undefined)));
+  });
+
+  it('five contenders elect one leader; a crashed leader is replaced with epoch 2; stop hands over', async () => {
+    const { nodes, journal, leaders } = createCluster(['n0', 'n1', 'n2', 'n3', 'n4'], store!, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    running.push(...nodes);
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await until(() => leaders().length === 1, 3000);
+    const first = leaders()[0]!;
+    expect(first.coordinator.getEpoch()).toBe(1);
+
+    first.gate.killed = true; // crash: no more requests, no release
+    const failover = await until(
+      () => leaders().length === 1 && leaders()[0] !== first,
+      LEASE + 150 + 2 * H + 1500,
+    );
+    const second = leaders()[0]!;
+    expect(second.coordinator.getEpoch()).toBe(2);
+    expect(failover).toBeLessThanOrEqual(LEASE + 150 + H + 1000);
+
+    await second.coordinator.stop(); // graceful: release, next leader within one heartbeat
+    const handover = await until(() => leaders().some((node) => node !== second && node !== first), H + 1500);
+    expect(handover).toBeLessThanOrEqual(H + 500);
+    expect(leaders()[0]!.coordinator.getEpoch()).toBe(3);
+    expect(journal.violations).toEqual([]);
+  }, 20_000);
+});

@@ -1,0 +1,29 @@
+export type {
+  ClaimInput,
+  ClaimResult,
+  CleanupOptions,
+  CleanupResult,
+  FinishInput,
+  HistoryPage,
+  HistoryQuery,
+  HistoryStoreOptions,
+  ReclaimInput,
+  RunHandle,
+  UpdateInput,
+} from './history-store.js';
+export { HistoryStore } from './history-store.js';
+export { HistoryKeys } from './keys.js';
+export {
+  FINAL_STATUSES,
+  type FinalStatus,
+  normalizeStatus,
+  type ResultTruncation,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  type RunError,
+  type RunRecord,
+  type RunStatus,
+  type RunTrigger,
+} from './run-record.js';
+export type { JobStatistics, LastError, LastRun } from './statistics.js';
+export type { Instant } from './time.js';

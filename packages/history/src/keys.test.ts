@@ -1,0 +1,91 @@
+import { compareKeys } from '@s3-scheduler/storage';
+import { describe, expect, it } from 'vitest';
+import {
+  daySegment,
+  HistoryKeys,
+  olderDaysBound,
+  strictlyAfterBound,
+  strictlyBeforeBound,
+  timeSegment,
+} from './keys.js';
+import { DAY_MS } from './time.js';
+
+const keys = new HistoryKeys('history/');
+const instants = (() => {
+  const out = [0, 1, DAY_MS - 1, DAY_MS, Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) - 1, 9_999_999_999_999];
+  let x = 12345;
+  for (let i = 0; i < 300; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out.push(Date.UTC(2025, 0, 1) + (x % (400 * DAY_MS)));
+  }
+  return out;
+})();
+
+describe('key layout', () => {
+  it('sorts run keys newest first across days, whatever the instants', () => {
+    const sorted = [...instants].sort((a, b) =>
+      compareKeys(keys.run('job', { slotMs: a }), keys.run('job', { slotMs: b })),
+    );
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i - 1]!).toBeGreaterThanOrEqual(sorted[i]!);
+  });
+
+  it('keeps the readable UTC date in the day partition', () => {
+    expect(keys.run('job', { slotMs: Date.parse('2026-03-04T05:06:07.089Z') })).toBe(
+      `history/runs/job/${999_999 - 20_516}-2026-03-04/${timeSegment(Date.parse('2026-03-04T05:06:07.089Z'))}.s`,
+    );
+    expect(daySegment(0)).toBe('999999-1970-01-01');
+  });
+
+  it('puts manual runs beside slots of the same millisecond without colliding', () => {
+    const slot = keys.run('job', { slotMs: 5000 });
+    const manual = keys.run('job', { runId: '0000000005ABCDEFGHJKMNPQRS', runIdMs: 5000 });
+    expect(slot).not.toBe(manual);
+    expect(manual.slice(0, -29)).toBe(slot.slice(0, -2));
+  });
+
+  it('bounds split keys exactly at an instant', () => {
+    const root = keys.runs('job');
+    for (const bound of instants.slice(0, 60)) {
+      const before = root + strictlyBeforeBound(bound);
+      const after = root + strictlyAfterBound(bound);
+      for (const at of instants.slice(0, 60).concat([bound - 1, bound + 1].filter((v) => v >= 0))) {
+        for (const key of [
+          keys.run('job', { slotMs: at }),
+          keys.run('job', { runId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', runIdMs: at }),
+        ]) {
+          expect(compareKeys(key, before) > 0).toBe(at < bound);
+          expect(compareKeys(key, after) < 0).toBe(at > bound);
+        }
+      }
+    }
+  });
+
+  it('selects the day partitions strictly older than the day of the cutoff', () => {
+    const cutoff = Date.UTC(2026, 0, 10, 12);
+    const bound = keys.runs('job') + olderDaysBound(cutoff);
+    for (const at of instants) {
+      const day = `${keys.runs('job')}${daySegment(at)}/`;
+      expect(compareKeys(day, bound) > 0).toBe(Math.floor(at / DAY_MS) < Math.floor(cutoff / DAY_MS));
+    }
+  });
+
+  it('keeps any job name inside its own partition', () => {
+    for (const job of ['a/b', '..', '../../x', 'ünï/cödé', 'x'.repeat(1024), 'job%2F', '*']) {
+      const key = keys.run(job, { slotMs: 1000 });
+      expect(key.split('/')).toHaveLength(5);
+      expect(key.length).toBeLessThan(300);
+      expect(keys.index(job, 'failed').split('/')).toHaveLength(5);
+    }
+    expect(keys.runs('a/b')).not.toBe(keys.runs('a%2Fb'));
+    expect(keys.runs('x'.repeat(1024))).not.toBe(keys.runs(`${'x'.repeat(1023)}y`));
+  });
+
+  it('maps index entries back to their run and refuses foreign keys', () => {
+    const run = keys.run('job', { slotMs: 123_456 });
+    const entry = keys.indexEntry('job', run, 'failed');
+    expect(entry.startsWith('history/idx/job/failed/')).toBe(true);
+    expect(keys.runKeyFromListed('job', keys.index('job', 'failed'), entry)).toBe(run);
+    expect(keys.runKeyFromListed('job', keys.runs('job'), `${keys.runs('job')}junk`)).toBeUndefined();
+    expect(() => keys.indexEntry('other', run, 'failed')).toThrow(/not a run key/);
+  });
+});

@@ -1,0 +1,126 @@
+import { SchedulerError } from '@s3-scheduler/core';
+import { encodeKeySegment } from '@s3-scheduler/storage';
+import { DAY_MS, MAX_INSTANT_MS } from './time.js';
+
+const MAX_DAY = 999_999;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** `<day partition>/<reverse time>.<kind>`: what follows the job (and status) in every key. */
+const RUN_TAIL = /^\d{6}-\d{4}-\d{2}-\d{2}\/\d{13}\.(?:s|m-[0-9A-HJKMNP-TV-Z]{26})$/;
+
+/** Identifies one run: a scheduled slot (the slot claim) or a manual run by its ULID. */
+export type RunRef = { slotMs: number } | { runId: string; runIdMs: number };
+
+/**
+ * The key layout, in one place. S3 lists keys in ascending order, so both the day and the time
+ * are stored *reversed* (`999999 − day`, `9999999999999 − ms`): a plain recursive list of a job's
+ * partition then returns its runs newest first across all days, with no need to know which
+ * days exist. The readable date after the reversed day is for people browsing the bucket.
+ *
+ * ```
+ * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.s          scheduled slot (the claim)
+ * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.m-<ulid>   manual / run-on-start run
+ * <prefix>idx/<job>/<status>/<rday>-<yyyy-mm-dd>/<rtime>.…  zero-byte status index entry
+ * <prefix>stats/<job>.json                                  per-job statistics
+ * ```
+ */
+export class HistoryKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Prefix of every job's run partition (lists job segments with delimiter `/`). */
+  get runsRoot(): string {
+    return `${this.prefix}runs/`;
+  }
+
+  get indexRoot(): string {
+    return `${this.prefix}idx/`;
+  }
+
+  /** Prefix of one job's runs, newest first when listed. */
+  runs(job: string): string {
+    return `${this.runsRoot}${jobSegment(job)}/`;
+  }
+
+  /** Prefix of one job's status index for one terminal status, newest first when listed. */
+  index(job: string, status: string): string {
+    return `${this.indexRoot}${jobSegment(job)}/${status}/`;
+  }
+
+  stats(job: string): string {
+    return `${this.prefix}stats/${jobSegment(job)}.json`;
+  }
+
+  /** The key of a run record: for a slot, the same key on every instance (that is the claim). */
+  run(job: string, ref: RunRef): string {
+    return this.runs(job) + runTail(ref);
+  }
+
+  /** The status index entry of the run stored at `runKey`. */
+  indexEntry(job: string, runKey: string, status: string): string {
+    return this.index(job, status) + this.tailOf(job, runKey);
+  }
+
+  /** The run key an index entry (or run key) listed under `listPrefix` points at. */
+  runKeyFromListed(job: string, listPrefix: string, key: string): string | undefined {
+    const tail = key.slice(listPrefix.length);
+    return key.startsWith(listPrefix) && RUN_TAIL.test(tail) ? this.runs(job) + tail : undefined;
+  }
+
+  tailOf(job: string, runKey: string): string {
+    const base = this.runs(job);
+    const tail = runKey.slice(base.length);
+    if (!runKey.startsWith(base) || !RUN_TAIL.test(tail)) {
+      throw new SchedulerError(`'${runKey}' is not a run key of job '${job}'`, {
+        code: 'INVALID_KEY',
+        operation: 'history',
+        metadata: { key: runKey, job },
+        suggestion: 'Use the key returned by claim(), read() or query().',
+      });
+    }
+    return tail;
+  }
+}
+
+/** Day partition segment: reversed day number, then the readable UTC date. */
+export function daySegment(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  return `${String(MAX_DAY - day).padStart(6, '0')}-${new Date(day * DAY_MS).toISOString().slice(0, 10)}`;
+}
+
+/** Reversed milliseconds, so that later instants sort first. */
+export function timeSegment(ms: number): string {
+  return String(MAX_INSTANT_MS - ms).padStart(13, '0');
+}
+
+/**
+ * A string that sorts after every key of instants `>= ms` and before every key of instants
+ * `< ms` under the same partition root: the `startAfter` for "strictly before `ms`". Relies on
+ * `.` (after the time) and `-` (after the reversed day) sorting before `/`.
+ */
+export function strictlyBeforeBound(ms: number): string {
+  return `${daySegment(ms)}/${timeSegment(ms)}/`;
+}
+
+/** Keys of instants `> ms` sort strictly before this string; keys of instants `<= ms` after. */
+export function strictlyAfterBound(ms: number): string {
+  return `${daySegment(ms)}/${timeSegment(ms)}`;
+}
+
+/** `startAfter` that skips every day partition from the day of `ms` onwards (newer days). */
+export function olderDaysBound(ms: number): string {
+  return `${daySegment(ms).slice(0, 6)}/`;
+}
+
+export function jobSegment(job: string): string {
+  return encodeKeySegment(job);
+}
+
+export function isUlid(runId: string): boolean {
+  return ULID.test(runId);
+}
+
+function runTail(ref: RunRef): string {
+  if ('slotMs' in ref) return `${daySegment(ref.slotMs)}/${timeSegment(ref.slotMs)}.s`;
+  return `${daySegment(ref.runIdMs)}/${timeSegment(ref.runIdMs)}.m-${ref.runId}`;
+}
+
+export { MAX_INSTANT_MS };

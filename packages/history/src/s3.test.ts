@@ -1,0 +1,116 @@
+import { createNonce } from '@s3-scheduler/core';
+import { CountingStore, s3TestEnv, s3TestStore } from '@s3-scheduler/storage/testing';
+import { describe, expect, it } from 'vitest';
+import { HistoryStore } from './history-store.js';
+import { seedHistory } from './testing/seed-history.js';
+
+// Throws on CI without S3_ENDPOINT, so these tests fail there instead of being skipped.
+const env = s3TestEnv();
+const NEWEST = Date.UTC(2026, 0, 10, 12);
+const HOUR = 3_600_000;
+const slotOf = (i: number) => new Date(NEWEST - i * HOUR).toISOString();
+
+describe.runIf(env)('HistoryStore on the real S3 server', { timeout: 60_000 }, () => {
+  it('lets exactly one of several instances claim a slot, and fences a stale holder', async () => {
+    const store = (await s3TestStore())!;
+    const instances = Array.from({ length: 6 }, () => new HistoryStore({ store }));
+    const claims = await Promise.all(
+      instances.map((history, i) => history.claim({ job: 'race', slot: slotOf(0), workerId: `w${i}` })),
+    );
+    const winners = claims.filter((claim) => claim.claimed);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!;
+    if (!winner.claimed) return;
+    for (const claim of claims) if (!claim.claimed) expect(claim.existing?.etag).toBe(winner.run.etag);
+
+    const recovery = instances[1]!;
+    const seen = (await recovery.read(winner.run.key))!;
+    await recovery.finish(seen, { status: 'abandoned' });
+    await expect(instances[0]!.finish(winner.run, { status: 'completed' })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      metadata: { currentStatus: 'abandoned' },
+    });
+    const rerun = await recovery.reclaim((await recovery.read(winner.run.key))!, { workerId: 'rerun' });
+    const done = await recovery.finish(rerun, { status: 'completed', result: { ok: true } });
+    expect(done.record).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+      workerId: 'rerun',
+      result: { ok: true },
+    });
+    expect((await recovery.query('race', { status: 'abandoned' })).runs).toEqual([]);
+    expect((await recovery.query('race', { status: 'success' })).runs.map((run) => run.key)).toEqual([
+      winner.run.key,
+    ]);
+  });
+
+  it('queries newest first by status with cursors, reporting a corrupted record', async () => {
+    const store = (await s3TestStore())!;
+    await seedHistory(store, { job: 'etl', count: 30, newestSlotMs: NEWEST, spacingMs: HOUR });
+    const history = new HistoryStore({ store });
+    const broken = history.runKey('etl', { slot: slotOf(2) });
+    await store.put(broken, `{"broken": "${createNonce()}"`);
+
+    const first = await history.query('etl', { limit: 4 });
+    expect(first.runs.map((run) => run.slot)).toEqual([0, 1, 3, 4].map(slotOf));
+    expect(first.errors.map((error) => [error.code, error.metadata.key])).toEqual([
+      ['STORE_CORRUPTED', broken],
+    ]);
+    const second = await history.query('etl', { limit: 4, cursor: first.cursor! });
+    expect(second.runs.map((run) => run.slot)).toEqual([5, 6, 7, 8].map(slotOf));
+
+    const failed = await history.query('etl', { status: 'failed', before: slotOf(9), limit: 10 });
+    expect(failed.runs.map((run) => run.slot)).toEqual([19, 29].map(slotOf));
+    expect(failed.cursor).toBeUndefined();
+  });
+
+  it('costs the same number of requests at 25 and at 250 stored runs', async () => {
+    const measure = async (count: number) => {
+      const inner = (await s3TestStore())!;
+      await seedHistory(inner, {
+        job: 'size',
+        count,
+        newestSlotMs: NEWEST,
+        spacingMs: 60_000,
+        status: (i) => (i % 2 ? 'failed' : 'completed'),
+      });
+      const store = new CountingStore(inner);
+      const history = new HistoryStore({ store });
+      const page = await history.query('size', { status: 'failed', limit: 10 });
+      return { runs: page.runs.length, ...store.snapshot() };
+    };
+    const small = await measure(25);
+    const large = await measure(250);
+    expect(small).toMatchObject({ runs: 10, list: 1, get: 10, total: 11 });
+    expect(large).toEqual(small);
+  });
+
+  it('keeps statistics exact under concurrent flushes and cleans up from two instances at once', async () => {
+    const store = (await s3TestStore())!;
+    const instances = Array.from({ length: 3 }, () => new HistoryStore({ store, statsBatchSize: 1 }));
+    await Promise.all(
+      instances.map(async (history, n) => {
+        for (let i = 0; i < 4; i++) {
+          const claim = await history.claim({ job: 'stats', slot: NEWEST - (n * 4 + i) * 7 * HOUR });
+          if (claim.claimed)
+            await history.finish(claim.run, { status: i === 0 ? 'failed' : 'completed', durationMs: 10 });
+        }
+      }),
+    );
+    expect(await instances[0]!.statistics('stats')).toMatchObject({
+      total: 12,
+      completed: 9,
+      failed: 3,
+      averageDurationMs: 10,
+    });
+
+    const results = await Promise.all(
+      instances
+        .slice(0, 2)
+        .map((history) => history.cleanup({ olderThan: NEWEST + 2 * 86_400_000, batchSize: 5 })),
+    );
+    expect(results[0]!.deleted + results[1]!.deleted).toBeGreaterThanOrEqual(24);
+    expect((await instances[2]!.query('stats', { limit: 100 })).runs).toEqual([]);
+    expect((await instances[2]!.statistics('stats')).total).toBe(12);
+  });
+});

@@ -1,0 +1,1 @@
+export { type SeedHistoryOptions, seedHistory } from './seed-history.js';

@@ -1,0 +1,59 @@
+import { createNonce, createRunId } from '@s3-scheduler/core';
+import { compareKeys, type ObjectStore } from '@s3-scheduler/storage';
+import { HistoryKeys } from '../keys.js';
+import { encodeRun, type FinalStatus, type StoredRun } from '../run-record.js';
+import { iso } from '../time.js';
+
+export interface SeedHistoryOptions {
+  job: string;
+  /** Number of finished scheduled runs to write. */
+  count: number;
+  /** Slot of the newest run, in ms. Default 2026-01-01T00:00:00Z. */
+  newestSlotMs?: number;
+  /** Time between consecutive slots. Default one minute. */
+  spacingMs?: number;
+  /** Status of the i-th newest run. Default: every 10th `failed`, the rest `completed`. */
+  status?: (index: number) => FinalStatus;
+  /** Must match the `HistoryStore`'s prefix. Default `history/`. */
+  prefix?: string;
+}
+
+/**
+ * Writes `count` finished runs (records plus status index entries) straight into a store, in key
+ * order, so that tens of thousands of runs seed a `MemoryStore` in seconds. For tests and
+ * benchmarks of query cost; statistics documents are not written.
+ */
+export async function seedHistory(store: ObjectStore, options: SeedHistoryOptions): Promise<void> {
+  const keys = new HistoryKeys(options.prefix ?? 'history/');
+  const newest = options.newestSlotMs ?? Date.UTC(2026, 0, 1);
+  const spacing = options.spacingMs ?? 60_000;
+  const statusOf = options.status ?? ((index: number) => (index % 10 === 9 ? 'failed' : 'completed'));
+  const writes: Array<[string, string]> = [];
+  for (let index = 0; index < options.count; index++) {
+    const slotMs = newest - index * spacing;
+    const status = statusOf(index);
+    const key = keys.run(options.job, { slotMs });
+    const run: StoredRun = {
+      v: 1,
+      job: options.job,
+      slot: iso(slotMs),
+      runId: createRunId(slotMs),
+      status,
+      trigger: 'schedule',
+      epoch: 1,
+      workerId: 'seed',
+      attempts: 1,
+      startedAt: iso(slotMs),
+      finishedAt: iso(slotMs + 25),
+      durationMs: 25,
+      result: status === 'completed' ? { index } : null,
+      error: status === 'completed' ? null : { name: 'Error', message: `run ${index} ${status}` },
+      updatedAt: iso(slotMs + 25),
+      nonce: createNonce(),
+    };
+    writes.push([key, encodeRun(run)], [keys.indexEntry(options.job, key, status), '']);
+  }
+  // Ascending order keeps a MemoryStore's sorted key array appending instead of shifting.
+  writes.sort((a, b) => compareKeys(a[0], b[0]));
+  for (const [key, body] of writes) await store.put(key, body);
+}

@@ -1,0 +1,9 @@
+export {
+  type AcquireOptions,
+  LockClient,
+  type LockClientOptions,
+  type LockInfo,
+  lockKey,
+} from './lock-client.js';
+export { LockHandle, type LockLossReason } from './lock-handle.js';
+export type { LockRecord } from './lock-record.js';

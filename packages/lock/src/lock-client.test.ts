@@ -1,0 +1,348 @@
+import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
+import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
+import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
+import { CountingStore, FaultyStore } from '@s3-scheduler/storage/testing';
+import { describe, expect, it } from 'vitest';
+import { LockClient, lockKey } from './index.js';
+
+const LEASE = 9000;
+const MARGIN = 900; // the default margin for a 9 s lease
+
+/** A store whose requests hang while `paused` (a holder stuck in a long GC pause or partition). */
+class GatedStore implements ObjectStore {
+  readonly description = 'gated';
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+  constructor(readonly inner: ObjectStore) {}
+  pause(): void {
+    this.#gate ??= new Promise((resolve) => {
+      this.#open = resolve;
+    });
+  }
+  resume(): void {
+    this.#open?.();
+    this.#gate = undefined;
+  }
+  async #pass(): Promise<void> {
+    while (this.#gate) await this.#gate;
+  }
+  async get(key: string) {
+    await this.#pass();
+    return this.inner.get(key);
+  }
+  async head(key: string) {
+    await this.#pass();
+    return this.inner.head(key);
+  }
+  async put(key: string, body: Uint8Array | string, options?: Parameters<ObjectStore['put']>[2]) {
+    await this.#pass();
+    return this.inner.put(key, body, options);
+  }
+  async delete(key: string, options?: Parameters<ObjectStore['delete']>[1]) {
+    await this.#pass();
+    return this.inner.delete(key, options);
+  }
+  async list(prefix: string, options?: Parameters<ObjectStore['list']>[1]) {
+    await this.#pass();
+    return this.inner.list(prefix, options);
+  }
+}
+
+async function readRecord(store: ObjectStore, name: string) {
+  const object = await store.get(lockKey(name));
+  return object ? (JSON.parse(new TextDecoder().decode(object.body)) as Record<string, unknown>) : null;
+}
+
+function setup() {
+  const clock = new ManualClock();
+  const memory = new MemoryStore();
+  const client = (owner: string, store: ObjectStore = memory) => new LockClient({ store, clock, owner });
+  return { clock, memory, client };
+}
+
+describe('LockClient', () => {
+  it('acquires a free lock with token 1 and writes exactly the documented record', async () => {
+    const { memory, client } = setup();
+    const handle = await client('a').acquire('job', { leaseMs: LEASE });
+    expect(handle?.token).toBe(1);
+    const record = await readRecord(memory, 'job');
+    expect(Object.keys(record ?? {}).sort()).toEqual(
+      ['acquiredAt', 'leaseMs', 'nonce', 'owner', 'renewedAt', 'state', 'token'].sort(),
+    );
+    expect(record).toMatchObject({ owner: 'a', token: 1, leaseMs: LEASE, state: 'held' });
+  });
+
+  it('refuses a held lock and hands a released one over at once with token + 1', async () => {
+    const { memory, client } = setup();
+    const a = client('a');
+    const b = client('b');
+    const first = await a.acquire('job', { leaseMs: LEASE });
+    expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+    expect(await first!.release()).toBe(true);
+    expect(first!.signal.aborted).toBe(true);
+    expect((first!.signal.reason as SchedulerError).metadata.reason).toBe('released');
+    const second = await b.acquire('job', { leaseMs: LEASE });
+    expect(second?.token).toBe(2);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'b', token: 2, state: 'held' });
+    expect(await first!.release()).toBe(false);
+  });
+
+  it('exactly one of ten concurrent contenders wins', async () => {
+    const { client } = setup();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client(`c${i}`).acquire('job', { leaseMs: LEASE })),
+    );
+    const winners = results.filter((handle) => handle !== null);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]!.token).toBe(1);
+  });
+
+  it('renews every third of the lease and keeps the lock indefinitely', async () => {
+    const { clock, memory } = setup();
+    const counting = new CountingStore(memory);
+    const a = new LockClient({ store: counting, clock, owner: 'a' });
+    const b = new LockClient({ store: memory, clock, owner: 'b' });
+    const handle = await a.acquire('job', { leaseMs: LEASE });
+    counting.reset();
+    for (let i = 0; i < 30; i++) {
+      await clock.advance(1000);
+      expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+    }
+    expect(handle!.held).toBe(true);
+    expect(counting.counts.put).toBe(10); // 30 s / 3 s
+    expect(counting.counts.delete).toBe(0);
+    expect((await readRecord(memory, 'job'))?.token).toBe(1);
+  });
+
+  it('takes over a crashed holder only after lease + margin on the observer clock, after the holder signal fired', async () => {
+    const { clock, client } = setup();
+    const events: string[] = [];
+    const holder = await client('a').acquire('job', { leaseMs: LEASE, autoRenew: false });
+    holder!.signal.addEventListener('abort', () => events.push(`a lost at ${clock.monotonic()}`));
+    const b = client('b');
+    expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull(); // b starts observing at t=0
+    await clock.advance(LEASE + MARGIN - 1);
+    expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+    await clock.advance(1);
+    const taken = await b.acquire('job', { leaseMs: LEASE });
+    events.push(`b took over at ${clock.monotonic()} with token ${taken?.token}`);
+    expect(events).toEqual([`a lost at ${LEASE}`, `b took over at ${LEASE + MARGIN} with token 2`]);
+    await expect(holder!.renew()).rejects.toMatchObject({ code: 'LOCK_NOT_HELD' });
+  });
+
+  it('counts expiry from when the observer first saw the version, not from wall clocks', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    // The holder's wall clock is an hour behind; the observer's wall clock jumps a day ahead.
+    const a = new LockClient({ store: memory, clock: new SkewedClock(clock, -3_600_000), owner: 'a' });
+    const b = new LockClient({ store: memory, clock, owner: 'b' });
+    await a.acquire('job', { leaseMs: LEASE, autoRenew: false });
+    await clock.advance(5000);
+    expect(await b.inspect('job')).toMatchObject({ available: false, availableInMs: LEASE + MARGIN });
+    clock.setWallTime(clock.now() + 86_400_000);
+    expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+    await clock.advance(LEASE + MARGIN);
+    expect((await b.acquire('job', { leaseMs: LEASE }))?.token).toBe(2);
+  });
+
+  it('fires the signal when a renew finds the lock taken over (precondition failed)', async () => {
+    const { clock, memory, client } = setup();
+    const handle = await client('a').acquire('job', { leaseMs: LEASE });
+    const current = await memory.get(lockKey('job'));
+    await memory.put(
+      lockKey('job'),
+      JSON.stringify({
+        owner: 'x',
+        token: 5,
+        nonce: 'n',
+        leaseMs: 1,
+        state: 'held',
+        acquiredAt: 0,
+        renewedAt: 0,
+      }),
+      {
+        ifMatch: current!.etag,
+      },
+    );
+    await clock.advance(LEASE / 3);
+    expect(handle!.signal.aborted).toBe(true);
+    expect(handle!.signal.reason).toMatchObject({
+      code: 'LOCK_NOT_HELD',
+      metadata: { reason: 'taken-over' },
+    });
+    expect(handle!.held).toBe(false);
+  });
+
+  it('fires the signal exactly at the lease end, measured from the last successful send, when renewals cannot succeed', async () => {
+    const { clock, memory } = setup();
+    const faulty = new FaultyStore(memory, { clock });
+    const handle = await new LockClient({ store: faulty, clock, owner: 'a' }).acquire('job', {
+      leaseMs: LEASE,
+    });
+    let firedAt: number | undefined;
+    handle!.signal.addEventListener('abort', () => {
+      firedAt = clock.monotonic();
+    });
+    await clock.advance(LEASE / 3); // one successful renewal, sent at t = 3000
+    faulty.outage = true;
+    await clock.advance(LEASE * 2);
+    expect(firedAt).toBe(LEASE / 3 + LEASE);
+    expect(handle!.signal.reason).toMatchObject({ code: 'LOCK_NOT_HELD', metadata: { reason: 'expired' } });
+  });
+
+  it('keeps the lease and its token through lost responses, 409s and 5xx during renewals', async () => {
+    const { clock, memory } = setup();
+    const faulty = new FaultyStore(memory, { clock, seed: 7, onlyConditionalWrites: true });
+    const handle = await new LockClient({ store: faulty, clock, owner: 'a' }).acquire('job', {
+      leaseMs: LEASE,
+    });
+    faulty.rates = { lostResponse: 0.2, conflict409: 0.1, serverError500: 0.1, timeout: 0.1 };
+    const other = new LockClient({ store: memory, clock, owner: 'b' });
+    for (let i = 0; i < 120; i++) {
+      await clock.advance(1000);
+      expect(await other.acquire('job', { leaseMs: LEASE })).toBeNull();
+    }
+    expect(
+      faulty.injected.lostResponse + faulty.injected.serverError500 + faulty.injected.conflict409,
+    ).toBeGreaterThan(5);
+    expect(handle!.held).toBe(true);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
+  });
+
+  it('a holder paused past its lease is fenced: signal first, then take-over, and its late write fails', async () => {
+    const { clock, memory } = setup();
+    const gated = new GatedStore(memory);
+    const holder = await new LockClient({ store: gated, clock, owner: 'a' }).acquire('job', {
+      leaseMs: LEASE,
+    });
+    const b = new LockClient({ store: memory, clock, owner: 'b' });
+    const order: string[] = [];
+    holder!.signal.addEventListener('abort', () => order.push('a-signal'));
+    await b.acquire('job', { leaseMs: LEASE });
+    gated.pause(); // a's next renewal (t = 3 s) hangs
+    let takeover = null;
+    while (!takeover) {
+      await clock.advance(500);
+      takeover = await b.acquire('job', { leaseMs: LEASE });
+    }
+    order.push(`b-token-${takeover.token}`);
+    expect(order).toEqual(['a-signal', 'b-token-2']);
+    gated.resume();
+    await clock.advance(10);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'b', token: 2, state: 'held' });
+    expect(takeover.held).toBe(true);
+  });
+
+  it('waits for a release when asked to', async () => {
+    const { clock, client } = setup();
+    const first = await client('a').acquire('job', { leaseMs: LEASE });
+    const waiting = client('b').acquire('job', { leaseMs: LEASE, wait: 60_000 });
+    await clock.advance(4000);
+    await first!.release();
+    await clock.advance(LEASE / 4);
+    expect((await waiting)?.token).toBe(2);
+  });
+
+  it('withLock runs the function under the lock and always releases', async () => {
+    const { memory, client } = setup();
+    const locks = client('a');
+    expect(await locks.withLock('job', (handle) => handle.token, { leaseMs: LEASE })).toBe(1);
+    expect((await readRecord(memory, 'job'))?.state).toBe('released');
+    await expect(
+      locks.withLock('job', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await readRecord(memory, 'job')).toMatchObject({ state: 'released', token: 2 });
+  });
+
+  it('withLock fails with LOCK_TIMEOUT when held elsewhere and LOCK_NOT_HELD when the lease is lost meanwhile', async () => {
+    const { clock, memory, client } = setup();
+    const holder = await client('a').acquire('job', { leaseMs: LEASE });
+    await expect(client('b').withLock('job', () => 1)).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    await holder!.release();
+    const faulty = new FaultyStore(memory, { clock });
+    const running = client('c', faulty).withLock(
+      'job',
+      async (handle) => {
+        faulty.outage = true;
+        await clock.sleep(LEASE * 2);
+        return handle.token;
+      },
+      { leaseMs: LEASE },
+    );
+    const settled = running.catch((error: unknown) => error);
+    await clock.advance(LEASE * 2);
+    expect(await settled).toMatchObject({ code: 'LOCK_NOT_HELD' });
+  });
+
+  it('never deletes the lock object, so tokens only grow', async () => {
+    const { memory } = setup();
+    const counting = new CountingStore(memory);
+    const clock = new ManualClock();
+    const locks = new LockClient({ store: counting, clock, owner: 'a' });
+    const tokens: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const handle = await locks.acquire('job', { leaseMs: LEASE });
+      tokens.push(handle!.token);
+      await handle!.release();
+    }
+    expect(tokens).toEqual([1, 2, 3, 4, 5]);
+    expect(counting.counts.delete).toBe(0);
+  });
+
+  it('keeps user names inside their own key', async () => {
+    expect(lockKey('a/../b')).toBe('locks/a%2F%2E%2E%2Fb.json');
+    const { memory, client } = setup();
+    await client('a').acquire('../../escape', { leaseMs: LEASE });
+    const page = await memory.list('');
+    expect(page.objects.map((object) => object.key)).toEqual(['locks/%2E%2E%2F%2E%2E%2Fescape.json']);
+  });
+
+  it('refuses to touch a corrupted lock object', async () => {
+    const { memory, client } = setup();
+    await memory.put(lockKey('job'), 'not json');
+    await expect(client('a').acquire('job')).rejects.toMatchObject({ code: 'STORE_CORRUPTED' });
+    expect(new TextDecoder().decode((await memory.get(lockKey('job')))!.body)).toBe('not json');
+  });
+
+  it('rejects bad options with a clear error', async () => {
+    const { memory, client } = setup();
+    const locks = client('a');
+    const bad = [
+      () => locks.acquire('job', { leaseMs: 0 }),
+      () => locks.acquire('job', { leaseMs: Number.NaN }),
+      () => locks.acquire('job', { wait: -1 }),
+      () => locks.acquire('', {}),
+      () => locks.acquire('job', { lease: 10 } as never),
+    ];
+    const codes = [];
+    for (const call of bad)
+      codes.push(await call().catch((error: unknown) => (isSchedulerError(error) ? error.code : error)));
+    expect(codes).toEqual([
+      'INVALID_OPTION',
+      'INVALID_OPTION',
+      'INVALID_OPTION',
+      'INVALID_OPTION',
+      'UNKNOWN_OPTION',
+    ]);
+    expect(() => new LockClient({ store: memory, marginMs: -1 })).toThrow(SchedulerError);
+    expect(() => new LockClient({} as never)).toThrow(/needs a store/);
+  });
+
+  it('inspect reports holder, token and availability', async () => {
+    const { clock, client } = setup();
+    const watcher = client('w');
+    expect(await watcher.inspect('job')).toBeNull();
+    const handle = await client('a').acquire('job', { leaseMs: LEASE, autoRenew: false });
+    expect(await watcher.inspect('job')).toMatchObject({
+      owner: 'a',
+      token: 1,
+      state: 'held',
+      available: false,
+    });
+    await clock.advance(LEASE + MARGIN);
+    expect(await watcher.inspect('job')).toMatchObject({ available: true, availableInMs: 0 });
+    expect(handle!.held).toBe(false);
+  });
+});

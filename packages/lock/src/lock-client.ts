@@ -1,0 +1,286 @@
+import { type Clock, createNonce, createWorkerId, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  encodeKeySegment,
+  isPreconditionFailed,
+  type ObjectStore,
+  ResolvingStore,
+} from '@s3-scheduler/storage';
+import { type HandleContext, LockHandle } from './lock-handle.js';
+import { decodeLockRecord, encodeLockRecord, type LockRecord } from './lock-record.js';
+import { checkDuration, checkKnownOptions, defaultMarginMs } from './options.js';
+
+export interface LockClientOptions {
+  /** Where locks live, at `locks/<encoded name>.json` relative to this store. */
+  store: ObjectStore;
+  /** Default: the system clock. Tests pass a `ManualClock`. */
+  clock?: Clock;
+  /** Identity written as `owner`. Default: a new `createWorkerId('lock')` per client. */
+  owner?: string;
+  /**
+   * How much longer than a holder's lease an observer waits before taking it over. Default: a
+   * tenth of that lease, clamped to 100 ms–2 s.
+   */
+  marginMs?: number;
+}
+
+export interface AcquireOptions {
+  /** Length of the lease. Default 30000. */
+  leaseMs?: number;
+  /** Keep trying this long (ms) while someone else holds the lock. Default 0: one attempt. */
+  wait?: number;
+  /** Renew every `leaseMs / 3` in the background until release or loss. Default true. */
+  autoRenew?: boolean;
+  /** Stops waiting (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** What `inspect` tells about a lock, as this client observes it. */
+export interface LockInfo {
+  name: string;
+  key: string;
+  owner: string;
+  token: number;
+  state: 'held' | 'released';
+  leaseMs: number;
+  acquiredAt: number;
+  renewedAt: number;
+  etag: string;
+  /** True when `acquire` could take it now: released, or unchanged past lease + margin. */
+  available: boolean;
+  /** How long this client has seen the current version unchanged, on its monotonic clock. */
+  observedForMs: number;
+  /** Milliseconds until it becomes available if nothing changes (0 when available). */
+  availableInMs: number;
+}
+
+interface Observation {
+  etag: string;
+  since: number;
+}
+
+const CLIENT_OPTIONS = ['store', 'clock', 'owner', 'marginMs'] as const;
+const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'signal'] as const;
+const DEFAULT_LEASE_MS = 30_000;
+
+/** The key of a lock, relative to the client's store. */
+export function lockKey(name: string): string {
+  return `locks/${encodeKeySegment(name)}.json`;
+}
+
+/**
+ * Lease locks with fencing tokens on an object store: one JSON object per lock, create-only to
+ * acquire, compare-and-swap on the ETag to take over, renew and release. Expiry of someone
+ * else's lease is judged only by this client's monotonic clock, from the moment it first saw the
+ * current ETag; wall clocks are never compared across machines.
+ */
+export class LockClient {
+  readonly owner: string;
+  readonly store: ObjectStore;
+  readonly clock: Clock;
+  readonly #marginMs: number | undefined;
+  readonly #observations = new Map<string, Observation>();
+  readonly #context: HandleContext;
+
+  constructor(options: LockClientOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
+      throw new SchedulerError('LockClient needs a store', {
+        code: 'INVALID_OPTION',
+        operation: 'LockClient',
+        metadata: { option: 'store' },
+        suggestion: 'Pass { store } with an ObjectStore, such as new MemoryStore().',
+      });
+    }
+    checkKnownOptions('LockClient', options, CLIENT_OPTIONS);
+    this.clock = options.clock ?? systemClock;
+    // Outcome-unknown writes (409, 5xx, lost responses) are settled by re-reading: every body
+    // written here carries a fresh nonce, so equal bytes identify our own write.
+    this.store =
+      options.store instanceof ResolvingStore
+        ? options.store
+        : new ResolvingStore(options.store, { clock: this.clock });
+    this.owner = options.owner ?? createWorkerId('lock');
+    if (typeof this.owner !== 'string' || this.owner === '') {
+      throw new SchedulerError('Option owner must be a non-empty string', {
+        code: 'INVALID_OPTION',
+        operation: 'LockClient',
+        metadata: { option: 'owner', value: options.owner },
+        suggestion: 'Leave owner out to get a unique id, or pass a unique non-empty string.',
+      });
+    }
+    this.#marginMs =
+      options.marginMs === undefined
+        ? undefined
+        : checkDuration('LockClient', 'marginMs', options.marginMs, 0);
+    this.#context = {
+      store: this.store,
+      clock: this.clock,
+      observe: (key, etag) => this.#observe(key, etag, this.clock.monotonic()),
+    };
+  }
+
+  /** Margin this client adds to a lease of `leaseMs` before it takes that lease over. */
+  marginFor(leaseMs: number): number {
+    return this.#marginMs ?? defaultMarginMs(leaseMs);
+  }
+
+  /**
+   * Takes the lock, or returns `null` when someone else holds it and `wait` ran out. A lock held
+   * by another holder only becomes available once this client has seen it unchanged for its lease
+   * plus the margin, so a first attempt without `wait` returns `null` for a live lock and also for
+   * one whose holder just crashed.
+   */
+  async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle | null> {
+    checkName(name, 'acquire');
+    checkKnownOptions('acquire', options, ACQUIRE_OPTIONS);
+    const leaseMs = checkDuration('acquire', 'leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
+    const wait = checkDuration('acquire', 'wait', options.wait ?? 0, 0);
+    const autoRenew = options.autoRenew ?? true;
+    const { signal } = options;
+    const giveUpAt = this.clock.monotonic() + wait;
+    // While waiting, poll often enough to notice a release soon, and exactly at expiry.
+    const pollMs = Math.max(1, Math.round(leaseMs / 4));
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      const attempt = await this.#tryAcquire(name, leaseMs, autoRenew);
+      if (attempt instanceof LockHandle) return attempt;
+      const now = this.clock.monotonic();
+      if (now >= giveUpAt) return null;
+      const wakeAt = Math.min(giveUpAt, attempt.availableAt, now + pollMs);
+      await this.clock.sleep(wakeAt - now, signal);
+    }
+  }
+
+  /**
+   * Runs `fn` while holding the lock (auto-renewed), then releases it. Throws `LOCK_TIMEOUT` when
+   * the lock could not be taken within `wait`, and `LOCK_NOT_HELD` when the lease was lost while
+   * `fn` ran (its result is then not trustworthy; `fn` should watch `handle.signal`).
+   */
+  async withLock<T>(
+    name: string,
+    fn: (handle: LockHandle) => Promise<T> | T,
+    options: Omit<AcquireOptions, 'autoRenew'> = {},
+  ): Promise<T> {
+    const handle = await this.acquire(name, { ...options, autoRenew: true });
+    if (!handle) {
+      throw new SchedulerError(`Lock '${name}' is held by another holder`, {
+        code: 'LOCK_TIMEOUT',
+        operation: 'withLock',
+        metadata: { name, wait: options.wait ?? 0 },
+        suggestion: 'Retry later, or pass a longer { wait } in milliseconds.',
+      });
+    }
+    let result: T;
+    try {
+      result = await fn(handle);
+    } finally {
+      const lost = handle.signal.aborted ? handle.signal.reason : undefined;
+      await handle.release().catch(() => undefined);
+      if (lost !== undefined) {
+        // biome-ignore lint/correctness/noUnsafeFinally: losing the lease outranks the result.
+        throw lost;
+      }
+    }
+    return result;
+  }
+
+  /** Reads a lock without changing it; `null` when it has never been taken. */
+  async inspect(name: string): Promise<LockInfo | null> {
+    checkName(name, 'inspect');
+    const key = lockKey(name);
+    const current = await this.store.get(key);
+    if (!current) return null;
+    const seenAt = this.clock.monotonic();
+    const record = decodeLockRecord(current.body, key);
+    const observation = this.#observe(key, current.etag, seenAt);
+    const availableAt = this.#availableAt(record, observation);
+    const now = this.clock.monotonic();
+    return {
+      name,
+      key,
+      ...record,
+      etag: current.etag,
+      available: now >= availableAt,
+      observedForMs: now - observation.since,
+      availableInMs: Math.max(0, availableAt - now),
+    };
+  }
+
+  /** One round: create, or take over a released or expired lease; else when to look again. */
+  async #tryAcquire(
+    name: string,
+    leaseMs: number,
+    autoRenew: boolean,
+  ): Promise<LockHandle | { availableAt: number }> {
+    const key = lockKey(name);
+    // A lost race means someone else wrote in between: read again, a couple of times at most.
+    for (let round = 0; round < 3; round++) {
+      const current = await this.store.get(key);
+      const seenAt = this.clock.monotonic();
+      let previous: LockRecord | undefined;
+      if (current) {
+        previous = decodeLockRecord(current.body, key);
+        const availableAt = this.#availableAt(previous, this.#observe(key, current.etag, seenAt));
+        if (this.clock.monotonic() < availableAt) return { availableAt };
+      }
+      const token = previous ? previous.token + 1 : 1;
+      const acquiredAt = this.clock.now();
+      const body = encodeLockRecord({
+        owner: this.owner,
+        token,
+        nonce: createNonce(),
+        leaseMs,
+        state: 'held',
+        acquiredAt,
+        renewedAt: acquiredAt,
+      });
+      const sentAt = this.clock.monotonic();
+      try {
+        const { etag } = await this.store.put(
+          key,
+          body,
+          current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+        );
+        this.#observe(key, etag, this.clock.monotonic());
+        return new LockHandle(this.#context, {
+          name,
+          key,
+          owner: this.owner,
+          token,
+          leaseMs,
+          acquiredAt,
+          etag,
+          sentAt,
+          autoRenew,
+        });
+      } catch (error) {
+        if (!isPreconditionFailed(error)) throw error;
+      }
+    }
+    return { availableAt: this.clock.monotonic() };
+  }
+
+  #availableAt(record: LockRecord, observation: Observation): number {
+    if (record.state === 'released') return Number.NEGATIVE_INFINITY;
+    return observation.since + record.leaseMs + this.marginFor(record.leaseMs);
+  }
+
+  /** Remembers when this client first saw each ETag: the start of an observer's expiry count. */
+  #observe(key: string, etag: string, at: number): Observation {
+    const known = this.#observations.get(key);
+    if (known && known.etag === etag) return known;
+    const observation = { etag, since: at };
+    this.#observations.set(key, observation);
+    return observation;
+  }
+}
+
+function checkName(name: unknown, operation: string): asserts name is string {
+  if (typeof name !== 'string' || name === '') {
+    throw new SchedulerError('A lock name must be a non-empty string', {
+      code: 'INVALID_OPTION',
+      operation,
+      metadata: { option: 'name', value: name },
+      suggestion: "Name the lock, for example acquire('nightly-report').",
+    });
+  }
+}

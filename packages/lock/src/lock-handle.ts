@@ -1,0 +1,273 @@
+import { type Clock, createNonce, isSchedulerError, SchedulerError } from '@s3-scheduler/core';
+import { isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
+import { encodeLockRecord, type LockRecord } from './lock-record.js';
+
+/** Why a handle stopped holding its lease (the `reason` in its error's metadata). */
+export type LockLossReason = 'released' | 'taken-over' | 'expired' | 'release-failed';
+
+/** What the client shares with the handles it creates. */
+export interface HandleContext {
+  store: ObjectStore;
+  clock: Clock;
+  /** Tells the client's observer about an ETag this holder wrote (judged from the response time). */
+  observe(key: string, etag: string): void;
+}
+
+export interface HandleInit {
+  name: string;
+  key: string;
+  owner: string;
+  token: number;
+  leaseMs: number;
+  acquiredAt: number;
+  etag: string;
+  /** Monotonic time at which the winning write was sent. */
+  sentAt: number;
+  autoRenew: boolean;
+}
+
+/**
+ * A held lease. It is valid until `leaseMs` after the *send* time of its last successful write
+ * (acquire or renew), on this process's monotonic clock: the server applied the write at some
+ * point after that, and observers start counting only once they have seen it, so the holder's
+ * view always ends first. `signal` aborts the moment that can no longer be proven.
+ */
+export class LockHandle {
+  readonly name: string;
+  readonly key: string;
+  readonly owner: string;
+  /** The fencing token of this tenure. Pass it to the resources you protect. */
+  readonly token: number;
+  readonly leaseMs: number;
+  /** Wall-clock time of acquisition (informational). */
+  readonly acquiredAt: number;
+  readonly #context: HandleContext;
+  readonly #controller = new AbortController();
+  /** Stops the handle's timers (on loss or release). */
+  readonly #timers = new AbortController();
+  #etag: string;
+  #sentAt: number;
+  #renewing: Promise<void> | undefined;
+  #released = false;
+  readonly #autoRenew: boolean;
+
+  constructor(context: HandleContext, init: HandleInit) {
+    this.#context = context;
+    this.name = init.name;
+    this.key = init.key;
+    this.owner = init.owner;
+    this.token = init.token;
+    this.leaseMs = init.leaseMs;
+    this.acquiredAt = init.acquiredAt;
+    this.#etag = init.etag;
+    this.#sentAt = init.sentAt;
+    this.#autoRenew = init.autoRenew;
+    void this.#watchDeadline();
+    if (this.#autoRenew) void this.#renewLoop();
+  }
+
+  /** Aborts (with a `LOCK_NOT_HELD` `SchedulerError`) as soon as the lease cannot be proven held. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** True while the lease is provably held: not lost, not released, and before `deadline`. */
+  get held(): boolean {
+    return !this.#controller.signal.aborted && this.#context.clock.monotonic() < this.deadline;
+  }
+
+  /** Monotonic time (`clock.monotonic()`) at which the lease ends unless renewed. */
+  get deadline(): number {
+    return this.#sentAt + this.leaseMs;
+  }
+
+  /** Milliseconds of lease left (0 once lost). */
+  get remainingMs(): number {
+    return this.held ? this.deadline - this.#context.clock.monotonic() : 0;
+  }
+
+  /** ETag of the last write of this holder. */
+  get etag(): string {
+    return this.#etag;
+  }
+
+  /**
+   * Extends the lease by `leaseMs` from now with a compare-and-swap on the last ETag. Rejects with
+   * `LOCK_NOT_HELD` when the lease is lost (and fires `signal`), or with `STORE_UNAVAILABLE` when
+   * the store did not answer; the lease then stays valid until `deadline`, so retrying is safe.
+   */
+  renew(): Promise<void> {
+    this.#renewing ??= this.#renew().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  /**
+   * Ends the tenure: a compare-and-swap to `state: 'released'`, keeping the token, so the next
+   * holder gets `token + 1` at once. Resolves `true` when this call released the lease, `false`
+   * when it was no longer held. Rejects with `STORE_UNAVAILABLE` when the store did not answer;
+   * the handle is given up anyway and the lease simply runs out.
+   */
+  async release(): Promise<boolean> {
+    if (this.#released) return false;
+    this.#released = true;
+    this.#timers.abort();
+    await this.#renewing?.catch(() => undefined);
+    if (!this.held) {
+      this.#lose('expired');
+      return false;
+    }
+    const body = this.#body('released');
+    try {
+      const { etag } = await this.#context.store.put(this.key, body, { ifMatch: this.#etag });
+      this.#etag = etag;
+      this.#context.observe(this.key, etag);
+      this.#lose('released');
+      return true;
+    } catch (error) {
+      if (isPreconditionFailed(error)) {
+        this.#lose('taken-over', error);
+        return false;
+      }
+      this.#lose('release-failed', error);
+      throw error;
+    }
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#released) throw this.#notHeldError();
+    if (!this.held) {
+      this.#lose('expired');
+      throw this.#notHeldError();
+    }
+    const body = this.#body('held');
+    const sentAt = this.#context.clock.monotonic();
+    const put = this.#context.store.put(this.key, body, { ifMatch: this.#etag, signal: this.signal });
+    let etag: string;
+    try {
+      // The handle's signal aborts at the deadline, which also ends the store's own retries.
+      ({ etag } = await raceSignal(put, this.signal));
+    } catch (error) {
+      if (isPreconditionFailed(error)) this.#lose('taken-over', error);
+      if (!this.held) {
+        this.#lose('expired', error);
+        // Should the abandoned write still land, give the lease back rather than leave it to expire.
+        put.then(({ etag: late }) => this.#giveBack(late)).catch(() => undefined);
+        throw this.#notHeldError(error);
+      }
+      throw error;
+    }
+    if (!this.held) {
+      // The write landed after the deadline had been declared: too late to trust it.
+      this.#giveBack(etag);
+      throw this.#notHeldError();
+    }
+    this.#etag = etag;
+    this.#sentAt = sentAt;
+    this.#context.observe(this.key, etag);
+  }
+
+  /** Best effort: marks a lease written too late as released, so nobody waits it out. */
+  #giveBack(etag: string): void {
+    this.#context.observe(this.key, etag);
+    this.#context.store
+      .put(this.key, this.#body('released'), { ifMatch: etag })
+      .then(({ etag: released }) => this.#context.observe(this.key, released))
+      .catch(() => undefined);
+  }
+
+  #body(state: LockRecord['state']): string {
+    return encodeLockRecord({
+      owner: this.owner,
+      token: this.token,
+      nonce: createNonce(),
+      leaseMs: this.leaseMs,
+      state,
+      acquiredAt: this.acquiredAt,
+      renewedAt: this.#context.clock.now(),
+    });
+  }
+
+  /** Fires `signal` when the deadline passes without a renewal having moved it. */
+  async #watchDeadline(): Promise<void> {
+    const { clock } = this.#context;
+    try {
+      while (!this.#controller.signal.aborted) {
+        const left = this.deadline - clock.monotonic();
+        if (left <= 0) {
+          this.#lose('expired');
+          return;
+        }
+        await clock.sleep(left, this.#timers.signal);
+      }
+    } catch {
+      // The timers were stopped: released or lost already.
+    }
+  }
+
+  /** Renews every third of the lease; after a failed attempt, retries sooner until the deadline. */
+  async #renewLoop(): Promise<void> {
+    const { clock } = this.#context;
+    const retryMs = Math.max(1, Math.round(this.leaseMs / 15));
+    let wakeAt = this.#sentAt + this.leaseMs / 3;
+    try {
+      while (!this.#timers.signal.aborted) {
+        await clock.sleep(wakeAt - clock.monotonic(), this.#timers.signal);
+        try {
+          await this.renew();
+          wakeAt = this.#sentAt + this.leaseMs / 3;
+        } catch {
+          if (!this.held) return;
+          wakeAt = clock.monotonic() + retryMs;
+        }
+      }
+    } catch {
+      // Stopped.
+    }
+  }
+
+  #lose(reason: LockLossReason, cause?: unknown): void {
+    this.#timers.abort();
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(this.#notHeldError(cause, reason));
+  }
+
+  #notHeldError(cause?: unknown, reason?: LockLossReason): SchedulerError {
+    const existing = this.#controller.signal.reason;
+    if (isSchedulerError(existing) && reason === undefined) return existing;
+    const why = reason ?? 'expired';
+    return new SchedulerError(`Lock '${this.name}' (token ${this.token}) is no longer held: ${why}`, {
+      code: 'LOCK_NOT_HELD',
+      operation: 'renew',
+      metadata: { name: this.name, token: this.token, owner: this.owner, reason: why },
+      suggestion:
+        why === 'released'
+          ? 'Acquire the lock again to start a new tenure.'
+          : 'Stop the protected work: another holder may own the lock now. Acquire again to continue.',
+      cause,
+    });
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

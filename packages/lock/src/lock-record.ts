@@ -1,0 +1,58 @@
+import { SchedulerError } from '@s3-scheduler/core';
+
+/** The one JSON object stored per lock. Wall-clock fields are informational only. */
+export interface LockRecord {
+  /** Who holds (or last held) the lease. */
+  owner: string;
+  /** Fencing token: +1 on every change of holder, never reset (the object is never deleted). */
+  token: number;
+  /** Unique per write, so every write has new bytes and a new ETag, and a lost response can be settled. */
+  nonce: string;
+  /** The holder's lease, which observers use to judge expiry on their own monotonic clocks. */
+  leaseMs: number;
+  state: 'held' | 'released';
+  /** Holder's wall clock at acquisition (ms since epoch); never compared across instances. */
+  acquiredAt: number;
+  /** Holder's wall clock at the last write. */
+  renewedAt: number;
+}
+
+export function encodeLockRecord(record: LockRecord): string {
+  const { owner, token, nonce, leaseMs, state, acquiredAt, renewedAt } = record;
+  return JSON.stringify({ owner, token, nonce, leaseMs, state, acquiredAt, renewedAt });
+}
+
+/** Parses a stored lock; anything else is `STORE_CORRUPTED` (and is never overwritten). */
+export function decodeLockRecord(body: Uint8Array, key: string): LockRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(body));
+  } catch (cause) {
+    throw corrupted(key, 'not JSON', cause);
+  }
+  if (typeof value !== 'object' || value === null) throw corrupted(key, 'not an object');
+  const record = value as Record<string, unknown>;
+  const okNumber = (field: string) => typeof record[field] === 'number' && Number.isFinite(record[field]);
+  if (typeof record.owner !== 'string') throw corrupted(key, 'owner is not a string');
+  if (!okNumber('token') || !Number.isInteger(record.token) || (record.token as number) < 1) {
+    throw corrupted(key, 'token is not a positive integer');
+  }
+  if (typeof record.nonce !== 'string') throw corrupted(key, 'nonce is not a string');
+  if (!okNumber('leaseMs') || (record.leaseMs as number) <= 0)
+    throw corrupted(key, 'leaseMs is not positive');
+  if (record.state !== 'held' && record.state !== 'released')
+    throw corrupted(key, 'state is not held|released');
+  if (!okNumber('acquiredAt') || !okNumber('renewedAt')) throw corrupted(key, 'timestamps are not numbers');
+  return record as unknown as LockRecord;
+}
+
+function corrupted(key: string, reason: string, cause?: unknown): SchedulerError {
+  return new SchedulerError(`Lock object '${key}' is not a lock record: ${reason}`, {
+    code: 'STORE_CORRUPTED',
+    operation: 'acquire',
+    metadata: { key, reason },
+    suggestion:
+      'Something other than @s3-scheduler/lock wrote this key. Inspect it and remove it by hand once no process uses the lock; it is never overwritten automatically.',
+    cause,
+  });
+}
