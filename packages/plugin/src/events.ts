@@ -1,0 +1,83 @@
+import type { CoordinatorEvents } from '@s3-scheduler/coordinator';
+import type { RunTrigger } from './types.js';
+
+/** Facts every job event carries. */
+export interface RunEventBase {
+  jobName: string;
+  runId: string;
+  /** The slot's ISO instant, or `null` for manual runs. */
+  slot: string | null;
+  /** The slot instant in ms (start time for manual runs). */
+  scheduledTime: number;
+  trigger: RunTrigger;
+  workerId: string;
+  epoch: number;
+}
+
+/** Every event the plugin emits, with its payload. */
+export type SchedulerEvents = {
+  /** An attempt started (once per attempt; `attempt` is 1 for the first). */
+  'plg:scheduler:job-started': RunEventBase & { attempt: number; startTime: number };
+  /** A run finished successfully. */
+  'plg:scheduler:job-completed': RunEventBase & {
+    status: 'completed';
+    result: unknown;
+    duration: number;
+    attempts: number;
+  };
+  /** A run finished without success (failed, timed out on its last attempt, or cancelled). */
+  'plg:scheduler:job-failed': RunEventBase & {
+    status: 'failed' | 'timeout' | 'cancelled';
+    error: Error;
+    duration: number;
+    attempts: number;
+  };
+  /** An attempt failed and another follows after `delay` ms. */
+  'plg:scheduler:job-retry': RunEventBase & { attempt: number; delay: number; error: Error };
+  /** An attempt exceeded `timeout` and its signal was aborted. */
+  'plg:scheduler:job-timeout': RunEventBase & { attempt: number; timeout: number };
+  /** A slot was not run: `overlap` (the job was still running), `missed` (beyond catch-up), `disabled`. */
+  'plg:scheduler:job-skipped': {
+    jobName: string;
+    slot: string;
+    reason: 'overlap' | 'missed' | 'disabled';
+    workerId: string;
+  };
+  /** Another instance had claimed the slot already (normal when two instances race). */
+  'plg:scheduler:job-lock_failed': {
+    jobName: string;
+    slot: string | null;
+    holder: string | null;
+    workerId: string;
+  };
+  /** A run whose instance vanished was found `running` and recorded `abandoned` (or re-run). */
+  'plg:scheduler:job-abandoned': {
+    jobName: string;
+    slot: string | null;
+    runId: string;
+    previousWorkerId: string | null;
+    action: 'abandon' | 'rerun';
+  };
+  'plg:scheduler:coordinator-elected': CoordinatorEvents['coordinator-elected'];
+  'plg:scheduler:coordinator-promoted': CoordinatorEvents['coordinator-promoted'];
+  'plg:scheduler:coordinator-demoted': CoordinatorEvents['coordinator-demoted'];
+  /** Retention ran: whole day partitions older than the cut-off were deleted. */
+  'plg:scheduler:history-cleanup': { deleted: number; partitions: number; olderThan: string };
+  /** Something went wrong in the background (store outage, history write refused); the scheduler carries on. */
+  'plg:scheduler:error': { operation: string; error: Error; jobName?: string };
+  scheduler_started: { workerId: string; jobs: number };
+  scheduler_stopped: { workerId: string; drained: boolean };
+  /** Short names of the spec's quick start: the same payloads as the long ones. */
+  jobStarted: SchedulerEvents['plg:scheduler:job-started'];
+  jobCompleted: SchedulerEvents['plg:scheduler:job-completed'];
+  jobFailed: SchedulerEvents['plg:scheduler:job-failed'];
+};
+
+export type SchedulerEventName = keyof SchedulerEvents;
+
+/** Long event names that are also emitted under a short name. */
+export const SHORT_EVENT_NAMES: Partial<Record<SchedulerEventName, SchedulerEventName>> = {
+  'plg:scheduler:job-started': 'jobStarted',
+  'plg:scheduler:job-completed': 'jobCompleted',
+  'plg:scheduler:job-failed': 'jobFailed',
+};

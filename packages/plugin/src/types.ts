@@ -1,0 +1,95 @@
+import type { Clock } from '@s3-scheduler/core';
+import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
+import type { ObjectStore } from '@s3-scheduler/storage';
+
+/** What an action receives as its second argument. */
+export interface JobContext {
+  jobName: string;
+  /** The slot's UTC instant as ISO text; `null` for manual runs. */
+  slot: string | null;
+  /** The slot instant in ms (the start time for manual runs). */
+  scheduledTime: number;
+  /** When this attempt started, in ms. */
+  startTime: number;
+  runId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The leadership epoch (fencing token) under which the run was claimed. */
+  epoch: number;
+  /** Aborts on timeout, cancellation or `stop()`. */
+  signal: AbortSignal;
+  /** Stable per slot (per run for manual runs): pass it to downstream systems to dedupe. */
+  idempotencyKey: string;
+  trigger: RunTrigger;
+  workerId: string;
+  /** The job's `context` option, also spread onto this object. */
+  [key: string]: unknown;
+}
+
+export type RunTrigger = 'schedule' | 'manual' | 'catch-up' | 'run-on-start';
+
+export type JobAction = (database: unknown, context: JobContext, plugin: unknown) => unknown;
+
+export interface JobConfig {
+  /** Cron expression or preset; `null` for a job run only by `runJob()`. */
+  schedule: string | null;
+  description?: string;
+  action: JobAction;
+  enabled?: boolean;
+  timezone?: string;
+  retries?: number;
+  timeout?: number;
+  runOnStart?: boolean;
+  context?: Record<string, unknown>;
+  overlap?: 'skip' | 'allow';
+  catchUp?: 'latest' | 'all' | 'none';
+  catchUpWindow?: number;
+  recovery?: 'abandon' | 'rerun';
+  dst?: Partial<DstPolicy>;
+  backoff?: Record<string, unknown>;
+}
+
+export interface NormalizedJob {
+  name: string;
+  schedule: string | null;
+  cron: CronSchedule | null;
+  description: string;
+  action: JobAction;
+  enabled: boolean;
+  timezone: string;
+  retries: number;
+  timeout: number;
+  runOnStart: boolean;
+  context: Record<string, unknown>;
+  overlap: 'skip' | 'allow';
+  catchUp: 'latest' | 'all' | 'none';
+  catchUpWindow: number;
+  recovery: 'abandon' | 'rerun';
+  backoff: Record<string, unknown> | undefined;
+}
+
+export interface SchedulerPluginOptions {
+  enabled?: boolean;
+  timezone?: string;
+  jobs?: Record<string, JobConfig>;
+  maxConcurrentJobs?: number;
+  persistJobs?: boolean;
+  historyResource?: string;
+  cleanupInterval?: number;
+  historyRetention?: number;
+  enableCoordinator?: boolean;
+  heartbeatInterval?: number;
+  coldStartObservationWindow?: number;
+  skipColdStart?: boolean;
+  /** `memory://<bucket>/<prefix>` or `s3://key:secret@bucket/prefix?region=…&endpoint=…`. */
+  connectionString?: string;
+  /** A ready store (takes precedence over `connectionString`). */
+  store?: ObjectStore;
+  workerId?: string;
+  clock?: Clock;
+  /** How long `stop()` waits for running jobs. Default 30 s. */
+  stopTimeout?: number;
+  /** Passed as the first argument of every action (set by `usePlugin` hosts). */
+  database?: unknown;
+  logger?: Pick<Console, 'warn' | 'error'> | null;
+}
