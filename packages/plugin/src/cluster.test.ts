@@ -25,7 +25,7 @@ interface Cluster {
 async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Promise<Cluster> {
   const clock = new ManualClock({ now: START });
   const executions = new Map<string, string[]>();
-  const instances = [];
+  const instances: Cluster['instances'] = [];
   for (let i = 0; i < size; i++) {
     const store = new KillableStore(shared);
     const plugin = new SchedulerPlugin({
