@@ -1,0 +1,71 @@
+/**
+ * The storage contract every guarantee of the scheduler stands on. A backend needs only these
+ * five operations; conditional `put` is what makes locks, leadership and slot claims safe.
+ */
+export interface StoredObject {
+  /** The object's bytes. */
+  body: Uint8Array;
+  /** The ETag, always without quotes. */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface ObjectInfo {
+  key: string;
+  /** The ETag, always without quotes. */
+  etag: string;
+  size: number;
+  lastModified: Date;
+}
+
+/**
+ * `ifNoneMatch: '*'` creates only if the key is absent; `ifMatch` overwrites only if the
+ * current ETag equals the one given. A failed condition throws a `SchedulerError` with code
+ * `PRECONDITION_FAILED` (see `isPreconditionFailed`), never a generic failure.
+ */
+export interface PutOptions {
+  ifNoneMatch?: '*';
+  ifMatch?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface DeleteOptions {
+  /** Delete only if the current ETag equals this one. Servers differ; see the README. */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Return only keys strictly after this one (a full key, prefix included). */
+  startAfter?: string;
+  /** Group keys by the part after `prefix` up to this string, as S3 does (usually `/`). */
+  delimiter?: string;
+  /** Upper bound on keys plus common prefixes returned in this page (at most 1,000). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListPage {
+  /** Objects in ascending UTF-8 byte order of their keys. */
+  objects: ObjectInfo[];
+  /** With a delimiter: the distinct prefixes that group deeper keys, ascending. */
+  commonPrefixes: string[];
+  /** Present when more results exist: pass it as `startAfter` to read the next page. */
+  nextStartAfter?: string;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export interface ObjectStore {
+  /** A human-readable description without secrets, such as `memory://default/scheduler`. */
+  readonly description: string;
+  get(key: string, options?: ReadOptions): Promise<StoredObject | null>;
+  head(key: string, options?: ReadOptions): Promise<ObjectInfo | null>;
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
+  /** Deleting a missing key succeeds. */
+  delete(key: string, options?: DeleteOptions): Promise<void>;
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+}

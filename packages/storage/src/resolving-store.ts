@@ -1,0 +1,125 @@
+import { type Clock, seededRandom, systemClock } from '@s3-scheduler/core';
+import { unquoteEtag } from './etag.js';
+import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from './object-store.js';
+import { isOutcomeUnknown, isPreconditionFailed, preconditionFailed } from './store-errors.js';
+
+export interface ResolvingStoreOptions {
+  clock?: Clock;
+  /** Attempts per operation before giving up with `STORE_UNAVAILABLE`. Default 6. */
+  maxAttempts?: number;
+  /** First back-off between attempts, doubled each time up to 2 s. Default 50 ms. */
+  initialBackoffMs?: number;
+  /** Seed of the back-off jitter. */
+  seed?: number;
+}
+
+/**
+ * Wraps a backend so a write whose outcome is unknown (409 `ConditionalRequestConflict`, 5xx,
+ * throttling, timeout, lost response) is settled before the caller sees it: the key is read
+ * again and its bytes compared with the bytes written. Equal bytes mean this write won (every
+ * conditional body carries a nonce, so equal bytes identify one write); other bytes mean it
+ * lost; an untouched key means it never applied, so it is sent again. A 412 after one of our
+ * own retries is checked the same way, since the first try may have won.
+ */
+export class ResolvingStore implements ObjectStore {
+  readonly description: string;
+  readonly #clock: Clock;
+  readonly #maxAttempts: number;
+  readonly #initialBackoffMs: number;
+  readonly #random: () => number;
+
+  constructor(
+    readonly inner: ObjectStore,
+    options: ResolvingStoreOptions = {},
+  ) {
+    this.description = inner.description;
+    this.#clock = options.clock ?? systemClock;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 6);
+    this.#initialBackoffMs = options.initialBackoffMs ?? 50;
+    this.#random = seededRandom(options.seed ?? 0x5eed);
+  }
+
+  get(key: string, options?: ReadOptions) {
+    return this.#retry(() => this.inner.get(key, options), options?.signal);
+  }
+
+  head(key: string, options?: ReadOptions) {
+    return this.#retry(() => this.inner.head(key, options), options?.signal);
+  }
+
+  list(prefix: string, options?: ListOptions) {
+    return this.#retry(() => this.inner.list(prefix, options), options?.signal);
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    let retried = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inner.put(key, bytes, options);
+      } catch (error) {
+        const lostAfterRetry = retried && isPreconditionFailed(error);
+        if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
+        const verdict = await this.#settle(key, bytes, options, error);
+        if (verdict.won) return { etag: verdict.etag };
+        if (attempt >= this.#maxAttempts) throw error;
+        retried = true;
+        await this.#backoff(attempt, options.signal);
+      }
+    }
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.inner.delete(key, options);
+        return;
+      } catch (error) {
+        if (!isOutcomeUnknown(error)) throw error;
+        const current = await this.#retry(() => this.inner.head(key), options.signal);
+        if (!current) return;
+        if (options.ifMatch !== undefined && current.etag !== unquoteEtag(options.ifMatch)) {
+          throw preconditionFailed(key, `If-Match: ${options.ifMatch}`, error);
+        }
+        if (attempt >= this.#maxAttempts) throw error;
+        await this.#backoff(attempt, options.signal);
+      }
+    }
+  }
+
+  /** Reads the key after an unknown outcome: won (our bytes), lost (someone else's) or retry. */
+  async #settle(
+    key: string,
+    bytes: Uint8Array,
+    options: PutOptions,
+    error: unknown,
+  ): Promise<{ won: true; etag: string } | { won: false }> {
+    const current = await this.#retry(() => this.inner.get(key), options.signal);
+    if (current && sameBytes(current.body, bytes)) return { won: true, etag: current.etag };
+    if (options.ifNoneMatch === '*' && current) throw preconditionFailed(key, 'If-None-Match: *', error);
+    if (options.ifMatch !== undefined && current?.etag !== unquoteEtag(options.ifMatch)) {
+      throw preconditionFailed(key, `If-Match: ${unquoteEtag(options.ifMatch)}`, error);
+    }
+    return { won: false };
+  }
+
+  async #retry<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (!isOutcomeUnknown(error) || attempt >= this.#maxAttempts) throw error;
+        await this.#backoff(attempt, signal);
+      }
+    }
+  }
+
+  #backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+    const ceiling = Math.min(2000, this.#initialBackoffMs * 2 ** (attempt - 1));
+    return this.#clock.sleep(ceiling / 2 + (this.#random() * ceiling) / 2, signal);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}

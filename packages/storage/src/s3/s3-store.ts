@@ -1,0 +1,315 @@
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { abortReason } from '@s3-scheduler/core';
+import { unquoteEtag } from '../etag.js';
+import { keyByteLength, MAX_KEY_BYTES } from '../key-order.js';
+import type {
+  DeleteOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  ReadOptions,
+  StoredObject,
+} from '../object-store.js';
+import { invalidKey } from '../store-errors.js';
+import { mapS3Error, type S3ErrorContext } from './s3-errors.js';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Default `us-east-1`; RGW and MinIO accept any region. */
+  region?: string;
+  /** For S3-compatible servers, such as `http://127.0.0.1:7480`. Default: AWS. */
+  endpoint?: string;
+  /** Path-style URLs (`endpoint/bucket/key`). Default: true when `endpoint` is set. */
+  forcePathStyle?: boolean;
+  /** Static credentials. Default: the AWS SDK's default credential chain. */
+  credentials?: S3Credentials;
+  /** Per-request timeout in ms (a timed-out write has an unknown outcome). Default 10,000. */
+  requestTimeoutMs?: number;
+  /**
+   * SDK attempts for reads and unconditional writes. Default 3. Conditional writes always make
+   * exactly one attempt: an SDK retry can turn a won write into a 412, so `ResolvingStore`
+   * settles them instead.
+   */
+  maxAttempts?: number;
+  /** Extra SDK client settings, merged last (advanced). */
+  clientConfig?: Partial<S3ClientConfig>;
+}
+
+interface Clients {
+  sdk: Sdk;
+  /** Reads and unconditional writes, with the SDK's retries. */
+  client: S3Client;
+  /** Conditional writes: one attempt, so a 412 is the answer to this request. */
+  conditional: S3Client;
+}
+
+/**
+ * The storage contract on Amazon S3 and S3-compatible servers (Ceph RGW, MinIO, R2), through
+ * `@aws-sdk/client-s3` v3. The SDK is imported on first use, so users of the memory store never
+ * load it. Errors come out as `SchedulerError`s (see `mapS3Error`); wrap the store in a
+ * `ResolvingStore` (as `connect()` does) to settle writes whose outcome is unknown.
+ */
+export class S3Store implements ObjectStore {
+  readonly description: string;
+  readonly bucket: string;
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  #clients: Promise<Clients> | undefined;
+  // Private, so credentials never show in JSON.stringify, util.inspect or a log of the store.
+  readonly #options: S3StoreOptions;
+
+  constructor(options: S3StoreOptions) {
+    this.#options = { ...options };
+    this.bucket = options.bucket;
+    this.endpoint = options.endpoint;
+    this.region = options.region ?? 'us-east-1';
+    this.description = `s3://${options.bucket}`;
+  }
+
+  /** The SDK client (loads the SDK on first call), for operations this interface lacks. */
+  async client(): Promise<S3Client> {
+    return (await this.#load()).client;
+  }
+
+  async get(key: string, options: ReadOptions = {}): Promise<StoredObject | null> {
+    checkKey(key);
+    const { sdk, client } = await this.#load();
+    const context = this.#context('get', key);
+    try {
+      const response = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal: options.signal,
+      });
+      const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+      return {
+        body,
+        etag: unquoteEtag(response.ETag ?? ''),
+        lastModified: response.LastModified ?? new Date(0),
+      };
+    } catch (error) {
+      if (isNotFoundKey(error)) return null;
+      throw this.#error(error, context, options.signal);
+    }
+  }
+
+  async head(key: string, options: ReadOptions = {}): Promise<ObjectInfo | null> {
+    checkKey(key);
+    const { sdk, client } = await this.#load();
+    try {
+      const response = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal: options.signal,
+      });
+      return {
+        key,
+        etag: unquoteEtag(response.ETag ?? ''),
+        size: response.ContentLength ?? 0,
+        lastModified: response.LastModified ?? new Date(0),
+      };
+    } catch (error) {
+      // HEAD errors carry no body: a 404 cannot tell a missing key from a missing bucket.
+      if (isNotFoundKey(error)) return null;
+      throw this.#error(error, this.#context('head', key), options.signal);
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    checkKey(key);
+    const { sdk, client, conditional } = await this.#load();
+    const isConditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const context = this.#context('put', key, options);
+    try {
+      const response = await (isConditional ? conditional : client).send(
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          // RGW before Ceph 20 only matches the unquoted form; AWS accepts both.
+          ...(options.ifMatch === undefined ? {} : { IfMatch: unquoteEtag(options.ifMatch) }),
+        }),
+        { abortSignal: options.signal },
+      );
+      if (response.ETag) return { etag: unquoteEtag(response.ETag) };
+    } catch (error) {
+      throw this.#error(error, context, options.signal);
+    }
+    // No ETag in the answer (some proxies strip it): read it back.
+    const info = await this.head(key, options);
+    return { etag: info?.etag ?? '' };
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
+    checkKey(key);
+    const { sdk, client, conditional } = await this.#load();
+    const context = this.#context('delete', key, options);
+    try {
+      await (options.ifMatch === undefined ? client : conditional).send(
+        new sdk.DeleteObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(options.ifMatch === undefined ? {} : { IfMatch: unquoteEtag(options.ifMatch) }),
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      // A conditional delete of a missing key answers 404 on AWS; deleting nothing succeeds.
+      if (isNotFoundKey(error)) return;
+      throw this.#error(error, context, options.signal);
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const { sdk, client } = await this.#load();
+    const limit = Math.max(1, Math.min(Math.floor(options.limit ?? 1000), 1000));
+    const context = this.#context('list', prefix);
+    const objects: ObjectInfo[] = [];
+    const commonPrefixes: string[] = [];
+    let continuationToken: string | undefined;
+    try {
+      // A server may answer a truncated page with nothing in it; follow its token until
+      // something arrives or the listing ends.
+      for (;;) {
+        const response = await client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: limit,
+            ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
+            ...(continuationToken === undefined
+              ? options.startAfter === undefined
+                ? {}
+                : { StartAfter: options.startAfter }
+              : { ContinuationToken: continuationToken }),
+          }),
+          { abortSignal: options.signal },
+        );
+        for (const item of response.Contents ?? []) {
+          if (item.Key === undefined) continue;
+          objects.push({
+            key: item.Key,
+            etag: unquoteEtag(item.ETag ?? ''),
+            size: item.Size ?? 0,
+            lastModified: item.LastModified ?? new Date(0),
+          });
+        }
+        for (const group of response.CommonPrefixes ?? [])
+          if (group.Prefix) commonPrefixes.push(group.Prefix);
+        const truncated = response.IsTruncated === true && response.NextContinuationToken !== undefined;
+        if (!truncated) return { objects, commonPrefixes };
+        if (objects.length + commonPrefixes.length > 0) {
+          return { objects, commonPrefixes, nextStartAfter: nextStartAfter(objects, commonPrefixes) };
+        }
+        continuationToken = response.NextContinuationToken;
+      }
+    } catch (error) {
+      throw this.#error(error, context, options.signal);
+    }
+  }
+
+  /** Creates the bucket unless it exists already (for tests and first-time set-up). */
+  async ensureBucket(): Promise<void> {
+    const { sdk, client } = await this.#load();
+    const context = this.#context('createBucket', '');
+    try {
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) throw this.#error(error, context);
+    }
+    try {
+      await client.send(new sdk.CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
+      throw this.#error(error, context);
+    }
+  }
+
+  /** Closes the SDK's sockets. The store must not be used afterwards. */
+  async close(): Promise<void> {
+    if (!this.#clients) return;
+    const { client, conditional } = await this.#clients;
+    client.destroy();
+    conditional.destroy();
+  }
+
+  #load(): Promise<Clients> {
+    this.#clients ??= this.#createClients();
+    return this.#clients;
+  }
+
+  async #createClients(): Promise<Clients> {
+    const sdk = await import('@aws-sdk/client-s3');
+    const options = this.#options;
+    const base: S3ClientConfig = {
+      region: this.region,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+      ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }),
+      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
+      // Default CRC32 checksums are not understood by every S3-compatible server.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...options.clientConfig,
+    };
+    return {
+      sdk,
+      client: new sdk.S3Client({ maxAttempts: options.maxAttempts ?? 3, ...base }),
+      conditional: new sdk.S3Client({ ...base, maxAttempts: 1 }),
+    };
+  }
+
+  #context(operation: string, key: string, condition: PutOptions | DeleteOptions = {}): S3ErrorContext {
+    return {
+      operation,
+      key,
+      bucket: this.bucket,
+      ...(this.endpoint === undefined ? {} : { endpoint: this.endpoint }),
+      conditional:
+        condition.ifMatch !== undefined ||
+        ('ifNoneMatch' in condition && condition.ifNoneMatch !== undefined),
+      ...(condition.ifMatch === undefined ? {} : { ifMatch: unquoteEtag(condition.ifMatch) }),
+    };
+  }
+
+  #error(error: unknown, context: S3ErrorContext, signal?: AbortSignal): unknown {
+    if (signal?.aborted) return abortReason(signal);
+    return mapS3Error(error, context);
+  }
+}
+
+/** Where the next page starts: after the last key or group of this one, whichever is later. */
+function nextStartAfter(objects: ObjectInfo[], commonPrefixes: string[]): string {
+  const lastKey = objects.at(-1)?.key;
+  const lastGroup = commonPrefixes.at(-1);
+  // A group stands for every key that starts with it: start after the greatest such key.
+  const afterGroup = lastGroup === undefined ? undefined : `${lastGroup}\u{10FFFF}`;
+  if (lastKey === undefined) return afterGroup!;
+  if (afterGroup === undefined) return lastKey;
+  return Buffer.compare(Buffer.from(lastKey), Buffer.from(afterGroup)) > 0 ? lastKey : afterGroup;
+}
+
+function isNotFoundKey(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (name === 'NoSuchBucket') return false;
+  return name === 'NoSuchKey' || name === 'NotFound' || $metadata?.httpStatusCode === 404;
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0) throw invalidKey(key, 'empty or not a string');
+  if (keyByteLength(key) > MAX_KEY_BYTES)
+    throw invalidKey(key, `longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+}

@@ -1,0 +1,11 @@
+export { CountingStore, type RequestKind } from './counting-store.js';
+export { type FaultKind, FaultyStore, type FaultyStoreOptions } from './faulty-store.js';
+export { type ConformanceOptions, describeObjectStoreConformance } from './object-store-conformance.js';
+export {
+  type S3TestEnv,
+  type S3TestStoreOptions,
+  s3TestBackend,
+  s3TestEnv,
+  s3TestStore,
+  uniqueTestPrefix,
+} from './s3-test-store.js';
