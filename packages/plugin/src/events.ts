@@ -31,6 +31,8 @@ export type SchedulerEvents = {
     error: Error;
     duration: number;
     attempts: number;
+    /** Same as `attempts` (the spec's examples read both). */
+    attempt: number;
   };
   /** An attempt failed and another follows after `delay` ms. */
   'plg:scheduler:job-retry': RunEventBase & { attempt: number; delay: number; error: Error };

@@ -219,7 +219,7 @@ export class SchedulerPlugin {
   async addJob(name: string, config: JobConfig): Promise<void> {
     checkJobName(name, 'addJob');
     if (this.#jobs.has(name)) {
-      throw new SchedulerError(`Job '${name}' already exists`, {
+      throw new SchedulerError(`Job already exists: ${name}`, {
         code: 'JOB_EXISTS',
         operation: 'addJob',
         metadata: { jobName: name, existingJobs: [...this.#jobs.keys()].slice(0, 50) },
@@ -594,6 +594,7 @@ export class SchedulerPlugin {
         error: error!,
         duration: outcome.durationMs,
         attempts: outcome.attempts.length,
+        attempt: outcome.attempts.length,
       });
     }
     return outcome;
