@@ -116,6 +116,9 @@ export function validateCron(expression: string, options: ParseCronOptions = {})
 export function isValidTimezone(zone: unknown): zone is string {
   if (typeof zone !== 'string' || zone.length === 0) return false;
   if (validZones.has(zone)) return true;
+  // Newer ICU (Node 24) also accepts offsets such as "+05:00"; an offset has no DST rules and is
+  // not an IANA name, so it is refused on every Node version alike.
+  if (!IANA_NAME.test(zone)) return false;
   // luxon builds an Intl.DateTimeFormat per check; remember the (few) zones that passed.
   if (!IANAZone.isValidZone(zone)) return false;
   validZones.add(zone);
@@ -123,6 +126,7 @@ export function isValidTimezone(zone: unknown): zone is string {
 }
 
 const validZones = new Set<string>();
+const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
 
 function parseCached(expression: unknown, context: ErrorContext): ParsedExpression {
   if (typeof expression === 'string') {
