@@ -16,7 +16,7 @@ export type FinalStatus = Exclude<RunStatus, 'running'>;
 export const FINAL_STATUSES = RUN_STATUSES.filter((status): status is FinalStatus => status !== 'running');
 
 /** What started a run. */
-export const RUN_TRIGGERS = ['schedule', 'manual', 'catch-up', 'run-on-start'] as const;
+export const RUN_TRIGGERS = ['schedule', 'manual', 'catch-up', 'run-on-start', 'backfill'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /** An error as stored: enough to show and to group by, never a stack or a secret. */

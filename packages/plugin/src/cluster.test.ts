@@ -3,7 +3,7 @@ import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
-import { KillableStore } from './testing/killable-store.js';
+import { KillableStore } from './test-support/killable-store.js';
 
 const START = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;

@@ -1,6 +1,9 @@
 /** One job's next due instant, as kept in the heap. */
 export interface DueEntry {
+  /** When to fire: the slot, or later with `jitter`. */
   at: number;
+  /** The slot's UTC instant (its identity). */
+  slot: number;
   job: string;
   /** Matches the job's current generation; older entries are stale and skipped. */
   generation: number;

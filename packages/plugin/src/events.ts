@@ -38,13 +38,22 @@ export type SchedulerEvents = {
   'plg:scheduler:job-retry': RunEventBase & { attempt: number; delay: number; error: Error };
   /** An attempt exceeded `timeout` and its signal was aborted. */
   'plg:scheduler:job-timeout': RunEventBase & { attempt: number; timeout: number };
-  /** A slot was not run: `overlap` (the job was still running), `missed` (beyond catch-up), `disabled`. */
+  /**
+   * A slot was not run: `overlap` (the job was still running, policy `skip`), `missed` (beyond
+   * the catch-up rules), `paused`, or `max-runs` (the job's `maxRuns` was reached).
+   */
   'plg:scheduler:job-skipped': {
     jobName: string;
     slot: string;
-    reason: 'overlap' | 'missed' | 'disabled';
+    reason: 'overlap' | 'missed' | 'paused' | 'max-runs';
     workerId: string;
   };
+  /** A slot waits in the job's shared buffer for the running run to end (`buffer-*`, `cancel-other`). */
+  'plg:scheduler:job-buffered': { jobName: string; slot: string; waiting: number; workerId: string };
+  /** The job paused itself (`pauseOnFailure`) or was paused with `pauseJob()`. */
+  'plg:scheduler:job-paused': { jobName: string; note: string; workerId: string };
+  /** `resumeJob()` cleared a pause. */
+  'plg:scheduler:job-resumed': { jobName: string; workerId: string };
   /** Another instance had claimed the slot already (normal when two instances race). */
   'plg:scheduler:job-lock_failed': {
     jobName: string;

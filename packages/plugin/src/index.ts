@@ -3,5 +3,17 @@ export { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events.js';
 export type { HistoryEntry } from './history-entry.js';
 export type { JobStatus } from './job-state.js';
-export { type RunJobResult, SchedulerPlugin } from './scheduler-plugin.js';
-export type { JobAction, JobConfig, JobContext, RunTrigger, SchedulerPluginOptions } from './types.js';
+export {
+  type BackfillResult,
+  type JobDescription,
+  type RunJobResult,
+  SchedulerPlugin,
+} from './scheduler-plugin.js';
+export type {
+  JobAction,
+  JobConfig,
+  JobContext,
+  OverlapPolicy,
+  RunTrigger,
+  SchedulerPluginOptions,
+} from './types.js';

@@ -3,7 +3,14 @@ import { type CronSchedule, parseCron } from '@s3-scheduler/cron';
 import type { JobConfig, NormalizedJob } from './types.js';
 import { checkEnum, checkKnownKeys, checkNonNegativeInteger, checkOptionalString } from './validate.js';
 
-export const OVERLAP_POLICIES = ['skip', 'allow'] as const;
+export const OVERLAP_POLICIES = [
+  'skip',
+  'allow',
+  'buffer-one',
+  'buffer-all',
+  'cancel-other',
+  'terminate-other',
+] as const;
 export const CATCH_UP_POLICIES = ['latest', 'all', 'none'] as const;
 export const RECOVERY_POLICIES = ['abandon', 'rerun'] as const;
 
@@ -23,6 +30,12 @@ const JOB_KEYS = [
   'recovery',
   'dst',
   'backoff',
+  'bufferLimit',
+  'pauseOnFailure',
+  'maxRuns',
+  'startAt',
+  'endAt',
+  'jitter',
 ] as const;
 
 export const JOB_DEFAULTS = {
@@ -34,6 +47,10 @@ export const JOB_DEFAULTS = {
   catchUp: 'latest',
   catchUpWindow: 3_600_000,
   recovery: 'abandon',
+  bufferLimit: 100,
+  pauseOnFailure: 0,
+  maxRuns: 0,
+  jitter: 0,
 } as const;
 
 /** A job name becomes part of object keys (encoded) and of log lines: keep it sane. */
@@ -127,7 +144,40 @@ export function normalizeJob(
       name,
     ),
     backoff: job.backoff,
+    bufferLimit: positive(job.bufferLimit ?? JOB_DEFAULTS.bufferLimit, 'bufferLimit', operation, name),
+    pauseOnFailure: checkNonNegativeInteger(job.pauseOnFailure ?? 0, 'pauseOnFailure', operation, name),
+    maxRuns: checkNonNegativeInteger(job.maxRuns ?? 0, 'maxRuns', operation, name),
+    startAt: checkInstant(job.startAt, 'startAt', operation, name),
+    endAt: checkInstant(job.endAt, 'endAt', operation, name),
+    jitter: checkNonNegativeInteger(job.jitter ?? 0, 'jitter', operation, name),
   };
+}
+
+function positive(value: unknown, option: string, operation: string, jobName: string): number {
+  const number = checkNonNegativeInteger(value, option, operation, jobName);
+  if (number > 0) return number;
+  throw new SchedulerError(`Job '${jobName}' option '${option}' must be at least 1`, {
+    code: 'INVALID_OPTION',
+    operation,
+    metadata: { jobName, option, value },
+    suggestion: `Set ${option} to 1 or more.`,
+  });
+}
+
+/** `startAt` / `endAt`: a Date, an ISO string or epoch ms; `undefined` for no bound. */
+function checkInstant(value: unknown, option: string, operation: string, jobName: string): number | null {
+  if (value === undefined || value === null) return null;
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
+  if (typeof ms === 'number' && Number.isFinite(ms)) return ms;
+  throw new SchedulerError(
+    `Job '${jobName}' option '${option}' must be a date, got ${JSON.stringify(value)}`,
+    {
+      code: 'INVALID_OPTION',
+      operation,
+      metadata: { jobName, option, value: String(value) },
+      suggestion: `Pass ${option} as a Date, an ISO 8601 string or milliseconds since the epoch.`,
+    },
+  );
 }
 
 function checkBoolean(value: unknown, option: string, jobName: string, operation: string): boolean {

@@ -1,4 +1,5 @@
 import type { RunOutcome } from '@s3-scheduler/executor';
+import type { JobDocument } from './job-document.js';
 import type { JobConfig, NormalizedJob } from './types.js';
 
 /** `getJobStatus()`: the definition plus this instance's view of the job's runs. */
@@ -11,6 +12,9 @@ export interface JobStatus {
   lastRun: string | null;
   nextRun: string | null;
   isRunning: boolean;
+  /** Paused by `pauseJob()` or by `pauseOnFailure`; `pausedNote` says why. */
+  paused: boolean;
+  pausedNote: string | null;
   statistics: {
     totalRuns: number;
     totalSuccesses: number;
@@ -56,20 +60,56 @@ export class RunCounters {
   }
 }
 
+/** A run of this job executing on this instance. */
+export interface LocalRun {
+  runId: string;
+  controller: AbortController;
+  slot: string | null;
+  epoch: number;
+}
+
+/** A run of this job executing on another instance, as far as this instance knows. */
+export interface RemoteRun {
+  runId: string;
+  /** The history key of its record. */
+  key: string;
+  workerId: string;
+}
+
 /** One registered job: its definition, its place in the timer heap and its running runs. */
 export class JobState {
   /** Bumped whenever the job is rescheduled: heap entries of older generations are stale. */
   generation = 0;
   nextAt: number | null = null;
+  /** The slot `nextAt` fires (they differ with `jitter`). */
+  nextSlot: number | null = null;
   removed = false;
   /** Runs executing on this instance, by run id, with the controller that cancels them. */
-  readonly running = new Map<string, AbortController>();
+  readonly running = new Map<string, LocalRun>();
+  /** Runs executing elsewhere (seen in history or through `active/` markers), by run id. */
+  readonly remoteRunning = new Map<string, RemoteRun>();
   readonly counters = new RunCounters();
+  /** The shared runtime state (overrides, pause, buffer) as last read or written. */
+  document: JobDocument | null = null;
 
   constructor(
     public def: NormalizedJob,
+    /** The configuration given in code (or to `addJob`), before stored overrides. */
     public config: JobConfig,
   ) {}
+
+  get paused(): boolean {
+    return this.document?.paused ?? false;
+  }
+
+  get buffer(): number[] {
+    return this.document?.buffer ?? [];
+  }
+
+  /** Whether a run of this job executes anywhere this instance can see. */
+  get busy(): boolean {
+    return this.running.size > 0 || this.remoteRunning.size > 0;
+  }
 
   replace(def: NormalizedJob, config: JobConfig): void {
     this.def = def;
@@ -77,7 +117,7 @@ export class JobState {
   }
 
   cancelAll(reason: string): void {
-    for (const controller of this.running.values()) controller.abort(new Error(reason));
+    for (const run of this.running.values()) run.controller.abort(new Error(reason));
   }
 
   status(): JobStatus {
@@ -91,7 +131,9 @@ export class JobState {
       timezone: this.def.timezone,
       lastRun: iso(counters.lastRunAt),
       nextRun: iso(this.nextAt),
-      isRunning: this.running.size > 0,
+      isRunning: this.busy,
+      paused: this.paused,
+      pausedNote: this.document?.pausedNote ?? null,
       statistics: {
         totalRuns: counters.totalRuns,
         totalSuccesses: counters.totalSuccesses,

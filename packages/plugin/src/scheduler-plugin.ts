@@ -15,22 +15,62 @@ import {
   type ObjectStore,
   openStore,
 } from '@s3-scheduler/storage';
-import { DueHeap } from './due-heap.js';
+import { type DueEntry, DueHeap } from './due-heap.js';
 import { EventHub } from './event-hub.js';
 import type { RunEventBase, SchedulerEvents } from './events.js';
 import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
+import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
+import { RunMarkers } from './run-markers.js';
+import { fireTime, latestSlot, MAX_SLOTS, nextSlot, slotsBetween } from './slot-math.js';
 import { selectDueSlots } from './slot-selection.js';
 import type { JobConfig, JobContext, RunTrigger, SchedulerPluginOptions } from './types.js';
 
 /** The scheduler re-reads the wall clock at least this often, so a clock jump is noticed. */
 const MAX_TIMER_SLEEP_MS = 60_000;
-/** Due slots examined at once after a long pause; older ones are counted as missed. */
-const MAX_DUE_SLOTS = 1000;
 /** Claims sent at once while sweeping every job (promotion, catch-up). */
 const SWEEP_CONCURRENCY = 16;
+
+/** The most slots one `backfill()` call runs. */
+const MAX_BACKFILL_SLOTS = 10_000;
+
+/** What `backfill` resolves with. */
+export interface BackfillResult {
+  slots: number;
+  ran: number;
+  alreadyRan: number;
+  runs: Array<{ slot: string; status: RunOutcome<unknown>['status'] | 'already-ran'; runId?: string }>;
+}
+
+/** What `describe` resolves with. */
+export interface JobDescription {
+  name: string;
+  description: string;
+  schedule: string | null;
+  timezone: string;
+  dst: { gap: string; overlap: string } | null;
+  enabled: boolean;
+  paused: boolean;
+  pausedNote: string | null;
+  policies: Record<string, unknown>;
+  /** The next run times: the slot, and when it fires (later with `jitter`). */
+  nextRuns: Array<{ slot: string; fireAt: string }>;
+  recentRuns: HistoryEntry[];
+  running: Array<{ runId: string; slot: string | null; workerId: string; epoch: number | null }>;
+  buffered: string[];
+  counters: {
+    taken: number;
+    skippedForOverlap: number;
+    /** Seen by this instance while it led (missed slots leave no record). */
+    missedBeyondCatchUp: number;
+    abandoned: number;
+    consecutiveFailures: number;
+    runsTaken: number;
+  };
+  statistics: Awaited<ReturnType<HistoryStore['statistics']>>;
+}
 
 /** What `runJob` resolves with. */
 export interface RunJobResult {
@@ -61,6 +101,8 @@ export class SchedulerPlugin {
   #store: ObjectStore | undefined;
   #storeReady: Promise<ObjectStore> | undefined;
   #history: HistoryStore | undefined;
+  #documents: JobDocuments | undefined;
+  #markers: RunMarkers | undefined;
   #executor: Executor<JobContext>;
   #coordinator: Coordinator | undefined;
   #started = false;
@@ -170,6 +212,7 @@ export class SchedulerPlugin {
     if (this.#started || !this.#options.enabled) return;
     const store = await this.#ensureStore();
     await this.#ensureHistory();
+    await this.#syncDocuments();
     this.#started = true;
     this.#stopping = false;
     this.#ranOnStart = false;
@@ -238,7 +281,11 @@ export class SchedulerPlugin {
     this.#rearm();
   }
 
-  /** Changes a job: every option may be updated; the schedule takes effect from now. */
+  /**
+   * Changes a job; the schedule takes effect from now. Every option but `action` is stored in
+   * the job's shared document, so the leader takes the change up wherever it runs (within a
+   * heartbeat); a new `action` applies to this instance only (code cannot be stored).
+   */
   async updateJob(name: string, updates: Partial<JobConfig>): Promise<void> {
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
@@ -249,8 +296,18 @@ export class SchedulerPlugin {
         suggestion: "Pass the options to change, such as { schedule: '0 4 * * *' }.",
       });
     }
-    const config = { ...state.config, ...updates } as JobConfig;
-    state.replace(normalizeJob(name, config, this.#options, 'updateJob'), config);
+    const { action, ...stored } = updates;
+    const config = { ...state.config, ...(action === undefined ? {} : { action }) } as JobConfig;
+    const overrides = { ...state.document?.overrides, ...stored } as JobOverrides;
+    const def = normalizeJob(name, { ...config, ...overrides }, this.#options, 'updateJob');
+    state.replace(def, config);
+    if (Object.keys(stored).length > 0) {
+      await this.#ensureHistory();
+      state.document = await this.#documents!.update(name, (doc) => {
+        doc.overrides = { ...doc.overrides, ...stored };
+        return true;
+      });
+    }
     if (this.#started) this.#schedule(state, this.#clock.now());
   }
 
@@ -260,6 +317,164 @@ export class SchedulerPlugin {
 
   async disableJob(name: string): Promise<void> {
     await this.updateJob(name, { enabled: false });
+  }
+
+  /** Pauses a job cluster-wide, with a note, until `resumeJob()`; `runJob` still works. */
+  async pauseJob(name: string, note = 'Paused by pauseJob()'): Promise<void> {
+    const state = this.#job(name, 'pauseJob');
+    await this.#ensureHistory();
+    state.document = await this.#documents!.update(name, (doc) => {
+      doc.paused = true;
+      doc.pausedNote = note;
+      return true;
+    });
+    if (this.#started) this.#schedule(state, this.#clock.now());
+    this.#events.emit('plg:scheduler:job-paused', { jobName: name, note, workerId: this.#workerId });
+  }
+
+  /** Ends a pause (from `pauseJob()` or `pauseOnFailure`) and resets the failure streak. */
+  async resumeJob(name: string): Promise<void> {
+    const state = this.#job(name, 'resumeJob');
+    await this.#ensureHistory();
+    state.document = await this.#documents!.update(name, (doc) => {
+      doc.paused = false;
+      doc.pausedNote = null;
+      doc.consecutiveFailures = 0;
+      return true;
+    });
+    if (this.#started) this.#schedule(state, this.#clock.now());
+    this.#events.emit('plg:scheduler:job-resumed', { jobName: name, workerId: this.#workerId });
+  }
+
+  /**
+   * Runs the job's slots in `[from, to]` that never ran, on this instance, oldest first: each
+   * slot is claimed like a scheduled one, so a slot that already ran (or that another backfill
+   * takes) is not run again. `overlap: 'allow'` runs them side by side (bounded by
+   * `maxConcurrentJobs`); otherwise one after the other.
+   */
+  async backfill(
+    name: string,
+    options: { from: Date | string | number; to: Date | string | number; overlap?: 'allow' | 'buffer-all' },
+  ): Promise<BackfillResult> {
+    const state = this.#job(name, 'backfill');
+    const from = toInstant(options?.from, 'from');
+    const to = toInstant(options?.to, 'to');
+    if (!state.def.cron || to < from) {
+      throw new SchedulerError(`backfill('${name}') needs a scheduled job and from ≤ to`, {
+        code: 'INVALID_OPTION',
+        operation: 'backfill',
+        metadata: { jobName: name, from: options?.from, to: options?.to, schedule: state.def.schedule },
+        suggestion: 'Pass { from, to } as dates with from before to, for a job that has a schedule.',
+      });
+    }
+    const slots = slotsBetween(state.def, from - 1, to, MAX_BACKFILL_SLOTS + 1);
+    if (slots.length > MAX_BACKFILL_SLOTS) {
+      throw new SchedulerError(`backfill('${name}') covers more than ${MAX_BACKFILL_SLOTS} slots`, {
+        code: 'INVALID_OPTION',
+        operation: 'backfill',
+        metadata: { jobName: name, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+        suggestion: `Split the range into pieces of at most ${MAX_BACKFILL_SLOTS} slots.`,
+      });
+    }
+    const history = await this.#ensureHistory();
+    const runOne = async (slot: number): Promise<BackfillResult['runs'][number]> => {
+      const claim = await history.claim({
+        job: name,
+        slot,
+        trigger: 'backfill',
+        workerId: this.#workerId,
+        epoch: this.getEpoch(),
+        startedAt: this.#clock.now(),
+      });
+      const iso = new Date(slot).toISOString();
+      if (!claim.claimed) return { slot: iso, status: 'already-ran' };
+      const outcome = await this.#execute(state, claim.run);
+      return { slot: iso, status: outcome.status, runId: claim.run.record.runId };
+    };
+    const runs: BackfillResult['runs'] = [];
+    if (options.overlap === 'allow') runs.push(...(await Promise.all(slots.map(runOne))));
+    else for (const slot of slots) runs.push(await runOne(slot));
+    return {
+      slots: slots.length,
+      ran: runs.filter((run) => run.status !== 'already-ran').length,
+      alreadyRan: runs.filter((run) => run.status === 'already-ran').length,
+      runs,
+    };
+  }
+
+  /**
+   * Everything about one job: definition, DST policy, the next `count` run times, recent runs
+   * of every instance, runs going on now (where, under which epoch), counters, pause and buffer.
+   */
+  async describe(name: string, options: { count?: number; recent?: number } = {}): Promise<JobDescription> {
+    const state = this.#job(name, 'describe');
+    const history = await this.#ensureHistory();
+    const def = state.def;
+    const [recent, statistics] = await Promise.all([
+      history.query(name, { limit: options.recent ?? 10 }),
+      history.statistics(name),
+    ]);
+    const nextRuns: JobDescription['nextRuns'] = [];
+    for (
+      let slot = nextSlot(def, this.#clock.now());
+      slot !== null && nextRuns.length < (options.count ?? 5);
+    ) {
+      nextRuns.push({
+        slot: new Date(slot).toISOString(),
+        fireAt: new Date(fireTime(def, slot)).toISOString(),
+      });
+      slot = nextSlot(def, slot);
+    }
+    return {
+      name,
+      description: def.description,
+      schedule: def.schedule,
+      timezone: def.timezone,
+      dst: def.cron?.dst ?? null,
+      enabled: def.enabled,
+      paused: state.paused,
+      pausedNote: state.document?.pausedNote ?? null,
+      policies: {
+        overlap: def.overlap,
+        bufferLimit: def.bufferLimit,
+        catchUp: def.catchUp,
+        catchUpWindow: def.catchUpWindow,
+        recovery: def.recovery,
+        retries: def.retries,
+        timeout: def.timeout,
+        jitter: def.jitter,
+        pauseOnFailure: def.pauseOnFailure,
+        maxRuns: def.maxRuns,
+        startAt: def.startAt === null ? null : new Date(def.startAt).toISOString(),
+        endAt: def.endAt === null ? null : new Date(def.endAt).toISOString(),
+      },
+      nextRuns,
+      recentRuns: recent.runs.map(toHistoryEntry),
+      running: [
+        ...[...state.running.values()].map((run) => ({
+          runId: run.runId,
+          slot: run.slot,
+          workerId: this.#workerId,
+          epoch: run.epoch,
+        })),
+        ...[...state.remoteRunning.values()].map((run) => ({
+          runId: run.runId,
+          slot: null,
+          workerId: run.workerId,
+          epoch: null,
+        })),
+      ],
+      buffered: state.buffer.map((slot) => new Date(slot).toISOString()),
+      counters: {
+        taken: statistics.total - statistics.skipped,
+        skippedForOverlap: statistics.skipped,
+        missedBeyondCatchUp: state.counters.missed,
+        abandoned: statistics.abandoned,
+        consecutiveFailures: state.document?.consecutiveFailures ?? 0,
+        runsTaken: state.document?.runsTaken ?? 0,
+      },
+      statistics,
+    };
   }
 
   /** Every job with its status, as an array. */
@@ -360,10 +575,18 @@ export class SchedulerPlugin {
   /** Computes the job's next slot from `now` and queues it; the timer is re-armed. */
   #schedule(state: JobState, now: number): void {
     state.generation++;
-    state.nextAt = state.def.cron && state.def.enabled ? (state.def.cron.next(now)?.getTime() ?? null) : null;
-    if (state.nextAt !== null)
-      this.#heap.push({ at: state.nextAt, job: state.def.name, generation: state.generation });
+    const runnable = state.def.enabled && !state.paused && !state.removed;
+    this.#queue(state, runnable ? nextSlot(state.def, now) : null);
     this.#rearm();
+  }
+
+  /** Puts the job's next slot in the heap, at its fire time (later than the slot with `jitter`). */
+  #queue(state: JobState, slot: number | null): void {
+    state.nextSlot = slot;
+    state.nextAt = slot === null ? null : fireTime(state.def, slot);
+    if (slot !== null && state.nextAt !== null) {
+      this.#heap.push({ at: state.nextAt, slot, job: state.def.name, generation: state.generation });
+    }
   }
 
   #rearm(): void {
@@ -381,7 +604,7 @@ export class SchedulerPlugin {
       const now = this.#clock.now();
       if (entry && entry.at <= now) {
         this.#heap.pop();
-        this.#onDue(this.#jobs.get(entry.job)!, entry.at, now);
+        this.#onDue(this.#jobs.get(entry.job)!, entry, now);
         continue;
       }
       const wake = new AbortController();
@@ -396,17 +619,15 @@ export class SchedulerPlugin {
   }
 
   /** A job's slot is due: queue its next one, then run what the catch-up policy selects. */
-  #onDue(state: JobState, at: number, now: number): void {
-    const cron = state.def.cron!;
-    const due = [at];
-    let next = cron.next(at)?.getTime() ?? null;
-    while (next !== null && next <= now && due.length < MAX_DUE_SLOTS) {
+  #onDue(state: JobState, entry: DueEntry, now: number): void {
+    const due = [entry.slot];
+    let next = nextSlot(state.def, entry.slot);
+    while (next !== null && next <= now && due.length < MAX_SLOTS) {
       due.push(next);
-      next = cron.next(next)?.getTime() ?? null;
+      next = nextSlot(state.def, next);
     }
-    if (next !== null && next <= now) next = cron.next(now)?.getTime() ?? null;
-    state.nextAt = next;
-    if (next !== null) this.#heap.push({ at: next, job: state.def.name, generation: state.generation });
+    if (next !== null && next <= now) next = nextSlot(state.def, now);
+    this.#queue(state, next);
     if (!this.isLeader()) return;
     const { run, missed } = selectDueSlots(due, state.def, now);
     for (const slot of missed) {
@@ -419,64 +640,185 @@ export class SchedulerPlugin {
       });
     }
     for (const slot of run) {
-      void this.#track(this.#claimAndRun(state, slot, slot === due.at(-1) ? 'schedule' : 'catch-up'));
+      void this.#track(this.#dispatch(state, slot, slot === due.at(-1) ? 'schedule' : 'catch-up'));
     }
   }
 
   /**
-   * Claims slot `slot` of the job with a create-only write and runs it if the claim won. A lost
-   * claim means another instance has it; if that instance is gone, the run is recovered.
+   * A slot is due on the leader: the job's overlap policy decides what happens when a run of it
+   * is still going on (here or on another instance), then the slot is claimed and run.
+   */
+  async #dispatch(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
+    const name = state.def.name;
+    try {
+      if (state.paused) {
+        this.#emitSkipped(state, slot, 'paused');
+        return;
+      }
+      if (state.busy) {
+        switch (state.def.overlap) {
+          case 'allow':
+            break;
+          case 'skip':
+            await this.#recordSkipped(state, slot, trigger);
+            return;
+          case 'buffer-one':
+          case 'buffer-all':
+            await this.#bufferSlot(state, slot);
+            return;
+          case 'cancel-other':
+            await this.#cancelRunning(state, false);
+            await this.#bufferSlot(state, slot);
+            return;
+          case 'terminate-other':
+            await this.#cancelRunning(state, true);
+            break;
+        }
+      }
+      await this.#claimAndRun(state, slot, trigger);
+    } catch (error) {
+      this.#reportError('dispatch', error, name);
+    }
+  }
+
+  /**
+   * Claims slot `slot` of the job with a create-only write and starts it if the claim won. A
+   * lost claim means another instance has it; if that instance is gone, the run is recovered.
    */
   async #claimAndRun(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
     const history = this.#history!;
     const name = state.def.name;
-    const slotIso = new Date(slot).toISOString();
-    try {
-      if (state.def.overlap === 'skip' && state.running.size > 0) {
-        const skipped = await history.claim({
-          job: name,
-          slot,
-          trigger,
-          status: 'skipped',
+    const claim = await history.claim({
+      job: name,
+      slot,
+      trigger,
+      workerId: this.#workerId,
+      epoch: this.getEpoch(),
+      startedAt: this.#clock.now(),
+    });
+    if (!claim.claimed) {
+      const holder = claim.existing?.record.workerId ?? null;
+      if (holder !== this.#workerId) {
+        this.#events.emit('plg:scheduler:job-lock_failed', {
+          jobName: name,
+          slot: new Date(slot).toISOString(),
+          holder,
           workerId: this.#workerId,
-          epoch: this.getEpoch(),
-          startedAt: this.#clock.now(),
         });
-        if (skipped.claimed) {
-          state.counters.skippedOverlap++;
-          this.#events.emit('plg:scheduler:job-skipped', {
-            jobName: name,
-            slot: slotIso,
-            reason: 'overlap',
-            workerId: this.#workerId,
-          });
-        }
-        return;
       }
-      const claim = await history.claim({
-        job: name,
-        slot,
-        trigger,
-        workerId: this.#workerId,
-        epoch: this.getEpoch(),
-        startedAt: this.#clock.now(),
-      });
-      if (!claim.claimed) {
-        const holder = claim.existing?.record.workerId ?? null;
-        if (holder !== this.#workerId) {
-          this.#events.emit('plg:scheduler:job-lock_failed', {
-            jobName: name,
-            slot: slotIso,
-            holder,
-            workerId: this.#workerId,
-          });
-        }
-        if (claim.existing) await this.#recoverIfOrphaned(state, claim.existing);
-        return;
+      if (claim.existing) await this.#recoverIfOrphaned(state, claim.existing);
+      return;
+    }
+    if (state.def.maxRuns > 0 && !(await this.#takeRun(state))) {
+      await history.finish(claim.run, { status: 'skipped' });
+      this.#emitSkipped(state, slot, 'max-runs');
+      return;
+    }
+    // Not awaited: the caller (timer, catch-up sweep, buffer drain) goes on while the job runs.
+    void this.#track(this.#execute(state, claim.run));
+  }
+
+  /** Counts one scheduled run against `maxRuns` in the shared document; false once exhausted. */
+  async #takeRun(state: JobState): Promise<boolean> {
+    let taken = false;
+    state.document = await this.#documents!.update(state.def.name, (doc) => {
+      if (doc.runsTaken >= state.def.maxRuns) return false;
+      doc.runsTaken++;
+      taken = true;
+      return true;
+    });
+    if (!taken || state.document.runsTaken >= state.def.maxRuns) this.#schedule(state, this.#clock.now());
+    return taken;
+  }
+
+  async #recordSkipped(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
+    const skipped = await this.#history!.claim({
+      job: state.def.name,
+      slot,
+      trigger,
+      status: 'skipped',
+      workerId: this.#workerId,
+      epoch: this.getEpoch(),
+      startedAt: this.#clock.now(),
+    });
+    if (!skipped.claimed) return;
+    state.counters.skippedOverlap++;
+    this.#emitSkipped(state, slot, 'overlap');
+  }
+
+  #emitSkipped(
+    state: JobState,
+    slot: number,
+    reason: SchedulerEvents['plg:scheduler:job-skipped']['reason'],
+  ): void {
+    this.#events.emit('plg:scheduler:job-skipped', {
+      jobName: state.def.name,
+      slot: new Date(slot).toISOString(),
+      reason,
+      workerId: this.#workerId,
+    });
+  }
+
+  /**
+   * Keeps the slot in the job's shared buffer until the running run ends: `buffer-one` keeps
+   * only the newest waiting slot, `buffer-all` up to `bufferLimit` (the oldest beyond it are
+   * recorded skipped). The buffer is in the store, so a new leader finds it.
+   */
+  async #bufferSlot(state: JobState, slot: number): Promise<void> {
+    const dropped: number[] = [];
+    state.document = await this.#documents!.update(state.def.name, (doc) => {
+      if (doc.buffer.includes(slot)) return false;
+      doc.buffer.push(slot);
+      const limit = state.def.overlap === 'buffer-all' ? state.def.bufferLimit : 1;
+      while (doc.buffer.length > limit) dropped.push(doc.buffer.shift()!);
+      return true;
+    });
+    this.#events.emit('plg:scheduler:job-buffered', {
+      jobName: state.def.name,
+      slot: new Date(slot).toISOString(),
+      waiting: state.buffer.length,
+      workerId: this.#workerId,
+    });
+    for (const old of dropped) await this.#recordSkipped(state, old, 'schedule');
+    await this.#drainBuffer(state);
+  }
+
+  /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
+  async #drainBuffer(state: JobState): Promise<void> {
+    if (!this.isLeader() || state.busy || state.buffer.length === 0 || this.#stopping) return;
+    let slot: number | undefined;
+    state.document = await this.#documents!.update(state.def.name, (doc) => {
+      slot = doc.buffer.shift();
+      return slot !== undefined;
+    });
+    if (slot === undefined || state.busy) return;
+    await this.#claimAndRun(state, slot, 'schedule');
+  }
+
+  /**
+   * Aborts the job's running runs: here through their controllers, elsewhere through a cancel
+   * request the running instance reads within a heartbeat. `terminate` also records a remote
+   * run `cancelled` at once (its holder's later writes are then refused) instead of waiting.
+   */
+  async #cancelRunning(state: JobState, terminate: boolean): Promise<void> {
+    const reason = new SchedulerError(`Run cancelled by a newer slot of job '${state.def.name}'`, {
+      code: 'JOB_CANCELLED',
+      operation: terminate ? 'terminate-other' : 'cancel-other',
+      metadata: { jobName: state.def.name },
+    });
+    for (const run of state.running.values()) run.controller.abort(reason);
+    for (const remote of state.remoteRunning.values()) {
+      await this.#markers!.requestCancel(remote.workerId, remote.runId);
+      if (!terminate) continue;
+      const handle = await this.#history!.read(remote.key);
+      if (handle?.record.status === 'running') {
+        await this.#history!.finish(handle, { status: 'cancelled', error: reason }).catch(
+          (error: unknown) => {
+            if (!isPreconditionFailed(error)) throw error;
+          },
+        );
       }
-      await this.#execute(state, claim.run);
-    } catch (error) {
-      this.#reportError('claim', error, name);
+      state.remoteRunning.delete(remote.runId);
     }
   }
 
@@ -500,7 +842,7 @@ export class SchedulerPlugin {
         });
         state.counters.abandoned++;
         this.#emitAbandoned(record, action);
-        await this.#execute(state, reclaimed);
+        void this.#track(this.#execute(state, reclaimed));
         return;
       }
       await history.finish(existing, {
@@ -534,7 +876,12 @@ export class SchedulerPlugin {
     const record = handle.record;
     const controller = new AbortController();
     const scheduledTime = record.slot ? Date.parse(record.slot) : Date.parse(record.startedAt);
-    state.running.set(record.runId, controller);
+    state.running.set(record.runId, {
+      runId: record.runId,
+      controller,
+      slot: record.slot,
+      epoch: record.epoch ?? 0,
+    });
     state.counters.lastRunAt = this.#clock.now();
     const context: JobContext = {
       ...def.context,
@@ -552,6 +899,14 @@ export class SchedulerPlugin {
       workerId: this.#workerId,
     };
     const database = this.#database;
+    // A run started away from the leader announces itself, so the leader's overlap policy sees it.
+    const marker = this.isLeader()
+      ? undefined
+      : { job: def.name, runId: record.runId, workerId: this.#workerId };
+    if (marker)
+      await this.#markers
+        ?.markActive(marker)
+        .catch((error: unknown) => this.#reportError('marker', error, def.name));
     let outcome: RunOutcome<unknown>;
     try {
       outcome = await this.#executor.run((ctx) => def.action(database, ctx, this), {
@@ -564,6 +919,10 @@ export class SchedulerPlugin {
     } finally {
       state.running.delete(record.runId);
     }
+    if (marker)
+      await this.#markers
+        ?.clearActive(marker)
+        .catch((error: unknown) => this.#reportError('marker', error, def.name));
     const base = eventBase(context);
     const error = outcome.status === 'completed' ? undefined : toError(outcome);
     state.counters.record(outcome, this.#clock.now());
@@ -597,7 +956,46 @@ export class SchedulerPlugin {
         attempt: outcome.attempts.length,
       });
     }
+    await this.#countFailures(state, outcome).catch((countError: unknown) =>
+      this.#reportError('pause', countError, def.name),
+    );
+    await this.#drainBuffer(state).catch((drainError: unknown) =>
+      this.#reportError('buffer', drainError, def.name),
+    );
     return outcome;
+  }
+
+  /**
+   * `pauseOnFailure: N`: consecutive failed runs are counted in the shared document (a write per
+   * failure, none per success unless a streak ends); the Nth pauses the job with a note.
+   */
+  async #countFailures(state: JobState, outcome: RunOutcome<unknown>): Promise<void> {
+    const limit = state.def.pauseOnFailure;
+    if (limit === 0 || outcome.status === 'cancelled') return;
+    const failed = outcome.status !== 'completed';
+    if (!failed && (state.document?.consecutiveFailures ?? 0) === 0) return;
+    const wasPaused = state.paused;
+    state.document = await this.#documents!.update(state.def.name, (doc) => {
+      if (!failed) {
+        if (doc.consecutiveFailures === 0) return false;
+        doc.consecutiveFailures = 0;
+        return true;
+      }
+      doc.consecutiveFailures++;
+      if (doc.consecutiveFailures >= limit && !doc.paused) {
+        doc.paused = true;
+        doc.pausedNote = `Paused after ${doc.consecutiveFailures} consecutive failed runs; last error: ${outcome.error?.message ?? outcome.status}`;
+      }
+      return true;
+    });
+    if (state.paused && !wasPaused) {
+      this.#schedule(state, this.#clock.now());
+      this.#events.emit('plg:scheduler:job-paused', {
+        jobName: state.def.name,
+        note: state.document.pausedNote ?? '',
+        workerId: this.#workerId,
+      });
+    }
   }
 
   /** Refuses a manual run while the job runs here, or on an instance that is still alive. */
@@ -671,44 +1069,129 @@ export class SchedulerPlugin {
       const history = this.#history!;
       const page = await history.query(name, { limit: 10 });
       if (page.runs.length === 0) return;
+      const alive = new Set(this.getActiveWorkers());
+      for (const run of page.runs) {
+        // Runs still going on another live instance (a demoted leader's, a manual one) count for overlap.
+        if (
+          run.status === 'running' &&
+          run.workerId &&
+          run.workerId !== this.#workerId &&
+          alive.has(run.workerId)
+        ) {
+          state.remoteRunning.set(run.runId, { runId: run.runId, key: run.key, workerId: run.workerId });
+        }
+      }
       const newest = page.runs.find((run) => run.slot !== null);
       if (newest?.status === 'running') {
         const handle = await history.readRun(name, { slot: newest.slot! });
         if (handle) await this.#recoverIfOrphaned(state, handle);
       }
-      const now = this.#clock.now();
       const after = newest ? Date.parse(newest.slot!) : Number.NEGATIVE_INFINITY;
-      for (const slot of catchUpSlots(state, now, after)) await this.#claimAndRun(state, slot, 'catch-up');
+      for (const slot of catchUpSlots(state, this.#clock.now(), after))
+        await this.#dispatch(state, slot, 'catch-up');
+      await this.#drainBuffer(state);
     } catch (error) {
       this.#reportError('catch-up', error, name);
     }
   }
 
-  /** Flushes statistics every heartbeat; the leader also applies retention every `cleanupInterval`. */
+  /**
+   * Every heartbeat: flush statistics, take up job changes made on other instances, act on
+   * cancel requests for runs here; the leader also follows runs elsewhere, drains buffers and
+   * applies retention every `cleanupInterval`.
+   */
   async #maintenanceLoop(stop: AbortSignal): Promise<void> {
     while (!stop.aborted) {
       await this.#clock.sleep(this.#options.heartbeatInterval, stop).catch(() => undefined);
       if (stop.aborted) return;
-      await this.#history
-        ?.flushStatistics()
-        .catch((error: unknown) => this.#reportError('statistics', error));
-      const now = this.#clock.now();
-      if (!this.isLeader() || this.#options.historyRetention === 0 || this.#options.cleanupInterval === 0)
-        continue;
-      if (this.#lastCleanupAt !== undefined && now - this.#lastCleanupAt < this.#options.cleanupInterval)
-        continue;
-      this.#lastCleanupAt = now;
-      try {
-        const olderThan = now - this.#options.historyRetention;
-        const result = await this.#history!.cleanup({ olderThan });
-        this.#events.emit('plg:scheduler:history-cleanup', {
-          deleted: result.deleted,
-          partitions: result.partitions,
-          olderThan: new Date(olderThan).toISOString(),
-        });
-      } catch (error) {
-        this.#reportError('cleanup', error);
+      await this.#maintain().catch((error: unknown) => this.#reportError('maintenance', error));
+    }
+  }
+
+  async #maintain(): Promise<void> {
+    await this.#history?.flushStatistics().catch((error: unknown) => this.#reportError('statistics', error));
+    await this.#syncDocuments();
+    if ([...this.#jobs.values()].some((state) => state.running.size > 0)) {
+      for (const runId of await this.#markers!.takeCancelRequests(this.#workerId)) {
+        for (const state of this.#jobs.values()) {
+          state.running
+            .get(runId)
+            ?.controller.abort(
+              new SchedulerError(`Run ${runId} cancelled by the leader`, {
+                code: 'JOB_CANCELLED',
+                operation: 'cancel',
+              }),
+            );
+        }
       }
+    }
+    if (!this.isLeader()) return;
+    await this.#followRemoteRuns();
+    for (const state of this.#jobs.values()) await this.#drainBuffer(state);
+    await this.#applyRetention();
+  }
+
+  /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
+  async #syncDocuments(): Promise<void> {
+    for (const doc of await this.#documents!.changed()) {
+      const state = this.#jobs.get(doc.name);
+      if (state) this.#applyDocument(state, doc);
+    }
+  }
+
+  #applyDocument(state: JobState, doc: JobDocument): void {
+    const before = JSON.stringify(state.document?.overrides ?? {});
+    state.document = doc;
+    if (JSON.stringify(doc.overrides) !== before) {
+      try {
+        const config = { ...state.config, ...doc.overrides } as JobConfig;
+        state.def = normalizeJob(state.def.name, config, this.#options, 'syncJob');
+      } catch (error) {
+        this.#reportError('syncJob', error, state.def.name);
+      }
+    }
+    if (this.#started) this.#schedule(state, this.#clock.now());
+  }
+
+  /** Refreshes which runs execute on other instances: `active/` markers and known remote records. */
+  async #followRemoteRuns(): Promise<void> {
+    const history = this.#history!;
+    const alive = new Set(this.getActiveWorkers());
+    for (const state of this.#jobs.values()) {
+      for (const remote of [...state.remoteRunning.values()]) {
+        const handle = await history.read(remote.key);
+        if (handle?.record.status !== 'running' || !alive.has(remote.workerId))
+          state.remoteRunning.delete(remote.runId);
+      }
+    }
+    for (const active of await this.#markers!.listActive()) {
+      const state = this.#jobs.get(active.job);
+      if (!state || active.workerId === this.#workerId || !alive.has(active.workerId)) continue;
+      if (state.remoteRunning.has(active.runId)) continue;
+      state.remoteRunning.set(active.runId, {
+        runId: active.runId,
+        key: history.runKey(active.job, { runId: active.runId }),
+        workerId: active.workerId,
+      });
+    }
+  }
+
+  async #applyRetention(): Promise<void> {
+    const now = this.#clock.now();
+    if (this.#options.historyRetention === 0 || this.#options.cleanupInterval === 0) return;
+    if (this.#lastCleanupAt !== undefined && now - this.#lastCleanupAt < this.#options.cleanupInterval)
+      return;
+    this.#lastCleanupAt = now;
+    try {
+      const olderThan = now - this.#options.historyRetention;
+      const result = await this.#history!.cleanup({ olderThan });
+      this.#events.emit('plg:scheduler:history-cleanup', {
+        deleted: result.deleted,
+        partitions: result.partitions,
+        olderThan: new Date(olderThan).toISOString(),
+      });
+    } catch (error) {
+      this.#reportError('cleanup', error);
     }
   }
 
@@ -743,6 +1226,8 @@ export class SchedulerPlugin {
   async #ensureHistory(): Promise<HistoryStore> {
     if (this.#history) return this.#history;
     const store = await this.#ensureStore();
+    this.#documents ??= new JobDocuments(store, () => this.#clock.now());
+    this.#markers ??= new RunMarkers(store);
     this.#history ??= new HistoryStore({
       store,
       clock: this.#clock,
@@ -837,6 +1322,17 @@ export class SchedulerPlugin {
   }
 }
 
+function toInstant(value: unknown, option: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
+  if (typeof ms === 'number' && Number.isFinite(ms)) return ms;
+  throw new SchedulerError(`'${option}' must be a date, got ${JSON.stringify(value)}`, {
+    code: 'INVALID_OPTION',
+    operation: 'backfill',
+    metadata: { option, value: String(value) },
+    suggestion: 'Pass a Date, an ISO 8601 string or milliseconds since the epoch.',
+  });
+}
+
 function eventBase(context: JobContext): RunEventBase {
   return {
     jobName: context.jobName,
@@ -861,21 +1357,14 @@ function toError(outcome: RunOutcome<unknown>): Error {
 
 /** Slots a new leader catches up, per the job's policy: after `after`, inside the window. */
 function catchUpSlots(state: JobState, now: number, after: number): number[] {
-  const { cron, catchUp, catchUpWindow } = state.def;
-  if (!cron || catchUp === 'none' || catchUpWindow === 0) return [];
+  const { catchUp, catchUpWindow } = state.def;
+  if (!state.def.cron || catchUp === 'none' || catchUpWindow === 0) return [];
   const from = Math.max(after, now - catchUpWindow - 1);
   if (catchUp === 'latest') {
-    const latest = cron.prev(now + 1)?.getTime();
-    return latest !== undefined && latest > from ? [latest] : [];
+    const latest = latestSlot(state.def, now);
+    return latest !== null && latest > from ? [latest] : [];
   }
-  const slots: number[] = [];
-  let slot = cron.next(from)?.getTime();
-  while (slot !== undefined && slot <= now) {
-    slots.push(slot);
-    if (slots.length > MAX_DUE_SLOTS) slots.shift();
-    slot = cron.next(slot)?.getTime();
-  }
-  return slots;
+  return slotsBetween(state.def, from, now);
 }
 
 async function runWithConcurrency(work: Array<() => Promise<void>>, limit: number): Promise<void> {

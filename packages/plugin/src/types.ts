@@ -26,7 +26,7 @@ export interface JobContext {
   [key: string]: unknown;
 }
 
-export type RunTrigger = 'schedule' | 'manual' | 'catch-up' | 'run-on-start';
+export type RunTrigger = 'schedule' | 'manual' | 'catch-up' | 'run-on-start' | 'backfill';
 
 export type JobAction = (database: unknown, context: JobContext, plugin: unknown) => unknown;
 
@@ -41,13 +41,34 @@ export interface JobConfig {
   timeout?: number;
   runOnStart?: boolean;
   context?: Record<string, unknown>;
-  overlap?: 'skip' | 'allow';
+  overlap?: OverlapPolicy;
+  /** `buffer-all`: at most this many slots wait (older ones are recorded skipped). Default 100. */
+  bufferLimit?: number;
   catchUp?: 'latest' | 'all' | 'none';
   catchUpWindow?: number;
   recovery?: 'abandon' | 'rerun';
   dst?: Partial<DstPolicy>;
   backoff?: Record<string, unknown>;
+  /** Pause the job after this many consecutive failed runs (0: never). */
+  pauseOnFailure?: number;
+  /** Stop scheduling after this many scheduled runs (0: no limit). */
+  maxRuns?: number;
+  /** No slot before this instant. */
+  startAt?: Date | string | number;
+  /** No slot after this instant. */
+  endAt?: Date | string | number;
+  /** Delay each run by a deterministic 0…jitter ms derived from job and slot (never past the next slot). */
+  jitter?: number;
 }
+
+/** What happens when a slot comes while the job still runs (on any instance). */
+export type OverlapPolicy =
+  | 'skip'
+  | 'allow'
+  | 'buffer-one'
+  | 'buffer-all'
+  | 'cancel-other'
+  | 'terminate-other';
 
 export interface NormalizedJob {
   name: string;
@@ -61,11 +82,17 @@ export interface NormalizedJob {
   timeout: number;
   runOnStart: boolean;
   context: Record<string, unknown>;
-  overlap: 'skip' | 'allow';
+  overlap: OverlapPolicy;
+  bufferLimit: number;
   catchUp: 'latest' | 'all' | 'none';
   catchUpWindow: number;
   recovery: 'abandon' | 'rerun';
   backoff: Record<string, unknown> | undefined;
+  pauseOnFailure: number;
+  maxRuns: number;
+  startAt: number | null;
+  endAt: number | null;
+  jitter: number;
 }
 
 export interface SchedulerPluginOptions {

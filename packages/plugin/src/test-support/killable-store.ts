@@ -2,13 +2,15 @@ import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions }
 
 /**
  * A view of a shared store for one simulated process. After `kill()` every request hangs
- * forever, as the requests of a process that died (or froze) never complete: it writes
- * nothing more, releases nothing, and its leases run out.
+ * forever, as the requests of a process that died never complete: it writes nothing more,
+ * releases nothing, and its leases run out. `pause()` holds requests back until `resume()`,
+ * as a long GC pause or a network partition would.
  */
 export class KillableStore implements ObjectStore {
   readonly description: string;
   #killed = false;
   #inflight = 0;
+  #paused: Array<() => void> | undefined;
 
   constructor(readonly inner: ObjectStore) {
     this.description = inner.description;
@@ -27,7 +29,19 @@ export class KillableStore implements ObjectStore {
     this.#killed = true;
   }
 
+  pause(): void {
+    this.#paused ??= [];
+  }
+
+  resume(): void {
+    const waiting = this.#paused ?? [];
+    this.#paused = undefined;
+    for (const release of waiting) release();
+  }
+
   async #gate<T>(request: () => Promise<T>): Promise<T> {
+    if (this.#killed) return new Promise<T>(() => undefined);
+    if (this.#paused) await new Promise<void>((release) => this.#paused!.push(release));
     if (this.#killed) return new Promise<T>(() => undefined);
     this.#inflight++;
     try {

@@ -1,0 +1,243 @@
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { MemoryStore } from '@s3-scheduler/storage';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SchedulerPlugin } from './scheduler-plugin.js';
+import { KillableStore } from './test-support/killable-store.js';
+import { stopAll } from './test-support/stop-all.js';
+import type { JobConfig, SchedulerPluginOptions } from './types.js';
+
+const START = Date.parse('2026-03-01T00:00:30Z');
+const MINUTE = 60_000;
+const live: SchedulerPlugin[] = [];
+let currentClock: ManualClock | undefined;
+
+afterEach(() => stopAll(live, currentClock));
+
+/** Runs of a job as the actions saw them: slot, instance, and how the run ended. */
+interface Observed {
+  slot: string;
+  workerId: string;
+  startedAt: number;
+  ended?: 'completed' | 'aborted';
+}
+
+/**
+ * N instances on one store and one manual clock, all with the same job. The job's action
+ * lasts `durationMs` and honours its abort signal unless `ignoreAbort`.
+ */
+async function cluster(
+  size: number,
+  job: Partial<JobConfig> & { durationMs: number; ignoreAbort?: boolean },
+  extra: Partial<SchedulerPluginOptions> = {},
+) {
+  const clock = new ManualClock({ now: START });
+  currentClock = clock;
+  const shared = new MemoryStore();
+  const observed: Observed[] = [];
+  const { durationMs, ignoreAbort, ...config } = job;
+  const instances: Array<{ plugin: SchedulerPlugin; store: KillableStore }> = [];
+  for (let i = 0; i < size; i++) {
+    const store = new KillableStore(shared);
+    const plugin = new SchedulerPlugin({
+      store,
+      clock,
+      workerId: `w${i}`,
+      heartbeatInterval: 5_000,
+      skipColdStart: i === 0,
+      coldStartObservationWindow: 1_000,
+      logger: null,
+      stopTimeout: 1_000,
+      ...extra,
+      jobs: {
+        job: {
+          schedule: '* * * * *',
+          timeout: 0,
+          ...config,
+          action: async (_db, context) => {
+            const run: Observed = { slot: context.slot!, workerId: context.workerId, startedAt: clock.now() };
+            observed.push(run);
+            try {
+              await clock.sleep(durationMs, ignoreAbort ? undefined : context.signal);
+              run.ended = 'completed';
+            } catch (error) {
+              run.ended = 'aborted';
+              throw error;
+            }
+          },
+        },
+      },
+    });
+    live.push(plugin);
+    instances.push({ plugin, store });
+    await plugin.start();
+    await clock.advance(1);
+  }
+  const history = async () =>
+    (await instances.at(-1)!.plugin.getJobHistory('job', { limit: 100 }))
+      .map((entry) => ({ slot: entry.slot, status: entry.status, workerId: entry.workerId }))
+      .reverse();
+  return { clock, instances, observed, history };
+}
+
+const at = (minutes: number, seconds = 0) =>
+  new Date(Date.parse('2026-03-01T00:00:00Z') + minutes * MINUTE + seconds * 1000).toISOString();
+
+describe('overlap policies across instances', () => {
+  it('skip: a slot that comes while the job runs is recorded skipped', async () => {
+    const { clock, observed, history } = await cluster(3, { overlap: 'skip', durationMs: 90_000 });
+    await clock.advance(3 * MINUTE);
+    expect(observed.map((run) => run.slot)).toEqual([at(1), at(3)]);
+    expect(await history()).toEqual([
+      { slot: at(1), status: 'completed', workerId: 'w0' },
+      { slot: at(2), status: 'skipped', workerId: 'w0' },
+      { slot: at(3), status: 'running', workerId: 'w0' },
+    ]);
+  });
+
+  it('allow: runs overlap', async () => {
+    const { clock, observed } = await cluster(2, { overlap: 'allow', durationMs: 150_000 });
+    await clock.advance(2 * MINUTE);
+    expect(observed.map((run) => [run.slot, run.ended])).toEqual([
+      [at(1), undefined],
+      [at(2), undefined],
+    ]);
+  });
+
+  it('buffer-one: only the newest waiting slot runs when the running one ends', async () => {
+    const { clock, observed, history } = await cluster(3, { overlap: 'buffer-one', durationMs: 150_000 });
+    await clock.advance(5 * MINUTE);
+    // 00:01 runs until 00:03:30; 00:02 waits, then 00:03 replaces it; 00:04 waits, then 00:05 replaces it.
+    expect(observed.map((run) => [run.slot, run.startedAt - START])).toEqual([
+      [at(1), 30_000],
+      [at(3), 180_000],
+    ]);
+    expect(await history()).toEqual([
+      { slot: at(1), status: 'completed', workerId: 'w0' },
+      { slot: at(2), status: 'skipped', workerId: 'w0' },
+      { slot: at(3), status: 'running', workerId: 'w0' },
+      { slot: at(4), status: 'skipped', workerId: 'w0' },
+    ]);
+    expect((await live[0]!.describe('job')).buffered).toEqual([at(5)]);
+  });
+
+  it('buffer-all: every waiting slot runs, in order, one after the other', async () => {
+    const { clock, observed } = await cluster(3, { overlap: 'buffer-all', durationMs: 100_000 });
+    await clock.advance(6 * MINUTE);
+    expect(observed.map((run) => [run.slot, run.startedAt - START])).toEqual([
+      [at(1), 30_000],
+      [at(2), 130_000],
+      [at(3), 230_000],
+      [at(4), 330_000],
+    ]);
+  });
+
+  it('buffer-all: bufferLimit bounds the waiting slots; older ones are recorded skipped', async () => {
+    const { clock, observed, history } = await cluster(1, {
+      overlap: 'buffer-all',
+      bufferLimit: 2,
+      durationMs: 270_000,
+    });
+    await clock.advance(5 * MINUTE - 1_000);
+    // 00:01 runs until 00:05:30; 00:02..00:05 come meanwhile; only the 2 newest wait.
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    const described = await live[0]!.describe('job');
+    expect(described.buffered).toEqual([at(4), at(5)]);
+    expect(
+      (await history()).filter((entry) => entry.status === 'skipped').map((entry) => entry.slot),
+    ).toEqual([at(2), at(3)]);
+  });
+
+  it('cancel-other: the running run is aborted, then the new slot starts after it settled', async () => {
+    const { clock, observed, history } = await cluster(2, {
+      overlap: 'cancel-other',
+      durationMs: 10 * MINUTE,
+    });
+    await clock.advance(2 * MINUTE);
+    expect(observed.map((run) => [run.slot, run.ended])).toEqual([
+      [at(1), 'aborted'],
+      [at(2), undefined],
+    ]);
+    expect((await history()).slice(0, 2)).toEqual([
+      { slot: at(1), status: 'cancelled', workerId: 'w0' },
+      { slot: at(2), status: 'running', workerId: 'w0' },
+    ]);
+  });
+
+  it('terminate-other: the new slot starts at once, even if the old run ignores its signal', async () => {
+    const { clock, observed, history } = await cluster(2, {
+      overlap: 'terminate-other',
+      durationMs: 10 * MINUTE,
+      ignoreAbort: true,
+    });
+    await clock.advance(2 * MINUTE);
+    expect(observed.map((run) => [run.slot, run.startedAt - START])).toEqual([
+      [at(1), 30_000],
+      [at(2), 90_000],
+    ]);
+    await clock.advance(10_000);
+    const entries = await history();
+    expect(entries[0]).toEqual({ slot: at(1), status: 'cancelled', workerId: 'w0' });
+  });
+
+  it('a leader change in the middle of a buffered run keeps the buffer', async () => {
+    const { clock, instances, observed, history } = await cluster(3, {
+      overlap: 'buffer-all',
+      durationMs: 5 * MINUTE,
+    });
+    await clock.advance(2 * MINUTE); // 00:01 runs on w0; 00:02 waits in the shared buffer
+    expect(await instances[1]!.plugin.describe('job').then((d) => d.buffered)).toEqual([at(2)]);
+    instances[0]!.store.kill(); // the leader dies with its run
+    live.splice(live.indexOf(instances[0]!.plugin), 1);
+    await clock.advance(2 * MINUTE);
+    const leader = instances.find(({ plugin }) => plugin.isLeader())!;
+    expect(leader.plugin.workerId).not.toBe('w0');
+    expect(leader.plugin.getEpoch()).toBe(2);
+    // The new leader recorded the dead leader's run abandoned and ran the buffered slot.
+    const entries = await history();
+    expect(entries[0]).toEqual({ slot: at(1), status: 'abandoned', workerId: 'w0' });
+    expect(entries[1]).toMatchObject({ slot: at(2), workerId: leader.plugin.workerId });
+    expect(observed.filter((run) => run.slot === at(2))).toHaveLength(1);
+  });
+
+  it('a leader change in the middle of a cancelled run: the waiting slot runs once, on the new leader', async () => {
+    const { clock, instances, observed, history } = await cluster(3, {
+      overlap: 'cancel-other',
+      durationMs: 30 * MINUTE,
+      ignoreAbort: true, // the run takes its time to stop after the abort
+    });
+    await clock.advance(90_000); // 00:01 runs on w0; at 00:02 it is asked to stop and 00:02 waits
+    expect(await instances[1]!.plugin.describe('job').then((d) => d.buffered)).toEqual([at(2)]);
+    instances[0]!.store.kill(); // w0 dies before its cancelled run has settled
+    live.splice(live.indexOf(instances[0]!.plugin), 1);
+    await clock.advance(MINUTE);
+    const leader = instances.find(({ plugin }) => plugin.isLeader())!;
+    expect(leader.plugin.getEpoch()).toBe(2);
+    const entries = await history();
+    expect(entries[0]).toEqual({ slot: at(1), status: 'abandoned', workerId: 'w0' });
+    expect(entries[1]).toMatchObject({ slot: at(2), workerId: leader.plugin.workerId });
+    expect(observed.filter((run) => run.slot === at(2)).map((run) => run.workerId)).toEqual([
+      leader.plugin.workerId,
+    ]);
+  });
+
+  it('cancel-other reaches a run on another instance (a manual run on a follower)', async () => {
+    const { clock, instances, observed } = await cluster(2, {
+      overlap: 'cancel-other',
+      schedule: '*/5 * * * *',
+      durationMs: 30 * MINUTE,
+    });
+    await clock.advance(MINUTE);
+    const follower = instances[1]!.plugin;
+    expect(follower.isLeader()).toBe(false);
+    const manual = follower.runJob('job'); // runs on w1, announced through an active marker
+    await clock.advance(4 * MINUTE); // 00:05: the leader w0 asks w1 to cancel, then runs 00:05
+    await clock.advance(10_000);
+    const outcome = await manual;
+    expect(outcome.status).toBe('cancelled');
+    expect(observed.map((run) => [run.workerId, run.ended])).toEqual([
+      ['w1', 'aborted'],
+      ['w0', undefined],
+    ]);
+    expect(observed[1]!.slot).toBe(at(5));
+  });
+});

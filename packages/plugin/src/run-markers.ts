@@ -1,0 +1,62 @@
+import { decodeKeySegment, encodeKeySegment, listAll, type ObjectStore } from '@s3-scheduler/storage';
+
+/** A run executing on an instance that was not the leader when it started (`runJob`, backfill). */
+export interface ActiveRun {
+  job: string;
+  runId: string;
+  workerId: string;
+}
+
+const ACTIVE = 'active/';
+const CANCELS = 'cancels/';
+
+/**
+ * Small marker objects that let instances see each other's runs without reading history:
+ * `active/<job>/<runId>~<worker>` while a run started away from the leader executes, so the
+ * leader's overlap policy sees it; `cancels/<worker>/<runId>` to ask the instance running a run
+ * to abort it (`cancel-other`, `terminate-other`). Everything is in the key: listing is enough.
+ */
+export class RunMarkers {
+  constructor(private readonly store: ObjectStore) {}
+
+  async markActive(run: ActiveRun): Promise<void> {
+    await this.store.put(this.#activeKey(run), '{}', { contentType: 'application/json' });
+  }
+
+  async clearActive(run: ActiveRun): Promise<void> {
+    await this.store.delete(this.#activeKey(run));
+  }
+
+  async listActive(): Promise<ActiveRun[]> {
+    const runs: ActiveRun[] = [];
+    for await (const object of listAll(this.store, ACTIVE)) {
+      const [jobSegment, rest] = object.key.slice(ACTIVE.length).split('/');
+      const [runId, workerSegment] = (rest ?? '').split('~');
+      const job = jobSegment === undefined ? undefined : decodeKeySegment(jobSegment);
+      const workerId = workerSegment === undefined ? undefined : decodeKeySegment(workerSegment);
+      if (job !== undefined && runId && workerId !== undefined) runs.push({ job, runId, workerId });
+    }
+    return runs;
+  }
+
+  async requestCancel(workerId: string, runId: string): Promise<void> {
+    await this.store.put(`${CANCELS}${encodeKeySegment(workerId)}/${runId}`, '{}', {
+      contentType: 'application/json',
+    });
+  }
+
+  /** Run ids this worker was asked to cancel; each request is removed as it is read. */
+  async takeCancelRequests(workerId: string): Promise<string[]> {
+    const prefix = `${CANCELS}${encodeKeySegment(workerId)}/`;
+    const runIds: string[] = [];
+    for await (const object of listAll(this.store, prefix)) {
+      runIds.push(object.key.slice(prefix.length));
+      await this.store.delete(object.key);
+    }
+    return runIds;
+  }
+
+  #activeKey(run: ActiveRun): string {
+    return `${ACTIVE}${encodeKeySegment(run.job)}/${run.runId}~${encodeKeySegment(run.workerId)}`;
+  }
+}

@@ -1,0 +1,60 @@
+import { hashString } from '@s3-scheduler/core';
+import type { NormalizedJob } from './types.js';
+
+/** Bound on slots walked at once (catch-up after a long outage, a backfill). */
+export const MAX_SLOTS = 1000;
+
+/** The job's first slot strictly after `after`, inside `startAt`/`endAt`; `null` when none. */
+export function nextSlot(
+  job: Pick<NormalizedJob, 'cron' | 'startAt' | 'endAt'>,
+  after: number,
+): number | null {
+  if (!job.cron) return null;
+  const from = job.startAt !== null && after < job.startAt ? job.startAt - 1 : after;
+  const next = job.cron.next(from)?.getTime() ?? null;
+  if (next === null || (job.endAt !== null && next > job.endAt)) return null;
+  return next;
+}
+
+/** The job's last slot at or before `at`, inside `startAt`/`endAt`; `null` when none. */
+export function latestSlot(
+  job: Pick<NormalizedJob, 'cron' | 'startAt' | 'endAt'>,
+  at: number,
+): number | null {
+  if (!job.cron) return null;
+  const to = job.endAt !== null && at > job.endAt ? job.endAt : at;
+  const latest = job.cron.prev(to + 1)?.getTime() ?? null;
+  if (latest === null || (job.startAt !== null && latest < job.startAt)) return null;
+  return latest;
+}
+
+/** Slots in `(after, until]`, oldest first, keeping at most the newest `limit`. */
+export function slotsBetween(
+  job: Pick<NormalizedJob, 'cron' | 'startAt' | 'endAt'>,
+  after: number,
+  until: number,
+  limit = MAX_SLOTS,
+): number[] {
+  const slots: number[] = [];
+  for (let slot = nextSlot(job, after); slot !== null && slot <= until; slot = nextSlot(job, slot)) {
+    slots.push(slot);
+    if (slots.length > limit) slots.shift();
+  }
+  return slots;
+}
+
+/**
+ * When a slot fires with `jitter`: the slot plus a delay in [0, jitter] derived from a hash of
+ * job and slot, so every instance computes the same instant (it is part of no identity: the
+ * slot stays the UTC instant), and never at or past the job's next slot.
+ */
+export function fireTime(
+  job: Pick<NormalizedJob, 'name' | 'jitter' | 'cron' | 'startAt' | 'endAt'>,
+  slot: number,
+): number {
+  if (job.jitter <= 0) return slot;
+  const offset = hashString(`${job.name}\u0000${slot}`) % (job.jitter + 1);
+  const following = nextSlot(job, slot);
+  const room = following === null ? offset : Math.max(0, following - slot - 1);
+  return slot + Math.min(offset, room);
+}
