@@ -1114,14 +1114,12 @@ export class SchedulerPlugin {
     if ([...this.#jobs.values()].some((state) => state.running.size > 0)) {
       for (const runId of await this.#markers!.takeCancelRequests(this.#workerId)) {
         for (const state of this.#jobs.values()) {
-          state.running
-            .get(runId)
-            ?.controller.abort(
-              new SchedulerError(`Run ${runId} cancelled by the leader`, {
-                code: 'JOB_CANCELLED',
-                operation: 'cancel',
-              }),
-            );
+          state.running.get(runId)?.controller.abort(
+            new SchedulerError(`Run ${runId} cancelled by the leader`, {
+              code: 'JOB_CANCELLED',
+              operation: 'cancel',
+            }),
+          );
         }
       }
     }
