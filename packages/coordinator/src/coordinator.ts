@@ -1,6 +1,6 @@
 import { type Clock, createNonce, createWorkerId, SchedulerError, systemClock } from '@s3-scheduler/core';
 import { LockClient, type LockHandle } from '@s3-scheduler/lock';
-import { decodeKeySegment, listAll, type ObjectStore, ResolvingStore } from '@s3-scheduler/storage';
+import { decodeKeySegment, listAll, type ObjectStore, withResolvedOutcomes } from '@s3-scheduler/storage';
 import mittModule, { type Emitter, type Handler } from 'mitt';
 import type { CoordinatorEvents, DemotionReason } from './events.js';
 import { WORKERS_PREFIX, type WorkerRecord, workerKey } from './worker-record.js';
@@ -136,10 +136,7 @@ export class Coordinator {
     this.skipColdStart = options.skipColdStart ?? false;
     this.leaseMs = duration('leaseMs', options.leaseMs ?? 3 * this.heartbeatInterval, 1);
     const marginMs = options.marginMs === undefined ? undefined : duration('marginMs', options.marginMs, 0);
-    this.#store =
-      options.store instanceof ResolvingStore
-        ? options.store
-        : new ResolvingStore(options.store, { clock: this.#clock });
+    this.#store = withResolvedOutcomes(options.store, { clock: this.#clock });
     this.#locks = new LockClient({
       store: this.#store,
       clock: this.#clock,

@@ -3,7 +3,7 @@ import {
   encodeKeySegment,
   isPreconditionFailed,
   type ObjectStore,
-  ResolvingStore,
+  withResolvedOutcomes,
 } from '@s3-scheduler/storage';
 import { type HandleContext, LockHandle } from './lock-handle.js';
 import { decodeLockRecord, encodeLockRecord, type LockRecord } from './lock-record.js';
@@ -94,10 +94,7 @@ export class LockClient {
     this.clock = options.clock ?? systemClock;
     // Outcome-unknown writes (409, 5xx, lost responses) are settled by re-reading: every body
     // written here carries a fresh nonce, so equal bytes identify our own write.
-    this.store =
-      options.store instanceof ResolvingStore
-        ? options.store
-        : new ResolvingStore(options.store, { clock: this.clock });
+    this.store = withResolvedOutcomes(options.store, { clock: this.clock });
     this.owner = options.owner ?? createWorkerId('lock');
     if (typeof this.owner !== 'string' || this.owner === '') {
       throw new SchedulerError('Option owner must be a non-empty string', {

@@ -62,6 +62,11 @@ export interface ReadOptions {
 export interface ObjectStore {
   /** A human-readable description without secrets, such as `memory://default/scheduler`. */
   readonly description: string;
+  /**
+   * True when writes whose outcome was unknown are already settled below this store (it is, or
+   * wraps, a `ResolvingStore`), so layers above need not wrap it again (see `withResolvedOutcomes`).
+   */
+  readonly resolvesOutcomes?: boolean;
   get(key: string, options?: ReadOptions): Promise<StoredObject | null>;
   head(key: string, options?: ReadOptions): Promise<ObjectInfo | null>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;

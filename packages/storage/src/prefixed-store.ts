@@ -14,12 +14,14 @@ import type {
 export class PrefixedStore implements ObjectStore {
   readonly description: string;
   readonly prefix: string;
+  readonly resolvesOutcomes: boolean;
 
   constructor(
     readonly inner: ObjectStore,
     prefix: string,
   ) {
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.resolvesOutcomes = inner.resolvesOutcomes === true;
     this.description = `${inner.description.replace(/\/$/, '')}/${this.prefix}`;
   }
 

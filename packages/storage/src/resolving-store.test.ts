@@ -140,3 +140,17 @@ describe('FaultyStore and CountingStore', () => {
     expect(counting.total).toBe(0);
   });
 });
+
+describe('withResolvedOutcomes', () => {
+  it('wraps a plain store once and leaves a resolving chain (even behind a prefix) as it is', async () => {
+    const { MemoryStore, PrefixedStore, ResolvingStore, withResolvedOutcomes } = await import('./index.js');
+    const plain = new MemoryStore();
+    const wrapped = withResolvedOutcomes(plain);
+    expect(wrapped).toBeInstanceOf(ResolvingStore);
+    expect(withResolvedOutcomes(wrapped)).toBe(wrapped);
+    const scoped = new PrefixedStore(wrapped, 'scheduler/');
+    expect(scoped.resolvesOutcomes).toBe(true);
+    expect(withResolvedOutcomes(scoped)).toBe(scoped);
+    expect(new PrefixedStore(plain, 'x/').resolvesOutcomes).toBe(false);
+  });
+});

@@ -23,6 +23,7 @@ export interface ResolvingStoreOptions {
  */
 export class ResolvingStore implements ObjectStore {
   readonly description: string;
+  readonly resolvesOutcomes = true;
   readonly #clock: Clock;
   readonly #maxAttempts: number;
   readonly #initialBackoffMs: number;
@@ -122,4 +123,12 @@ export class ResolvingStore implements ObjectStore {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}
+
+/**
+ * `store` itself when it already settles unknown outcomes, otherwise a `ResolvingStore` over it:
+ * wrapping twice would multiply retries (and their waits) for nothing.
+ */
+export function withResolvedOutcomes(store: ObjectStore, options: ResolvingStoreOptions = {}): ObjectStore {
+  return store.resolvesOutcomes ? store : new ResolvingStore(store, options);
 }
