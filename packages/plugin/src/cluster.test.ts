@@ -130,6 +130,48 @@ describe('three instances sharing one store', () => {
   });
 });
 
+describe('catch-up of a job that never ran', () => {
+  it('a first slot that falls into a hand-over is caught up by the new leader', async () => {
+    const clock = new ManualClock({ now: START });
+    const shared = new MemoryStore();
+    const runs: string[] = [];
+    const stores = ['w0', 'w1'].map(() => new KillableStore(shared));
+    const [first, second] = ['w0', 'w1'].map((workerId, i) => {
+      const plugin = new SchedulerPlugin({
+        store: stores[i]!,
+        clock,
+        workerId,
+        heartbeatInterval: 20_000, // a 60 s lease: the hand-over takes longer than a minute
+        skipColdStart: i === 0,
+        coldStartObservationWindow: 1_000,
+        logger: null,
+        jobs: {
+          fresh: {
+            schedule: '* * * * *',
+            action: (_db, ctx) => void runs.push(`${ctx.workerId} ${ctx.slot}`),
+          },
+        },
+      });
+      return plugin;
+    }) as [SchedulerPlugin, SchedulerPlugin];
+    plugins.push(second);
+    await first.start();
+    await second.start();
+    await clock.advance(10_000);
+    expect(first.isLeader()).toBe(true);
+    stores[0]!.kill(); // 00:00:40: the leader dies before the job ever ran
+    await clock.advance(3 * MINUTE);
+    expect(second.isLeader()).toBe(true);
+    expect(runs).toEqual([
+      'w1 2026-03-01T00:01:00.000Z',
+      'w1 2026-03-01T00:02:00.000Z',
+      'w1 2026-03-01T00:03:00.000Z',
+    ]);
+    const [oldest] = (await second.getJobHistory('fresh')).reverse();
+    expect(oldest).toMatchObject({ slot: '2026-03-01T00:01:00.000Z', trigger: 'catch-up' });
+  });
+});
+
 const s3 = await s3TestStore({ prefix: 'plugin-cluster/' });
 describe.runIf(s3 !== undefined)('three instances sharing the real S3 server', () => {
   it('one leader, no slot twice, none lost across a crash of the leader', { timeout: 120_000 }, async () => {

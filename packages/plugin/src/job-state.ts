@@ -89,6 +89,11 @@ export class JobState {
   /** Runs executing elsewhere (seen in history or through `active/` markers), by run id. */
   readonly remoteRunning = new Map<string, RemoteRun>();
   readonly counters = new RunCounters();
+  /**
+   * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
+   * in the store has missed, at most, the slots since then.
+   */
+  since = Number.POSITIVE_INFINITY;
   /** The shared runtime state (overrides, pause, buffer) as last read or written. */
   document: JobDocument | null = null;
 

@@ -218,7 +218,10 @@ export class SchedulerPlugin {
     this.#ranOnStart = false;
     this.#stopController = new AbortController();
     const now = this.#clock.now();
-    for (const state of this.#jobs.values()) this.#schedule(state, now);
+    for (const state of this.#jobs.values()) {
+      state.since = now;
+      this.#schedule(state, now);
+    }
     if (this.#options.enableCoordinator) {
       this.#coordinator = this.#createCoordinator(store);
       await this.#coordinator.start();
@@ -271,7 +274,8 @@ export class SchedulerPlugin {
     }
     const state = new JobState(normalizeJob(name, config, this.#options, 'addJob'), config);
     this.#jobs.set(name, state);
-    if (this.#started) this.#schedule(state, this.#clock.now());
+    state.since = this.#clock.now();
+    if (this.#started) this.#schedule(state, state.since);
   }
 
   async removeJob(name: string): Promise<void> {
@@ -650,6 +654,9 @@ export class SchedulerPlugin {
    */
   async #dispatch(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
     const name = state.def.name;
+    // Leadership is checked again right before claiming: a leader that was paused past its lease
+    // (its timers firing late) finds out here, and leaves the slot to the new leader.
+    if (this.#stopping || !this.isLeader()) return;
     try {
       if (state.paused) {
         this.#emitSkipped(state, slot, 'paused');
@@ -1068,7 +1075,6 @@ export class SchedulerPlugin {
     try {
       const history = this.#history!;
       const page = await history.query(name, { limit: 10 });
-      if (page.runs.length === 0) return;
       const alive = new Set(this.getActiveWorkers());
       for (const run of page.runs) {
         // Runs still going on another live instance (a demoted leader's, a manual one) count for overlap.
@@ -1086,9 +1092,13 @@ export class SchedulerPlugin {
         const handle = await history.readRun(name, { slot: newest.slot! });
         if (handle) await this.#recoverIfOrphaned(state, handle);
       }
-      const after = newest ? Date.parse(newest.slot!) : Number.NEGATIVE_INFINITY;
-      for (const slot of catchUpSlots(state, this.#clock.now(), after))
+      // After the newest scheduled run in the store; a job without one (new to this store, or
+      // only run by hand) has missed the slots since this instance registered it, no earlier.
+      const after = newest ? Date.parse(newest.slot!) : state.since;
+      for (const slot of catchUpSlots(state, this.#clock.now(), after)) {
+        if (this.#stopping || !this.isLeader()) return;
         await this.#dispatch(state, slot, 'catch-up');
+      }
       await this.#drainBuffer(state);
     } catch (error) {
       this.#reportError('catch-up', error, name);
