@@ -470,12 +470,15 @@ export class HistoryStore {
   }
 
   /**
-   * Writes every pending statistics delta (compare-and-swap with retry, so instances flushing
-   * at once all land). Call it at shutdown and periodically (the plugin does on each heartbeat);
-   * costs nothing when nothing is pending. A failed delta stays pending for the next call.
+   * Writes pending statistics deltas (compare-and-swap with retry, so instances flushing at
+   * once all land): all of them, or with `pendingForMs` only those waiting at least that long.
+   * Call it at shutdown, and periodically with `pendingForMs` so a job that stopped running
+   * still gets its last runs counted; costs nothing when nothing is pending. A failed delta
+   * stays pending for the next call.
    */
-  async flushStatistics(): Promise<void> {
-    const jobs = [...this.#pending.keys()];
+  async flushStatistics(options: { pendingForMs?: number } = {}): Promise<void> {
+    const oldest = this.#clock.monotonic() - (options.pendingForMs ?? 0);
+    const jobs = [...this.#pending].filter(([, entry]) => entry.since <= oldest).map(([job]) => job);
     const failures: unknown[] = [];
     await mapLimit(jobs, 8, (job) => this.#flushJob(job).catch((error) => failures.push(error)));
     if (failures.length > 0) throw failures[0];

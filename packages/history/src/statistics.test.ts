@@ -180,3 +180,26 @@ describe('statistics', () => {
     expect((await make(memory, clock).statistics('j')).completed).toBe(1);
   });
 });
+
+describe('flushStatistics({ pendingForMs })', () => {
+  it('writes only the deltas that have waited long enough', async () => {
+    const { createRunId } = await import('@s3-scheduler/core');
+    const clock = new ManualClock({ now: Date.parse('2026-03-01T00:00:00Z') });
+    const store = new MemoryStore();
+    const history = new HistoryStore({ store, clock, statsBatchSize: 100 });
+    const reader = new HistoryStore({ store, clock }); // sees only what was written
+    const finishOne = async (job: string) => {
+      const claim = await history.claim({ job, runId: createRunId(clock.now()) });
+      if (!claim.claimed) throw new Error('claim lost');
+      await history.finish(claim.run, { status: 'completed' });
+    };
+    await finishOne('old');
+    await clock.advance(120_000);
+    await finishOne('new');
+    await history.flushStatistics({ pendingForMs: 60_000 });
+    expect((await reader.statistics('old')).total).toBe(1);
+    expect((await reader.statistics('new')).total).toBe(0);
+    await history.flushStatistics();
+    expect((await reader.statistics('new')).total).toBe(1);
+  });
+});

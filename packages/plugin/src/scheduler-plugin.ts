@@ -22,6 +22,7 @@ import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
+import { Limiter } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
 import { RunMarkers } from './run-markers.js';
 import { fireTime, latestSlot, MAX_SLOTS, nextSlot, slotsBetween } from './slot-math.js';
@@ -32,6 +33,10 @@ import type { JobConfig, JobContext, RunTrigger, SchedulerPluginOptions } from '
 const MAX_TIMER_SLEEP_MS = 60_000;
 /** Claims sent at once while sweeping every job (promotion, catch-up). */
 const SWEEP_CONCURRENCY = 16;
+/** Slot claims in flight at once: beyond this the store only gets slower, so claims queue. */
+const MAX_CLAIMS_IN_FLIGHT = 32;
+/** Statistics deltas older than this are written at the next heartbeat. */
+const STATS_MAX_PENDING_MS = 10 * 60_000;
 
 /** The most slots one `backfill()` call runs. */
 const MAX_BACKFILL_SLOTS = 10_000;
@@ -96,6 +101,7 @@ export class SchedulerPlugin {
   readonly #jobs = new Map<string, JobState>();
   readonly #heap = new DueHeap();
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #claims = new Limiter(MAX_CLAIMS_IN_FLIGHT);
   #workerId: string;
   #database: unknown;
   #store: ObjectStore | undefined;
@@ -695,14 +701,16 @@ export class SchedulerPlugin {
   async #claimAndRun(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
     const history = this.#history!;
     const name = state.def.name;
-    const claim = await history.claim({
-      job: name,
-      slot,
-      trigger,
-      workerId: this.#workerId,
-      epoch: this.getEpoch(),
-      startedAt: this.#clock.now(),
-    });
+    const claim = await this.#claims.run(() =>
+      history.claim({
+        job: name,
+        slot,
+        trigger,
+        workerId: this.#workerId,
+        epoch: this.getEpoch(),
+        startedAt: this.#clock.now(),
+      }),
+    );
     if (!claim.claimed) {
       const holder = claim.existing?.record.workerId ?? null;
       if (holder !== this.#workerId) {
@@ -1074,7 +1082,7 @@ export class SchedulerPlugin {
     const name = state.def.name;
     try {
       const history = this.#history!;
-      const page = await history.query(name, { limit: 10 });
+      const page = await history.query(name, { limit: 3 });
       const alive = new Set(this.getActiveWorkers());
       for (const run of page.runs) {
         // Runs still going on another live instance (a demoted leader's, a manual one) count for overlap.
@@ -1119,7 +1127,11 @@ export class SchedulerPlugin {
   }
 
   async #maintain(): Promise<void> {
-    await this.#history?.flushStatistics().catch((error: unknown) => this.#reportError('statistics', error));
+    // Statistics are batched in history (every 10 runs of a job, or at its next run after a
+    // minute); here only deltas left waiting long (a job that stopped running) are written.
+    await this.#history
+      ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
+      .catch((error: unknown) => this.#reportError('statistics', error));
     await this.#syncDocuments();
     if ([...this.#jobs.values()].some((state) => state.running.size > 0)) {
       for (const runId of await this.#markers!.takeCancelRequests(this.#workerId)) {

@@ -1,0 +1,100 @@
+import type { RunRecord } from '@s3-scheduler/history';
+import { describe, expect, it } from 'vitest';
+import { type SummaryInput, summarize } from './summary.js';
+
+const T0 = Date.parse('2026-03-01T12:00:00.500Z');
+const at = (seconds: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + seconds * 1000).toISOString();
+
+function run(slotSeconds: number, overrides: Partial<RunRecord> = {}): RunRecord {
+  return {
+    key: `k${slotSeconds}`,
+    job: 'tick',
+    slot: at(slotSeconds),
+    runId: `run-${slotSeconds}`,
+    status: 'completed',
+    trigger: 'schedule',
+    epoch: 1,
+    workerId: 'node-a',
+    attempts: 1,
+    startedAt: at(slotSeconds),
+    finishedAt: at(slotSeconds),
+    durationMs: 5,
+    result: null,
+    error: null,
+    updatedAt: at(slotSeconds),
+    ...overrides,
+  };
+}
+
+function input(records: RunRecord[], overrides: Partial<SummaryInput> = {}): SummaryInput {
+  return {
+    store: 'memory://test/',
+    mode: 'in-process',
+    instances: ['node-a', 'node-b'],
+    jobs: { tick: { schedule: '*/5 * * * * *' } },
+    jobsSince: new Map([['tick', T0 - 1000]]),
+    addedJobs: new Set(),
+    records,
+    executions: [],
+    promotions: [{ workerId: 'node-a', epoch: 1, at: T0 }],
+    startedAt: T0 - 1000,
+    // Slots 5 … 30 are expected; 35 is too close to the end.
+    endedAt: T0 + 34_600,
+    ...overrides,
+  };
+}
+
+describe('summarize', () => {
+  it('expects every slot after the first election until shortly before the end', () => {
+    const summary = summarize(input([5, 10, 15, 20, 25, 30].map((s) => run(s))));
+    expect(summary.jobs.tick!.expectedSlots).toBe(6);
+    expect(summary.totals).toMatchObject({ missed: 0, duplicated: 0, notRunByPolicy: 0, runs: 6 });
+    expect(summary.ok).toBe(true);
+  });
+
+  it('a gap closed by a catch-up run is the latest policy at work; any other gap is missed', () => {
+    const records = [
+      run(5),
+      run(20, { trigger: 'catch-up', workerId: 'node-b', epoch: 2 }),
+      run(30, { workerId: 'node-b', epoch: 2 }),
+    ];
+    const summary = summarize(input(records));
+    expect(summary.jobs.tick!.notRunByPolicy).toEqual([at(10), at(15)]);
+    expect(summary.jobs.tick!.missed).toEqual([at(25)]);
+    expect(summary.ok).toBe(false);
+    expect(summary.epochChanged).toBe(true);
+    expect(summary.runsPerInstance).toEqual({ 'node-a': 1, 'node-b': 2 });
+  });
+
+  it('with catchUp all, no gap is excused', () => {
+    const records = [run(5), run(20, { trigger: 'catch-up' }), run(25), run(30)];
+    const summary = summarize(
+      input(records, { jobs: { tick: { schedule: '*/5 * * * * *', catchUp: 'all' } } }),
+    );
+    expect(summary.jobs.tick!.missed).toEqual([at(10), at(15)]);
+  });
+
+  it('counts a slot twice when an action ran under a second run id, recorded or not', () => {
+    const records = [5, 10, 15, 20, 25, 30].map((s) => run(s));
+    const summary = summarize(
+      input(records, {
+        executions: [
+          { job: 'tick', slot: at(10), runId: 'run-10', source: 'marker' },
+          { job: 'tick', slot: at(10), runId: 'run-10', source: 'counter' },
+          { job: 'tick', slot: at(15), runId: 'other', source: 'counter' },
+        ],
+      }),
+    );
+    expect(summary.jobs.tick!.duplicated).toEqual([at(15)]);
+    expect(summary.totals.executionsWithoutRecord).toBe(1);
+    expect(summary.ok).toBe(false);
+  });
+
+  it('an overlap-skipped slot is handled, not missed, and not a run', () => {
+    const records = [5, 10, 15, 20, 25, 30].map((s) => run(s, s === 15 ? { status: 'skipped' } : {}));
+    const summary = summarize(input(records));
+    expect(summary.totals.missed).toBe(0);
+    expect(summary.jobs.tick!.runs).toBe(5);
+    expect(summary.jobs.tick!.byStatus.skipped).toBe(1);
+  });
+});

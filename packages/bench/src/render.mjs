@@ -1,0 +1,239 @@
+// Renders the collected results as one Markdown table. Peer cells read "value (×r)" where
+// r = s3-scheduler ÷ peer, in the metric's own direction (for lateness, heap or time below 1 is
+// better for us; for throughput above 1 is).
+
+const PEERS = ['croner', 'node-cron', 'cron-parser'];
+
+function num(value, digits = 1) {
+  if (value === undefined || value === null || Number.isNaN(value)) return '–';
+  if (!Number.isFinite(value)) return '∞';
+  if (Math.abs(value) >= 10_000) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(digits).replace(/\.0+$/, '');
+}
+
+const ms = (value) => (value === undefined ? '–' : `${num(value, value < 10 ? 2 : 1)} ms`);
+const s = (value) => `${num(value / 1000, 1)} s`;
+const bytes = (value) => `${num(value, 0)} B`;
+
+function ratio(ours, peer) {
+  if (typeof ours !== 'number' || typeof peer !== 'number' || peer === 0) return '';
+  return ` (×${num(ours / peer, ours / peer < 0.1 ? 3 : 2)})`;
+}
+
+function verdict(met) {
+  if (met === undefined) return '';
+  return met ? '✅ met' : '❌ missed';
+}
+
+export function renderMarkdown(output) {
+  const r = output.results;
+  const rows = [];
+  const add = (benchmark, metric, ours, peers = {}, target = '', met) => {
+    const cells = PEERS.map((peer) => {
+      const entry = peers[peer];
+      if (!entry) return '';
+      return `${entry.text}${ratio(entry.ours, entry.value)}`;
+    });
+    rows.push([benchmark, metric, ours, ...cells, target, verdict(met)]);
+  };
+  const failed = (name) => r[name]?.error !== undefined;
+  for (const [name, value] of Object.entries(r)) {
+    if (value?.error) add(name, 'FAILED', value.error.split('\n')[0].slice(0, 120));
+  }
+
+  // Requests.
+  if (r.requests && !failed('requests')) {
+    for (const row of r.requests.perRun) {
+      add(
+        'Store requests per scheduled run (CountingStore)',
+        `${row.jobs} jobs ${row.label}, ${row.runs.toLocaleString('en-US')} runs`,
+        `${num(row.perRun, 2)} (put ${num(row.perRunByKind.put, 2)}, get ${num(row.perRunByKind.get, 2)}, list ${num(row.perRunByKind.list, 2)})`,
+        {},
+        '≤ 3',
+        row.perRun <= 3,
+      );
+    }
+    const hb = r.requests.heartbeatInterval;
+    const allowed = 3_600_000 / hb;
+    for (const role of ['leader', 'follower']) {
+      const row = r.requests.idle.find((x) => x.role === role);
+      if (!row) continue;
+      add(
+        'Store requests per idle instance-hour (3 instances, 30 s heartbeat)',
+        role,
+        `${num(row.perHour, 0)} (writes ${num(row.writesPerHour, 0)}, gets ${num(row.byKindPerHour.get, 0)}, lists ${num(row.byKindPerHour.list, 0)})`,
+        {},
+        `≤ ${allowed} writes`,
+        row.writesPerHour <= allowed,
+      );
+    }
+  }
+
+  // Lateness.
+  const late = (name) => (failed(name) ? undefined : r[name]);
+  const ours = late('lateness:ours');
+  const unbounded = late('lateness:ours-unbounded');
+  const croner = late('lateness:croner');
+  const nodeCron = late('lateness:node-cron');
+  const jobs = ours?.jobs ?? croner?.jobs;
+  for (const [label, mine] of [
+    ['default maxConcurrentJobs 5', ours],
+    [`maxConcurrentJobs ${jobs}`, unbounded],
+  ]) {
+    if (!mine) continue;
+    for (const p of ['p50', 'p99']) {
+      const peers = {};
+      if (croner) peers.croner = { text: ms(croner[p]), value: croner[p], ours: mine[p] };
+      if (nodeCron) peers['node-cron'] = { text: ms(nodeCron[p]), value: nodeCron[p], ours: mine[p] };
+      add(
+        `Fire lateness, ${jobs} jobs due each second, real clock`,
+        `${p}, ${label} (${mine.runs.toLocaleString('en-US')}/${mine.expectedRuns.toLocaleString('en-US')} runs)`,
+        ms(mine[p]),
+        peers,
+        p === 'p99' ? '< 20 ms' : '',
+        p === 'p99' ? mine[p] < 20 : undefined,
+      );
+    }
+  }
+
+  // Scale.
+  const sc = (name) => (failed(name) ? undefined : r[name]);
+  const scaleOurs = sc('scale:ours');
+  const scaleShared = sc('scale:ours-shared');
+  const scaleCroner = sc('scale:croner');
+  const scaleNodeCron = sc('scale:node-cron');
+  const n = (scaleOurs ?? scaleCroner)?.jobs;
+  for (const [label, mine] of [
+    ['distinct expressions', scaleOurs],
+    ['one shared expression', scaleShared],
+  ]) {
+    if (!mine) continue;
+    const scaleMetrics = [
+      ['heap per job', 'heapPerJobBytes', bytes, '< 1 KB', (v) => v < 1024],
+      ['registration (constructor + addJob)', 'registrationMs', ms, '< 2 s', (v) => v < 2000],
+      [
+        `idle CPU over ${num((mine.idleMs ?? 0) / 1000, 0)} s, no due slot`,
+        'idleCpuPercent',
+        (v) => `${num(v, 2)} %`,
+        '≈ 0',
+        (v) => v < 1,
+      ],
+    ];
+    for (const [metric, key, format, target, check] of scaleMetrics) {
+      const peers = {};
+      if (scaleCroner && label === 'distinct expressions')
+        peers.croner = {
+          text: `${format(scaleCroner[key])}${scaleCroner.measuredJobs && scaleCroner.measuredJobs !== n && key !== 'idleCpuPercent' ? ` [from ${scaleCroner.measuredJobs.toLocaleString('en-US')} jobs]` : ''}${key === 'idleCpuPercent' && scaleCroner.measuredJobs !== n ? ` [${scaleCroner.measuredJobs.toLocaleString('en-US')} jobs]` : ''}`,
+          value: scaleCroner[key],
+          ours: mine[key],
+        };
+      if (scaleNodeCron && label === 'distinct expressions')
+        peers['node-cron'] = { text: format(scaleNodeCron[key]), value: scaleNodeCron[key], ours: mine[key] };
+      add(
+        `${n?.toLocaleString('en-US')} registered jobs, ${label}`,
+        metric,
+        format(mine[key]),
+        peers,
+        target,
+        check(mine[key]),
+      );
+    }
+    add(
+      `${n?.toLocaleString('en-US')} registered jobs, ${label}`,
+      'start() + promotion sweep: time, store requests',
+      `${s(mine.startAndSweepMs)}, ${mine.startRequests.total.toLocaleString('en-US')} (${mine.startRequests.list.toLocaleString('en-US')} lists)`,
+    );
+  }
+
+  // History queries.
+  if (r.history && !failed('history')) {
+    for (const row of r.history.rows) {
+      add(
+        'getJobHistory(job, { limit: 20, status })',
+        `${row.storedRuns.toLocaleString('en-US')} stored runs, status ${row.status}`,
+        `${row.requests.total} requests (${row.requests.list} list + ${row.requests.get} get), ${ms(row.p50Ms)} p50, ${row.returned} returned`,
+        {},
+        'requests independent of history size',
+      );
+    }
+  }
+
+  // Failover.
+  if (r.failover && !failed('failover')) {
+    for (const row of r.failover.rows) {
+      const label = `${row.label} (heartbeat ${s(row.heartbeatInterval)}, lease ${s(row.leaseMs)}), ${row.clock}`;
+      add(
+        'Failover: leader dies → new leader',
+        `${label}, ${row.failover.n} crash phases`,
+        `p50 ${s(row.failover.p50)}, max ${s(row.failover.max)}`,
+        {},
+        `≤ lease + heartbeat = ${s(row.targetFailoverMs)}`,
+        row.failover.max <= row.targetFailoverMs,
+      );
+      add(
+        'Hand-over: leader stop() → new leader',
+        `${label}, ${row.handover.n} phases`,
+        `p50 ${s(row.handover.p50)}, max ${s(row.handover.max)}`,
+        {},
+        '< 1 s',
+        row.handover.max < 1000,
+      );
+    }
+  }
+
+  // S3.
+  if (r.s3 && !failed('s3')) {
+    if (r.s3.skipped) {
+      add('Runs per second on the real S3 server', 'trivial actions', `skipped: ${r.s3.skipped}`);
+    } else {
+      for (const row of r.s3.rows) {
+        add(
+          'Runs per second on the real S3 server (local Ceph RGW)',
+          `${row.jobs} jobs every second, ${r.s3.seconds} s`,
+          `${num(row.runsPerSecond, 1)} runs/s (${num(row.requestsPerRun, 2)} req/run, lateness p50 ${ms(row.latenessP50Ms)}, p99 ${ms(row.latenessP99Ms)}${row.skippedPerSecond ? `, ${num(row.skippedPerSecond, 1)} skipped/s` : ''})`,
+        );
+      }
+    }
+  }
+
+  // next().
+  if (r.next && !failed('next')) {
+    const ops = r.next.opsPerSecond;
+    const peers = {};
+    for (const peer of ['croner', 'cron-parser']) {
+      peers[peer] = { text: `${num(ops[peer], 0)}/s`, value: ops[peer], ours: ops.ours };
+    }
+    add(
+      'next() throughput, 9 expressions in 9 zones',
+      'calls per second',
+      `${num(ops.ours, 0)}/s`,
+      peers,
+      '≥ cron-parser',
+      ops.ours >= ops['cron-parser'],
+    );
+  }
+
+  const m = output.machine;
+  const header = [
+    'Benchmark',
+    'Metric',
+    's3-scheduler',
+    'croner',
+    'node-cron',
+    'cron-parser',
+    'Target',
+    'Met',
+  ];
+  const escapeCell = (cell) => String(cell ?? '').replaceAll('|', '\\|');
+  const lines = [
+    `Results of \`pnpm bench\`${output.quick ? ' (BENCH_QUICK=1: tiny sizes, not comparable)' : ''}, ${output.date.slice(0, 10)}, ` +
+      `Node ${m.node}, ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.platform}.`,
+    'Peer cells read "value (×r)" with r = s3-scheduler ÷ peer, measured in the same `pnpm bench` run.',
+    '',
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
+    '',
+  ];
+  return lines.join('\n');
+}

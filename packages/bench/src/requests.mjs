@@ -1,0 +1,114 @@
+// Store requests per scheduled run and per idle instance-hour, counted with CountingStore on a
+// MemoryStore, on a ManualClock (no real waiting), with the plugin's default settings.
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { MemoryStore, SchedulerPlugin } from '@s3-scheduler/plugin';
+import { CountingStore } from '@s3-scheduler/storage/testing';
+import { report, size } from './lib.mjs';
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2026, 0, 1, 0, 0, 0, 500);
+
+function plugin(store, clock, jobs, workerId) {
+  return new SchedulerPlugin({
+    store,
+    clock,
+    workerId,
+    skipColdStart: true,
+    logger: null,
+    jobs,
+  });
+}
+
+/**
+ * One leader with `jobs` jobs on `schedule`, over `hours` after a warm-up. Returns the counts and
+ * the number of finished runs. With no jobs it is the idle baseline of the same period.
+ */
+async function measure({ jobs, schedule, hours }) {
+  const clock = new ManualClock({ now: START });
+  const store = new CountingStore(new MemoryStore());
+  const definitions = {};
+  for (let i = 0; i < jobs; i++) definitions[`job-${i}`] = { schedule, action: () => undefined };
+  const scheduler = plugin(store, clock, definitions, 'worker-0');
+  let runs = 0;
+  scheduler.on('plg:scheduler:job-completed', () => runs++);
+  await scheduler.start();
+  await clock.advance(2 * 60_000); // warm-up: probe, first heartbeats, promotion sweep
+  store.reset();
+  runs = 0;
+  await clock.advance(hours * HOUR);
+  const counts = store.snapshot();
+  const finished = runs;
+  await scheduler.stop();
+  return { counts, runs: finished };
+}
+
+/** Requests per run, net of the idle cost of the same instance over the same period. */
+async function perRun({ jobs, schedule, hours, label }) {
+  const busy = await measure({ jobs, schedule, hours });
+  const idle = await measure({ jobs: 0, schedule, hours });
+  const net = {};
+  for (const kind of Object.keys(busy.counts))
+    net[kind] = (busy.counts[kind] - idle.counts[kind]) / busy.runs;
+  return {
+    label,
+    jobs,
+    schedule,
+    hours,
+    runs: busy.runs,
+    totalRequests: busy.counts.total,
+    idleRequests: idle.counts.total,
+    grossPerRun: busy.counts.total / busy.runs,
+    perRun: net.total,
+    perRunByKind: net,
+  };
+}
+
+/** Three instances sharing one store, idle (no due slot), for `hours`; requests per instance-hour. */
+async function idleHour(hours, options = {}) {
+  const clock = new ManualClock({ now: START });
+  const memory = new MemoryStore();
+  const nodes = [];
+  for (let i = 0; i < 3; i++) {
+    const counter = new CountingStore(memory);
+    const scheduler = new SchedulerPlugin({
+      store: counter,
+      clock,
+      workerId: `worker-${i}`,
+      skipColdStart: true,
+      logger: null,
+      jobs: { yearly: { schedule: '0 0 1 7 *', action: () => undefined } },
+      ...options,
+    });
+    nodes.push({ scheduler, counter });
+    await scheduler.start();
+    await clock.advance(7_000);
+  }
+  await clock.advance(5 * 60_000);
+  for (const node of nodes) node.counter.reset();
+  await clock.advance(hours * HOUR);
+  const rows = nodes.map(({ scheduler, counter }) => ({
+    role: scheduler.isLeader() ? 'leader' : 'follower',
+    perHour: counter.total / hours,
+    writesPerHour: counter.writes / hours,
+    byKindPerHour: Object.fromEntries(Object.entries(counter.counts).map(([k, v]) => [k, v / hours])),
+  }));
+  for (const { scheduler } of nodes) await scheduler.stop();
+  return rows;
+}
+
+const hours = size(2, 0.1);
+const result = {
+  perRun: [
+    await perRun({ label: 'every minute', jobs: size(50, 5), schedule: '* * * * *', hours }),
+    await perRun({
+      label: 'every second',
+      jobs: size(10, 2),
+      schedule: '* * * * * *',
+      hours: size(0.25, 0.02),
+    }),
+    await perRun({ label: 'every hour', jobs: size(200, 10), schedule: '0 * * * *', hours: size(24, 2) }),
+  ],
+  idle: await idleHour(size(24, 1)),
+  heartbeatInterval: 30_000,
+};
+report(result);
