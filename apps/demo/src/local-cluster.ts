@@ -1,7 +1,8 @@
 import { type Clock, systemClock } from '@s3-scheduler/core';
 import type { ObjectStore } from '@s3-scheduler/storage';
+import { GatedStore } from '@s3-scheduler/storage/testing';
 import { ExecutionCounter } from './executions.js';
-import { FaultyInstanceStore, KillableClock } from './faults.js';
+import { KillableClock } from './faults.js';
 import { DemoInstance } from './instance.js';
 import { demoJobs } from './jobs.js';
 import type { Cluster, ClusterEvent, ClusterSnapshot, InstanceReport, Promotion } from './model.js';
@@ -19,7 +20,7 @@ export interface LocalClusterOptions {
 
 interface Member {
   demo: DemoInstance;
-  store: FaultyInstanceStore;
+  store: GatedStore;
   clock: KillableClock;
   killed: boolean;
   paused: boolean;
@@ -50,7 +51,7 @@ export class LocalCluster implements Cluster {
     this.#clock = options.clock ?? systemClock;
     this.#heartbeatMs = options.heartbeatMs;
     for (const id of workerIds(options.instances)) {
-      const store = new FaultyInstanceStore(options.root);
+      const store = new GatedStore(options.root);
       const clock = new KillableClock(this.#clock);
       const demo = new DemoInstance({
         id,
@@ -146,7 +147,7 @@ export class LocalCluster implements Cluster {
   #resume(member: Member): void {
     if (!member.paused || member.killed) return;
     member.paused = false;
-    member.store.unpause();
+    member.store.resume();
     this.#fault(`${member.demo.id} resumed: its held requests go through now, late`);
   }
 

@@ -1,9 +1,8 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { s3TestStore } from '@s3-scheduler/storage/testing';
+import { GatedStore, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
-import { KillableStore } from './test-support/killable-store.js';
 
 const START = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;
@@ -17,7 +16,7 @@ interface Cluster {
   clock: ManualClock;
   /** Moves time; on a real server in steps, letting every request in flight finish first. */
   advance(ms: number): Promise<void>;
-  instances: Array<{ plugin: SchedulerPlugin; store: KillableStore }>;
+  instances: Array<{ plugin: SchedulerPlugin; store: GatedStore }>;
   executions: Map<string, string[]>;
 }
 
@@ -27,7 +26,7 @@ async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Pr
   const executions = new Map<string, string[]>();
   const instances: Cluster['instances'] = [];
   for (let i = 0; i < size; i++) {
-    const store = new KillableStore(shared);
+    const store = new GatedStore(shared);
     const plugin = new SchedulerPlugin({
       store,
       clock,
@@ -135,7 +134,7 @@ describe('catch-up of a job that never ran', () => {
     const clock = new ManualClock({ now: START });
     const shared = new MemoryStore();
     const runs: string[] = [];
-    const stores = ['w0', 'w1'].map(() => new KillableStore(shared));
+    const stores = ['w0', 'w1'].map(() => new GatedStore(shared));
     const [first, second] = ['w0', 'w1'].map((workerId, i) => {
       const plugin = new SchedulerPlugin({
         store: stores[i]!,

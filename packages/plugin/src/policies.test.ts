@@ -1,8 +1,9 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
+import { GatedStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
-import { KillableStore } from './test-support/killable-store.js';
+
 import { stopAll } from './test-support/stop-all.js';
 import type { JobConfig, SchedulerPluginOptions } from './types.js';
 
@@ -35,9 +36,9 @@ async function cluster(
   const shared = new MemoryStore();
   const observed: Observed[] = [];
   const { durationMs, ignoreAbort, ...config } = job;
-  const instances: Array<{ plugin: SchedulerPlugin; store: KillableStore }> = [];
+  const instances: Array<{ plugin: SchedulerPlugin; store: GatedStore }> = [];
   for (let i = 0; i < size; i++) {
-    const store = new KillableStore(shared);
+    const store = new GatedStore(shared);
     const plugin = new SchedulerPlugin({
       store,
       clock,

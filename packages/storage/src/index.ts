@@ -9,6 +9,7 @@ export {
   type S3Connection,
 } from './connection-string.js';
 export { unquoteEtag } from './etag.js';
+export { ForwardingStore, type StoreOperation } from './forwarding-store.js';
 export { decodeKeySegment, encodeKeySegment } from './key-encoding.js';
 export { compareKeys } from './key-order.js';
 export { listAll } from './list-all.js';

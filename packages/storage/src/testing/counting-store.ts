@@ -1,15 +1,10 @@
-import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from '../object-store.js';
+import { ForwardingStore, type StoreOperation } from '../forwarding-store.js';
 
-export type RequestKind = 'get' | 'head' | 'put' | 'delete' | 'list';
+export type RequestKind = StoreOperation;
 
 /** Wraps any store and counts requests by kind, for cost benchmarks and cost assertions. */
-export class CountingStore implements ObjectStore {
-  readonly description: string;
+export class CountingStore extends ForwardingStore {
   readonly counts: Record<RequestKind, number> = { get: 0, head: 0, put: 0, delete: 0, list: 0 };
-
-  constructor(readonly inner: ObjectStore) {
-    this.description = inner.description;
-  }
 
   /** All requests counted so far. */
   get total(): number {
@@ -30,28 +25,12 @@ export class CountingStore implements ObjectStore {
     return { ...this.counts, total: this.total };
   }
 
-  get(key: string, options?: ReadOptions) {
-    this.counts.get++;
-    return this.inner.get(key, options);
-  }
-
-  head(key: string, options?: ReadOptions) {
-    this.counts.head++;
-    return this.inner.head(key, options);
-  }
-
-  put(key: string, body: Uint8Array | string, options?: PutOptions) {
-    this.counts.put++;
-    return this.inner.put(key, body, options);
-  }
-
-  delete(key: string, options?: DeleteOptions) {
-    this.counts.delete++;
-    return this.inner.delete(key, options);
-  }
-
-  list(prefix: string, options?: ListOptions) {
-    this.counts.list++;
-    return this.inner.list(prefix, options);
+  protected override around<T>(
+    operation: StoreOperation,
+    _key: string,
+    request: () => Promise<T>,
+  ): Promise<T> {
+    this.counts[operation]++;
+    return request();
   }
 }
