@@ -1,7 +1,10 @@
 // Measures, with the default settings, on a ManualClock (no real waiting):
-//  - store requests per instance per idle hour (CountingStore), leader and followers;
+//  - store requests per instance per idle hour (CountingStore), writes and reads apart, for the
+//    leader, the successor (the follower first in line, which checks the lease every
+//    leaseCheckInterval) and the other followers;
 //  - failover time: leader crash → new leader promoted, over many crash phases;
-//  - hand-over time after a graceful stop().
+//  - hand-over time after a graceful stop(), over many stop phases, with the lease checks on
+//    (default) and off (leaseCheckInterval = heartbeatInterval, the behaviour before them).
 // Run: pnpm --filter @s3-scheduler/coordinator build && pnpm --filter @s3-scheduler/coordinator bench
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
@@ -42,18 +45,18 @@ class Killable {
   }
 }
 
-function cluster(n, clock, memory) {
+function cluster(n, clock, memory, options = {}) {
   return Array.from({ length: n }, (_, i) => {
     const counter = new CountingStore(memory);
     const link = new Killable(counter);
-    const coordinator = new Coordinator({ store: link, clock, workerId: `worker-${i}` });
+    const coordinator = new Coordinator({ store: link, clock, workerId: `worker-${i}`, ...options });
     return { coordinator, counter, link };
   });
 }
 
 async function idleCost() {
   const clock = new ManualClock();
-  const nodes = cluster(3, clock, new MemoryStore());
+  const nodes = cluster(4, clock, new MemoryStore());
   for (const node of nodes) {
     await node.coordinator.start();
     await clock.advance(7_000); // staggered starts
@@ -61,11 +64,21 @@ async function idleCost() {
   await clock.advance(2 * 30_000);
   for (const node of nodes) node.counter.reset();
   await clock.advance(HOUR);
-  const rows = nodes.map((node) => ({
-    role: node.coordinator.isLeader() ? 'leader' : 'follower',
-    ...node.counter.snapshot(),
-    writes: node.counter.writes,
-  }));
+  const leader = nodes.find((node) => node.coordinator.isLeader());
+  const successor = nodes.find((node) => node !== leader);
+  const rows = nodes.map((node) => {
+    const { get, head, list, put, delete: del } = node.counter.counts;
+    return {
+      role: node === leader ? 'leader' : node === successor ? 'successor' : 'follower',
+      writes: node.counter.writes,
+      reads: get + head + list,
+      PUT: put,
+      DELETE: del,
+      GET: get,
+      HEAD: head,
+      LIST: list,
+    };
+  });
   for (const node of nodes) await node.coordinator.stop();
   return rows;
 }
@@ -101,14 +114,14 @@ async function failover(crashPhaseMs, startSpacingMs) {
   return promotedAt - crashedAt;
 }
 
-async function handover() {
+async function handover(stopPhaseMs, options) {
   const clock = new ManualClock();
-  const nodes = cluster(3, clock, new MemoryStore());
+  const nodes = cluster(3, clock, new MemoryStore(), options);
   for (const node of nodes) {
     await node.coordinator.start();
     await clock.advance(11_000);
   }
-  await clock.advance(60_000);
+  await clock.advance(60_000 + stopPhaseMs);
   const leader = nodes.find((node) => node.coordinator.isLeader());
   let promotedAt;
   for (const node of nodes)
@@ -117,15 +130,23 @@ async function handover() {
     });
   const stoppedAt = clock.monotonic();
   await leader.coordinator.stop();
-  while (promotedAt === undefined) await clock.advance(100);
+  while (promotedAt === undefined) await clock.advance(10);
   for (const node of nodes) await node.coordinator.stop();
   return promotedAt - stoppedAt;
 }
 
+function summary(samples, format) {
+  samples.sort((a, b) => a - b);
+  const mean = samples.reduce((sum, v) => sum + v, 0) / samples.length;
+  const p50 = samples[Math.floor((samples.length - 1) / 2)];
+  return `min ${format(samples[0])}, p50 ${format(p50)}, mean ${format(mean)}, max ${format(samples.at(-1))}`;
+}
+
 console.log(
-  'Defaults: heartbeatInterval 30 s, leaseMs 90 s (renewed every 30 s), margin 2 s, cold start 15 s\n',
+  'Defaults: heartbeatInterval 30 s, leaseMs 90 s (renewed every 30 s), margin 2 s, cold start 15 s, ' +
+    'leaseCheckInterval 500 ms\n',
 );
-console.log('Store requests per instance per idle hour (3 instances):');
+console.log('Store requests per instance per idle hour (4 instances):');
 console.table(await idleCost());
 
 const samples = [];
@@ -133,10 +154,25 @@ for (const phase of [0, 5_000, 10_000, 15_000, 20_000, 25_000, 29_900]) {
   for (const spacing of [1_000, 9_000, 17_000]) samples.push(await failover(phase, spacing));
 }
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-samples.sort((a, b) => a - b);
-const mean = samples.reduce((sum, v) => sum + v, 0) / samples.length;
+const millis = (ms) => `${Math.round(ms)} ms`;
 console.log(
-  `Failover, leader crash → new leader (${samples.length} crash phases): min ${seconds(samples[0])}, ` +
-    `mean ${seconds(mean)}, max ${seconds(samples.at(-1))}`,
+  `Failover, leader crash → new leader (${samples.length} crash phases): ${summary(samples, seconds)}`,
 );
-console.log(`Hand-over after a graceful stop(): ${seconds(await handover())}`);
+
+// Stop phases spread over a 30 s heartbeat in steps of 30 s / 61 (≈ 492 ms), so both the 500 ms
+// check cadence (8 ms apart) and the heartbeat cadence are sampled evenly.
+const phases = Array.from({ length: 60 }, (_, i) => Math.round((i * 30_000) / 61));
+const fast = [];
+const slow = [];
+for (const phase of phases) {
+  fast.push(await handover(phase, {}));
+  slow.push(await handover(phase, { leaseCheckInterval: 30_000 }));
+}
+console.log(
+  `Hand-over after a graceful stop() (${phases.length} stop phases; simulated requests take 0 ms):`,
+);
+console.log(`  default (leaseCheckInterval 500 ms):               ${summary(fast, millis)}`);
+console.log(`  checks off (leaseCheckInterval = heartbeatInterval): ${summary(slow, seconds)}`);
+console.log(
+  `  ratio of means, off / default: ${(slow.reduce((a, b) => a + b) / fast.reduce((a, b) => a + b)).toFixed(0)}×`,
+);

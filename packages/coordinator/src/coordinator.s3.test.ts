@@ -5,6 +5,8 @@ import { createCluster, type Node } from './cluster.test.helpers.js';
 
 // Real S3 server (bash scripts/s3-server.sh start); skipped without S3_ENDPOINT, a failure on CI.
 const store = await s3TestStore({ prefix: 'coordinator/' });
+// Its own lease: the first test's cluster keeps running (and leading) until afterAll.
+const handoverStore = await s3TestStore({ prefix: 'coordinator-handover/' });
 const clock = new SystemClock();
 const H = 500;
 const LEASE = 1500; // default 3 × H; margin 150 ms
@@ -50,6 +52,33 @@ describe.runIf(store)('Coordinator on real S3', () => {
     const handover = await until(() => leaders().some((node) => node !== second && node !== first), H + 1500);
     expect(handover).toBeLessThanOrEqual(H + 500);
     expect(leaders()[0]!.coordinator.getEpoch()).toBe(3);
+    expect(journal.violations).toEqual([]);
+  }, 20_000);
+
+  it('graceful stop hands over within leaseCheckInterval (default 500 ms) plus request time', async ({
+    annotate,
+  }) => {
+    const { nodes, journal, leaders } = createCluster(['h0', 'h1', 'h2'], handoverStore!, clock, {
+      heartbeatInterval: 2000, // the checks run between heartbeats, so keep them apart from it
+      skipColdStart: true,
+    });
+    running.push(...nodes);
+    expect(nodes[1]!.coordinator.leaseCheckInterval).toBe(500);
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await until(() => leaders().length === 1, 3000);
+    const [leader] = leaders();
+    // Wait until every follower follows it: only then is the successor checking the lease.
+    await until(() => nodes.every((node) => node.coordinator.getLeader() === leader!.id), 5000);
+    await pause(300); // an arbitrary phase of the check cadence
+    const epoch = leader!.coordinator.getEpoch();
+    const stopped = performance.now();
+    await leader!.coordinator.stop();
+    const released = performance.now() - stopped;
+    const handover = await until(() => leaders().length === 1 && leaders()[0] !== leader, 3000);
+    expect(leaders()[0]!.coordinator.getEpoch()).toBe(epoch + 1);
+    // Checked from the release on: a check interval, then HEAD, GET, GET and the PUT of the bid.
+    await annotate(`release ${released.toFixed(0)} ms, then new leader after ${handover.toFixed(0)} ms`);
+    expect(released + handover).toBeLessThanOrEqual(500 + 500);
     expect(journal.violations).toEqual([]);
   }, 20_000);
 });

@@ -257,21 +257,164 @@ describe('Coordinator', () => {
     await restarted.stop();
   });
 
-  it('idle cost: at most one write per heartbeat interval per instance', async () => {
+  it('idle cost: at most one write per heartbeat interval per instance; reads counted apart', async ({
+    annotate,
+  }) => {
     const clock = new ManualClock();
     const memory = new MemoryStore();
-    const counters = ids(3).map(() => new CountingStore(memory));
-    const { nodes, leaders } = createCluster(ids(3), memory, clock);
+    const counters = ids(4).map(() => new CountingStore(memory));
+    const { nodes, leaders } = createCluster(ids(4), memory, clock);
     for (const [i, node] of nodes.entries()) (node.gate as unknown as { inner: unknown }).inner = counters[i];
     await Promise.all(nodes.map((node) => node.coordinator.start()));
     await clock.advance(2 * H);
     for (const counter of counters) counter.reset();
-    await clock.advance(3_600_000);
+    const HOUR = 3_600_000;
+    await clock.advance(HOUR);
+    const [leader] = leaders();
+    const followers = nodes.filter((node) => node !== leader).map((node) => node.id);
+    const successor = followers.sort()[0];
+    const report: Record<string, unknown>[] = [];
     for (const [i, counter] of counters.entries()) {
-      expect(counter.writes).toBeLessThanOrEqual(3_600_000 / H);
-      expect(counter.writes).toBeGreaterThanOrEqual(3_600_000 / H - 1);
-      expect(counter.total).toBeLessThanOrEqual(nodes[i] === leaders()[0] ? 240 : 360);
+      const node = nodes[i]!;
+      const role = node === leader ? 'leader' : node.id === successor ? 'successor' : 'follower';
+      const { get, head, list, put } = counter.counts;
+      report.push({ id: node.id, role, writes: counter.writes, get, head, list, put });
+      expect(counter.writes).toBeLessThanOrEqual(HOUR / H);
+      expect(counter.writes).toBeGreaterThanOrEqual(HOUR / H - 1);
+      expect(list).toBeLessThanOrEqual(HOUR / H);
+      if (role === 'leader') expect(get + head).toBe(0);
+      if (role === 'follower') {
+        // One lease read per heartbeat, no lease checks in between.
+        expect(head).toBe(0);
+        expect(get).toBeLessThanOrEqual(HOUR / H);
+      }
+      if (role === 'successor') {
+        // One HEAD per leaseCheckInterval (500 ms) between rounds, a GET only when the ETag moved
+        // (the leader's renewals) plus the heartbeat rounds' reads.
+        expect(head).toBeGreaterThan(HOUR / 500 - 2 * (HOUR / H));
+        expect(head).toBeLessThanOrEqual(HOUR / 500);
+        expect(get).toBeLessThanOrEqual(2 * (HOUR / H));
+      }
     }
+    expect(report.map((row) => row.role).sort()).toEqual(['follower', 'follower', 'leader', 'successor']);
+    await annotate(`requests per idle hour: ${JSON.stringify(report)}`);
+    for (const node of nodes) await node.coordinator.stop();
+  });
+
+  it('graceful stop(): the successor takes over within leaseCheckInterval, with the next epoch', async () => {
+    // Stops at several phases of the successor's 500 ms check cadence, with default settings.
+    const handovers: number[] = [];
+    for (const phase of [0, 1, 100, 250, 499, 500, 777]) {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const counters = new Map<string, CountingStore>();
+      const { nodes, journal, leaders } = createCluster(['d', 'b', 'a', 'c'], memory, clock);
+      for (const node of nodes) {
+        const counter = new CountingStore(memory);
+        counters.set(node.id, counter);
+        (node.gate as unknown as { inner: unknown }).inner = counter;
+        await node.coordinator.start();
+        await clock.advance(1000);
+      }
+      // 'a' leads from cold start on; it stops well within 3 heartbeats, so its worker doc still
+      // counts as live for the others when it releases: the successor must not wait for it.
+      await advanceChecking(clock, H + phase, nodes);
+      const [old] = leaders();
+      expect(old!.id).toBe('a');
+      expect(nodes.map((node) => node.coordinator.getLeader())).toEqual(['a', 'a', 'a', 'a']);
+      for (const counter of counters.values()) counter.reset();
+      const stoppedAt = clock.monotonic();
+      await old!.coordinator.stop();
+      await advanceChecking(clock, 2000, nodes, 10);
+      const promotion = journal.promotions.at(-1)!;
+      expect(promotion).toMatchObject({ workerId: 'b', epoch: 2 });
+      handovers.push(promotion.at - stoppedAt);
+      // Nobody else bid: the followers that are not first in line made no write at all.
+      expect(counters.get('c')!.writes + counters.get('d')!.writes).toBe(0);
+      expect(counters.get('c')!.counts.head + counters.get('d')!.counts.head).toBe(0);
+      expect(journal.demotions).toMatchObject([{ workerId: 'a', reason: 'stopped', epoch: 1 }]);
+      expect(journal.violations).toEqual([]);
+      for (const node of nodes) await node.coordinator.stop();
+    }
+    const leaseCheckInterval = new Coordinator({ store: new MemoryStore() }).leaseCheckInterval;
+    expect(leaseCheckInterval).toBe(500);
+    // Simulated requests take no time, so the bound is the check interval itself (plus 1 ms slack).
+    expect(Math.max(...handovers)).toBeLessThanOrEqual(leaseCheckInterval + 1);
+    expect(Math.max(...handovers)).toBeGreaterThan(0);
+  });
+
+  it('a shorter leaseCheckInterval hands over sooner; equal to heartbeatInterval turns checks off', async () => {
+    const measure = async (leaseCheckInterval: number) => {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const counter = new CountingStore(memory);
+      const { nodes, journal, leaders } = createCluster(ids(3), memory, clock, {
+        skipColdStart: true,
+        leaseCheckInterval,
+      });
+      (nodes[1]!.gate as unknown as { inner: unknown }).inner = counter;
+      await Promise.all(nodes.map((node) => node.coordinator.start()));
+      await advanceChecking(clock, H + 137, nodes);
+      const heads = counter.counts.head;
+      const stoppedAt = clock.monotonic();
+      await leaders()[0]!.coordinator.stop();
+      await advanceChecking(clock, 2 * H, nodes, 250);
+      expect(journal.violations).toEqual([]);
+      expect(journal.promotions.map((p) => p.workerId)).toEqual(['worker-00', 'worker-01']);
+      for (const node of nodes) await node.coordinator.stop();
+      return { handover: journal.promotions[1]!.at - stoppedAt, heads };
+    };
+    const fast = await measure(100);
+    expect(fast.handover).toBeLessThanOrEqual(100);
+    expect(fast.heads).toBeGreaterThan(0);
+    const off = await measure(H);
+    expect(off.heads).toBe(0);
+    expect(off.handover).toBeGreaterThan(1000);
+    expect(off.handover).toBeLessThanOrEqual(H);
+  });
+
+  it('a successor that died just before the stop: the others still take over within two heartbeats', async () => {
+    const clock = new ManualClock();
+    const { nodes, journal, leaders } = createCluster(ids(4), new MemoryStore(), clock, {
+      skipColdStart: true,
+    });
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await advanceChecking(clock, H, nodes);
+    expect(leaders()[0]!.id).toBe('worker-00');
+    nodes[1]!.gate.killed = true; // first in line, crashed without a trace
+    const stoppedAt = clock.monotonic();
+    await nodes[0]!.coordinator.stop();
+    await advanceChecking(clock, 2 * H, nodes, 100);
+    const promotion = journal.promotions.at(-1)!;
+    expect(promotion.epoch).toBe(2);
+    expect(['worker-02', 'worker-03']).toContain(promotion.workerId);
+    expect(promotion.at - stoppedAt).toBeLessThanOrEqual(2 * H);
+    expect(journal.violations).toEqual([]);
+  });
+
+  it('a successor whose lease checks fail keeps following and still takes over after recovery', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders } = createCluster(ids(3), memory, clock, { skipColdStart: true });
+    const outage = new FaultyStore(memory, { clock });
+    (nodes[1]!.gate as unknown as { inner: unknown }).inner = outage;
+    const errors: unknown[] = [];
+    nodes[1]!.coordinator.on('coordinator-error', ({ error }) => errors.push(error));
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await advanceChecking(clock, H, nodes);
+    outage.outage = true;
+    await advanceChecking(clock, H - 1000, nodes);
+    // A failed check pauses the checks until the next round: not one error per 500 ms.
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThanOrEqual(3);
+    outage.outage = false;
+    await advanceChecking(clock, H, nodes);
+    const stoppedAt = clock.monotonic();
+    await leaders()[0]!.coordinator.stop();
+    await advanceChecking(clock, 2000, nodes, 10);
+    expect(journal.promotions.at(-1)).toMatchObject({ workerId: 'worker-01', epoch: 2 });
+    expect(journal.promotions.at(-1)!.at - stoppedAt).toBeLessThanOrEqual(500);
+    expect(journal.violations).toEqual([]);
   });
 
   it('forgets stale workers: inactive after 3 heartbeats, deleted by the leader after 10', async () => {
@@ -305,6 +448,13 @@ describe('Coordinator', () => {
     expect(codeOf(() => new Coordinator({ store, workerId: 'x'.repeat(200) }))).toBe('INVALID_OPTION');
     expect(codeOf(() => new Coordinator({ store, skipColdStart: 'yes' as never }))).toBe('INVALID_OPTION');
     expect(codeOf(() => new Coordinator({ store, heartbeat: 5 } as never))).toBe('UNKNOWN_OPTION');
+    expect(codeOf(() => new Coordinator({ store, leaseCheckInterval: 0 }))).toBe('INVALID_OPTION');
+    expect(codeOf(() => new Coordinator({ store, leaseCheckInterval: 30_001 }))).toBe('INVALID_OPTION');
+    expect(codeOf(() => new Coordinator({ store, heartbeatInterval: 1000, leaseCheckInterval: 1001 }))).toBe(
+      'INVALID_OPTION',
+    );
+    expect(new Coordinator({ store }).leaseCheckInterval).toBe(500);
+    expect(new Coordinator({ store, heartbeatInterval: 200 }).leaseCheckInterval).toBe(200);
     expect(codeOf(() => new Coordinator({} as never))).toBe('INVALID_OPTION');
     expect(new Coordinator({ store }).leaseMs).toBe(LEASE);
   });

@@ -1,5 +1,5 @@
 import { type Clock, createNonce, createWorkerId, SchedulerError, systemClock } from '@s3-scheduler/core';
-import { LockClient, type LockHandle } from '@s3-scheduler/lock';
+import { LockClient, type LockHandle, lockKey } from '@s3-scheduler/lock';
 import { decodeKeySegment, listAll, type ObjectStore, withResolvedOutcomes } from '@s3-scheduler/storage';
 import mittModule, { type Emitter, type Handler } from 'mitt';
 import type { CoordinatorEvents, DemotionReason } from './events.js';
@@ -22,6 +22,13 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** Extra wait beyond a dead leader's lease before taking over. Default lease / 10 within 100 ms–2 s. */
   marginMs?: number;
+  /**
+   * How often the designated successor (the follower first in line) checks the leader lease with a
+   * HEAD, so it takes over within about this long after a graceful `stop()`. Reads only; the other
+   * followers read the lease once per heartbeat as before. At most `heartbeatInterval`; equal to it
+   * turns the checks off. Default 500, or `heartbeatInterval` when that is shorter.
+   */
+  leaseCheckInterval?: number;
 }
 
 const KNOWN_OPTIONS = [
@@ -33,6 +40,7 @@ const KNOWN_OPTIONS = [
   'skipColdStart',
   'leaseMs',
   'marginMs',
+  'leaseCheckInterval',
 ] as const;
 
 /** The leader lease is the lock of this name. */
@@ -41,6 +49,9 @@ export const LEADER_LOCK = 'leader';
 const STALE_AFTER_HEARTBEATS = 3;
 /** The leader deletes worker docs unchanged for this many intervals (crashed workers). */
 const FORGET_AFTER_HEARTBEATS = 10;
+/** Default `leaseCheckInterval`: a graceful hand-over in well under a second. */
+const DEFAULT_LEASE_CHECK_INTERVAL = 500;
+const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
   etag: string;
@@ -69,7 +80,9 @@ const ABORTED = (() => {
  * lease lock (anyone bids once the lease has been free for a further heartbeat, so a dead or silent
  * smallest id cannot wedge the cluster). The lease's fencing token is the epoch: it changes only
  * when the leader changes. While leading, the lease renewal replaces the worker heartbeat, so every
- * instance writes once per heartbeat interval when idle.
+ * instance writes once per heartbeat interval when idle. Between heartbeats, the follower first in
+ * line checks the lease (HEAD) every `leaseCheckInterval`, so it takes over within about that long
+ * after the leader's `stop()` released it: reads only, and from one instance per cluster.
  */
 export class Coordinator {
   readonly workerId: string;
@@ -77,6 +90,7 @@ export class Coordinator {
   readonly coldStartObservationWindow: number;
   readonly skipColdStart: boolean;
   readonly leaseMs: number;
+  readonly leaseCheckInterval: number;
   readonly #store: ObjectStore;
   readonly #clock: Clock;
   readonly #locks: LockClient;
@@ -89,7 +103,15 @@ export class Coordinator {
   #leaderAvailableAt: number | undefined;
   /** Monotonic time since which the lease has been seen free (released, expired or missing). */
   #freeSince: number | undefined;
-  #expiredOwner: string | undefined;
+  /** Owner named by the lease as last read (holding, expired or released), if any. */
+  #leaseOwner: string | undefined;
+  /** ETag of the lease as last read (`null`: no lease object), to tell a changed lease from a HEAD. */
+  #leaseEtag: string | null | undefined;
+  /** Monotonic time of the last read of the lease (GET or HEAD). */
+  #leaseReadAt = Number.NEGATIVE_INFINITY;
+  /** After a failed check, no more until the next full round (not one error per check in an outage). */
+  #leaseChecksPaused = false;
+  #coldStartEnds = 0;
   #startedAt = 0;
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
@@ -136,6 +158,18 @@ export class Coordinator {
     this.skipColdStart = options.skipColdStart ?? false;
     this.leaseMs = duration('leaseMs', options.leaseMs ?? 3 * this.heartbeatInterval, 1);
     const marginMs = options.marginMs === undefined ? undefined : duration('marginMs', options.marginMs, 0);
+    this.leaseCheckInterval = duration(
+      'leaseCheckInterval',
+      options.leaseCheckInterval ?? Math.min(DEFAULT_LEASE_CHECK_INTERVAL, this.heartbeatInterval),
+      1,
+    );
+    if (this.leaseCheckInterval > this.heartbeatInterval) {
+      throw invalid(
+        'leaseCheckInterval',
+        options.leaseCheckInterval,
+        `Pass at most heartbeatInterval (${this.heartbeatInterval} ms); equal to it turns the checks off.`,
+      );
+    }
     this.#store = withResolvedOutcomes(options.store, { clock: this.#clock });
     this.#locks = new LockClient({
       store: this.#store,
@@ -202,15 +236,16 @@ export class Coordinator {
     this.#stop = new AbortController();
     this.#startedAt = this.#clock.now();
     const startedMono = this.#clock.monotonic();
+    this.#coldStartEnds = this.skipColdStart ? startedMono : startedMono + this.coldStartObservationWindow;
     const first = this.#round(startedMono, true, this.skipColdStart);
     this.#loop = first.then(() => this.#run(startedMono, this.#stop!.signal));
     await first;
   }
 
   /**
-   * Stops: releases the leader lease if held (a follower takes over within one heartbeat, with
-   * the next epoch) and deletes this worker's heartbeat doc. Never throws for store failures;
-   * they are emitted as `coordinator-error`.
+   * Stops: releases the leader lease if held (the successor, checking the lease every
+   * `leaseCheckInterval`, takes over within about that long, with the next epoch) and deletes this
+   * worker's heartbeat doc. Never throws for store failures; they are emitted as `coordinator-error`.
    */
   async stop(): Promise<void> {
     if (!this.#loop) return;
@@ -225,32 +260,71 @@ export class Coordinator {
     this.#leader = null;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
+    this.#leaseOwner = undefined;
+    this.#leaseEtag = undefined;
   }
 
   async #run(startedMono: number, signal: AbortSignal): Promise<void> {
     const interval = this.heartbeatInterval;
-    const coldStartEnds = this.skipColdStart ? startedMono : startedMono + this.coldStartObservationWindow;
+    const coldStartEnds = this.#coldStartEnds;
     let nextHeartbeat = startedMono + interval;
     while (!signal.aborted) {
       const now = this.#clock.monotonic();
       // Wake for the next heartbeat, the end of cold start, the moment the observed lease becomes
-      // free, and the moment anyone may bid for a free lease; whichever comes first.
+      // free, and the moment anyone may bid for a free lease; whichever comes first. In between, the
+      // successor only checks the lease.
       const wakes = [
         nextHeartbeat,
         coldStartEnds,
         this.#leaderAvailableAt,
         (this.#freeSince ?? -Infinity) + interval,
       ];
-      const wakeAt = Math.min(...wakes.filter((at): at is number => at !== undefined && at > now));
+      const roundAt = Math.min(...wakes.filter((at): at is number => at !== undefined && at > now));
+      const checkAt = this.#watchesLease(now) ? this.#leaseReadAt + this.leaseCheckInterval : Infinity;
       try {
-        await this.#clock.sleep(wakeAt - now, signal);
+        await this.#clock.sleep(Math.max(0, Math.min(roundAt, checkAt) - now), signal);
       } catch {
         return;
       }
       const at = this.#clock.monotonic();
+      if (at < roundAt) {
+        await this.#checkLease(at);
+        continue;
+      }
       const heartbeat = at >= nextHeartbeat;
       if (heartbeat) nextHeartbeat = Math.max(nextHeartbeat + interval, at + 1);
+      this.#leaseChecksPaused = false;
       await this.#round(at, heartbeat, at >= coldStartEnds);
+    }
+  }
+
+  /**
+   * Whether this instance checks the lease between rounds: a follower past cold start, while a
+   * leader holds the lease, when it is first in line to succeed it (no live worker with a smaller
+   * id other than the leader). Only that one follower reads often, so reads do not grow with the
+   * cluster and a release does not start a stampede of bids.
+   */
+  #watchesLease(now: number): boolean {
+    if (this.leaseCheckInterval >= this.heartbeatInterval || this.#leaseChecksPaused) return false;
+    if (this.#stopping || this.isLeader() || now < this.#coldStartEnds) return false;
+    if (!this.#leader || this.#leader.workerId === this.workerId) return false;
+    return this.#smallerCandidates().length === 0;
+  }
+
+  /**
+   * HEAD on the lease; only when its ETag changed, the full read (and a bid if it was released).
+   * Unchanged means the leader has neither renewed nor released since the last read, which is the
+   * common case: a renewal comes once per heartbeat, a release once per term.
+   */
+  async #checkLease(at: number): Promise<void> {
+    this.#leaseReadAt = at;
+    try {
+      const info = await this.#store.head(LEADER_KEY);
+      if ((info?.etag ?? null) === this.#leaseEtag) return;
+      await this.#observeLease(this.#clock.monotonic(), true);
+    } catch (error) {
+      this.#leaseChecksPaused = true;
+      this.#error(error);
     }
   }
 
@@ -303,12 +377,22 @@ export class Coordinator {
     return [...this.#workers].filter(([, seen]) => now - seen.since < staleAfter).map(([id]) => id);
   }
 
+  /**
+   * Live workers ahead of this one in line for the lease. The lease's owner is never counted: it
+   * leads, or it released the lease (it is stopping), or its lease expired (it is gone).
+   */
+  #smallerCandidates(): string[] {
+    return this.#liveWorkers().filter((id) => id < this.workerId && id !== this.#leaseOwner);
+  }
+
   /** Reads the leader lease, follows the leader it names, or bids when it is free. */
   async #observeLease(now: number, mayBid: boolean): Promise<void> {
+    this.#leaseReadAt = now;
     const info = await this.#locks.inspect(LEADER_LOCK);
+    this.#leaseEtag = info?.etag ?? null;
+    this.#leaseOwner = info?.owner;
     if (info && info.state === 'held' && !info.available) {
       this.#freeSince = undefined;
-      this.#expiredOwner = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
       return;
@@ -316,11 +400,10 @@ export class Coordinator {
     // Free: never taken, released, or unchanged past its lease plus margin (its holder is gone).
     this.#leaderAvailableAt = undefined;
     if (info) this.#epoch = Math.max(this.#epoch, info.token);
-    this.#expiredOwner = info?.state === 'held' ? info.owner : undefined;
     if (this.#leader) this.#leader = null;
     this.#freeSince ??= now;
     if (!mayBid || this.#stopping) return;
-    const smaller = this.#liveWorkers().filter((id) => id < this.workerId && id !== this.#expiredOwner);
+    const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     if (smaller.length > 0 && !waitedLongEnough) return;
     const handle = await this.#locks.acquire(LEADER_LOCK, { leaseMs: this.leaseMs, autoRenew: true });
@@ -348,7 +431,6 @@ export class Coordinator {
     }
     this.#handle = handle;
     this.#freeSince = undefined;
-    this.#expiredOwner = undefined;
     this.#leaderAvailableAt = undefined;
     handle.signal.addEventListener('abort', () => this.#demote(handle), { once: true });
     this.#follow(this.workerId, handle.token);
