@@ -2,7 +2,7 @@ import { SchedulerError } from '@s3-scheduler/core';
 import { IANAZone } from 'luxon';
 import { type DstPolicy, resolveDstPolicy } from './dst-policy.js';
 import { type ErrorContext, invalidTimezone } from './errors.js';
-import { type ParsedExpression, parseExpression } from './parse-expression.js';
+import { parseExpression } from './parse-expression.js';
 import type { WallMatcher } from './wall-matcher.js';
 import { countAtOrBefore, ZoneRules } from './zone-rules.js';
 
@@ -56,7 +56,7 @@ const HORIZON = 500 * 366 * 86_400;
 const MAX_PERIODS = 4000;
 
 /** Parsed expressions shared between schedules, so 100,000 jobs on a few expressions cost little. */
-const parsedCache = new Map<string, ParsedExpression>();
+const parsedCache = new Map<string, WallMatcher>();
 const PARSED_CACHE_LIMIT = 10_000;
 
 /**
@@ -95,10 +95,11 @@ export function parseCron(expression: string, options: ParseCronOptions = {}): C
     });
   }
   const context: ErrorContext = { jobName, timezone };
-  const parsed = parseCached(expression, context);
+  const matcher = parseCached(expression, context);
   if (!isValidTimezone(timezone)) throw invalidTimezone(timezone, context);
-  const policy = resolveDstPolicy(parsed.isFixedTime, dst, jobName);
-  return new Schedule(expression, timezone, policy, parsed);
+  const policy = resolveDstPolicy(matcher.isFixedTime, dst, jobName);
+  // Every schedule in a zone refers to one copy of its name, however the caller built the string.
+  return new Schedule(expression, validZones.get(timezone) ?? timezone, policy, matcher);
 }
 
 /** The error `parseCron` would throw for these arguments, or `null` when they are valid. */
@@ -121,14 +122,15 @@ export function isValidTimezone(zone: unknown): zone is string {
   if (!IANA_NAME.test(zone)) return false;
   // luxon builds an Intl.DateTimeFormat per check; remember the (few) zones that passed.
   if (!IANAZone.isValidZone(zone)) return false;
-  validZones.add(zone);
+  validZones.set(zone, zone);
   return true;
 }
 
-const validZones = new Set<string>();
+/** Zone names that passed, each mapped to the first string seen with that name (interned). */
+const validZones = new Map<string, string>();
 const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
 
-function parseCached(expression: unknown, context: ErrorContext): ParsedExpression {
+function parseCached(expression: unknown, context: ErrorContext): WallMatcher {
   if (typeof expression === 'string') {
     const hit = parsedCache.get(expression);
     if (hit !== undefined) return hit;
@@ -146,18 +148,16 @@ class Schedule implements CronSchedule {
   readonly isFixedTime: boolean;
   readonly #matcher: WallMatcher;
   readonly #zone: ZoneRules;
-  readonly #shift: boolean;
-  readonly #overlap: DstPolicy['overlap'];
 
-  constructor(expression: string, timezone: string, dst: DstPolicy, parsed: ParsedExpression) {
+  // Six fields and no more: the DST policy is read from the shared, frozen `dst` object rather
+  // than copied, so a schedule costs about 70 bytes besides its shared matcher.
+  constructor(expression: string, timezone: string, dst: DstPolicy, matcher: WallMatcher) {
     this.expression = expression;
     this.timezone = timezone;
     this.dst = dst;
-    this.isFixedTime = parsed.isFixedTime;
-    this.#matcher = parsed.matcher;
+    this.isFixedTime = matcher.isFixedTime;
+    this.#matcher = matcher;
     this.#zone = ZoneRules.for(timezone);
-    this.#shift = dst.gap === 'shift';
-    this.#overlap = dst.overlap;
     Object.freeze(this);
   }
 
@@ -217,6 +217,7 @@ class Schedule implements CronSchedule {
   #firstAtOrAfter(start: number): number | null {
     const zone = this.#zone;
     const matcher = this.#matcher;
+    const overlap = this.dst.overlap;
     let seconds = start;
     for (let period = 0; period < MAX_PERIODS && seconds <= MAX_SECONDS; period++) {
       // Skip quiet stretches without reading the zone: a fire at instant v needs a matching wall
@@ -229,7 +230,7 @@ class Schedule implements CronSchedule {
       const transitions = year.transitions;
       const index = countAtOrBefore(year, seconds);
       const offset = index === 0 ? year.startOffset : transitions[index - 1]!.after;
-      if (this.#shift) {
+      if (this.dst.gap === 'shift') {
         // A transition exactly at the start of a UTC year is listed with the previous year.
         const transition =
           index > 0
@@ -251,7 +252,7 @@ class Schedule implements CronSchedule {
       let wall = matcher.next(seconds + offset, limit);
       while (!Number.isNaN(wall)) {
         const instant = wall - offset;
-        if (this.#overlap === 'both' || this.#isChosenOccurrence(instant, wall)) {
+        if (overlap === 'both' || this.#isChosenOccurrence(instant, wall, overlap)) {
           return instant <= MAX_SECONDS ? instant : null;
         }
         wall = matcher.next(wall + 1, limit);
@@ -265,6 +266,7 @@ class Schedule implements CronSchedule {
   #lastAtOrBefore(start: number): number | null {
     const zone = this.#zone;
     const matcher = this.#matcher;
+    const overlap = this.dst.overlap;
     let seconds = start;
     for (let period = 0; period < MAX_PERIODS && seconds >= -MAX_SECONDS; period++) {
       const quietFrom = matcher.prev(seconds + SLACK, seconds - HORIZON) + SLACK;
@@ -279,12 +281,12 @@ class Schedule implements CronSchedule {
       let wall = matcher.prev(seconds + offset, floor);
       while (!Number.isNaN(wall)) {
         const instant = wall - offset;
-        if (this.#overlap === 'both' || this.#isChosenOccurrence(instant, wall)) {
+        if (overlap === 'both' || this.#isChosenOccurrence(instant, wall, overlap)) {
           return instant >= -MAX_SECONDS ? instant : null;
         }
         wall = matcher.prev(wall - 1, floor);
       }
-      if (this.#shift) {
+      if (this.dst.gap === 'shift') {
         const transition = index > 0 ? transitions[index - 1] : zone.transitionAtOrBefore(periodStart);
         if (
           transition !== undefined &&
@@ -305,8 +307,8 @@ class Schedule implements CronSchedule {
    * policy runs. `first`: not the second pass (the wall time already happened before the latest
    * backward transition). `last`: not the first pass (it happens again after the next one).
    */
-  #isChosenOccurrence(instant: number, wall: number): boolean {
-    if (this.#overlap === 'first') {
+  #isChosenOccurrence(instant: number, wall: number, overlap: DstPolicy['overlap']): boolean {
+    if (overlap === 'first') {
       const previous = this.#zone.transitionAtOrBefore(instant);
       return !(
         previous !== undefined &&

@@ -51,8 +51,24 @@ export function resolveDstPolicy(isFixedTime: boolean, override: unknown, jobNam
   if (typeof overlap !== 'string' || !OVERLAPS.includes(overlap)) {
     throw invalidDst(`${prefix}invalid dst.overlap: ${String(overlap)}`, override, jobName);
   }
-  if (gap === base.gap && overlap === base.overlap) return base;
-  return Object.freeze({ gap: gap as DstGap, overlap: overlap as DstOverlap });
+  return policyFor(gap as DstGap, overlap as DstOverlap);
+}
+
+/**
+ * The six possible policies, created once: schedules share them instead of each holding its own
+ * copy. The two defaults are among them, so an override equal to a default returns that default.
+ */
+const POLICIES: ReadonlyMap<string, DstPolicy> = new Map(
+  GAPS.flatMap((gap) =>
+    OVERLAPS.map((overlap): [string, DstPolicy] => {
+      const known = [FIXED_TIME_DST, INTERVAL_DST].find((p) => p.gap === gap && p.overlap === overlap);
+      return [`${gap}/${overlap}`, known ?? Object.freeze({ gap: gap as DstGap, overlap: overlap as DstOverlap })];
+    }),
+  ),
+);
+
+function policyFor(gap: DstGap, overlap: DstOverlap): DstPolicy {
+  return POLICIES.get(`${gap}/${overlap}`)!;
 }
 
 function invalidDst(message: string, value: unknown, jobName: string | undefined): SchedulerError {

@@ -1,81 +1,73 @@
-import type { CronFieldCollection } from 'cron-parser';
 import { civilFromDays, dayOfWeek, daysFromCivil, daysInMonth, SECONDS_PER_DAY } from './calendar.js';
+import {
+  DOM_LAST_BIT,
+  DOM_UNRESTRICTED_BIT,
+  DOW_LAST_SHIFT,
+  DOW_MASK,
+  DOW_UNRESTRICTED_BIT,
+  type FieldMasks,
+  hasBit,
+  hasOfSixty,
+  NTH_SHIFT,
+  nextBit,
+  nextOfSixty,
+  prevBit,
+  prevOfSixty,
+} from './field-masks.js';
 
 /**
- * The day-of-month and day-of-week rules of one expression, in the form the search needs. The
- * semantics are cron-parser's (`CronExpression#matchDayOfMonth`): when both fields are
+ * Matches wall-clock times (a local date and time, no zone) against the fields of an expression,
+ * and finds the next or previous matching wall time by walking the fields: months, then days,
+ * then hours, minutes and seconds, skipping whole ranges at each level. Wall times are "wall
+ * seconds": seconds since 1970-01-01T00:00:00 *as if the local time were UTC*.
+ *
+ * The fields are held as the bitmasks of `FieldMasks` (eight small integers, about 100 bytes per
+ * distinct expression), and one matcher is shared by every schedule on the same expression.
+ *
+ * Day semantics are cron-parser's (`CronExpression#matchDayOfMonth`): when both day fields are
  * restricted a day matches if either does (Vixie's OR); a field written as `*` or `?` is
  * unrestricted; `L` in day-of-month is the month's last day; `5L` in day-of-week is the month's
  * last Friday; `1#2` is its second Monday.
  */
-interface DayRules {
-  readonly domUnrestricted: boolean;
-  readonly dowUnrestricted: boolean;
-  readonly dom: Uint8Array; // index 1-31
-  readonly domLast: boolean;
-  readonly dow: Uint8Array; // index 0-6
-  readonly dowLast: Uint8Array; // weekdays written `nL`
-  readonly nth: number; // 1-5 from `#`, 0 when absent
-}
-
-/**
- * Matches wall-clock times (a local date and time, no zone) against the fields cron-parser
- * parsed, and finds the next or previous matching wall time by walking the fields: months, then
- * days, then hours, minutes and seconds, skipping whole ranges at each level. Wall times are
- * "wall seconds": seconds since 1970-01-01T00:00:00 *as if the local time were UTC*.
- */
 export class WallMatcher {
-  readonly #secondNext: Int8Array;
-  readonly #secondPrev: Int8Array;
-  readonly #minuteNext: Int8Array;
-  readonly #minutePrev: Int8Array;
-  readonly #hourNext: Int8Array;
-  readonly #hourPrev: Int8Array;
-  readonly #months: Uint8Array;
-  readonly #days: DayRules;
-  /** Day-of-month values in ascending order, for jumping straight to the next one. */
-  readonly #domSorted: readonly number[];
+  /** True when second, minute and hour are each one value or a list of values (see README). */
+  readonly isFixedTime: boolean;
+  readonly #secondsLow: number;
+  readonly #secondsHigh: number;
+  readonly #minutesLow: number;
+  readonly #minutesHigh: number;
+  readonly #hours: number;
+  readonly #months: number;
+  readonly #daysOfMonth: number;
+  readonly #dayRules: number;
 
-  constructor(fields: CronFieldCollection) {
-    [this.#secondNext, this.#secondPrev] = lookups(fields.second.values as number[], 60);
-    [this.#minuteNext, this.#minutePrev] = lookups(fields.minute.values as number[], 60);
-    [this.#hourNext, this.#hourPrev] = lookups(fields.hour.values as number[], 24);
-    this.#months = new Uint8Array(13);
-    for (const month of fields.month.values as number[]) this.#months[month] = 1;
+  constructor(masks: FieldMasks, isFixedTime: boolean) {
+    this.isFixedTime = isFixedTime;
+    this.#secondsLow = masks.secondsLow;
+    this.#secondsHigh = masks.secondsHigh;
+    this.#minutesLow = masks.minutesLow;
+    this.#minutesHigh = masks.minutesHigh;
+    this.#hours = masks.hours;
+    this.#months = masks.months;
+    this.#daysOfMonth = masks.daysOfMonth;
+    this.#dayRules = masks.dayRules;
+  }
 
-    const dom = new Uint8Array(32);
-    let domLast = false;
-    for (const value of fields.dayOfMonth.values as (number | string)[]) {
-      if (value === 'L') domLast = true;
-      else dom[Number(value)] = 1;
-    }
-    const dow = new Uint8Array(7);
-    const dowLast = new Uint8Array(7);
-    for (const value of fields.dayOfWeek.values as (number | string)[]) {
-      if (typeof value === 'number') dow[value % 7] = 1;
-      else dowLast[Number(value.charAt(0)) % 7] = 1; // `nL`; cron-parser rejects a bare `L` here
-    }
-    this.#days = {
-      domUnrestricted: fields.dayOfMonth.isWildcard,
-      dowUnrestricted: fields.dayOfWeek.isWildcard,
-      dom,
-      domLast,
-      dow,
-      dowLast,
-      nth: fields.dayOfWeek.nthDay,
-    };
-    this.#domSorted = [...dom.keys()].filter((day) => dom[day] === 1);
+  /** Whether some allowed month has a day that can match (in some year). */
+  canFire(): boolean {
+    for (let month = 1; month <= 12; month++) if (this.canMatchInMonth(month)) return true;
+    return false;
   }
 
   /** Whether the day can ever match in the given month of some year (February counted as 29 days). */
   canMatchInMonth(month: number): boolean {
-    const days = this.#days;
-    if (!this.#months[month]) return false;
+    const rules = this.#dayRules;
+    if (!hasBit(this.#months, month)) return false;
     // An unrestricted or restricted day-of-week matches some day of every month (every weekday
     // occurs at least four times; `#5` needs a fifth, which every month but a common February has).
-    if (!days.dowUnrestricted || days.domUnrestricted || days.domLast) return true;
+    if (!(rules & DOW_UNRESTRICTED_BIT) || rules & DOM_UNRESTRICTED_BIT || rules & DOM_LAST_BIT) return true;
     const longest = month === 2 ? 29 : daysInMonth(2001, month);
-    return this.#domSorted.some((day) => day <= longest);
+    return prevBit(this.#daysOfMonth, longest) > 0;
   }
 
   /** Whether the wall time (wall seconds) matches every field. */
@@ -85,10 +77,10 @@ export class WallMatcher {
     const hour = Math.floor(secondOfDay / 3600);
     const minute = Math.floor((secondOfDay % 3600) / 60);
     const second = secondOfDay % 60;
-    if (this.#hourNext[hour] !== hour || this.#minuteNext[minute] !== minute) return false;
-    if (this.#secondNext[second] !== second) return false;
+    if (!hasBit(this.#hours, hour) || !hasOfSixty(this.#minutesLow, this.#minutesHigh, minute)) return false;
+    if (!hasOfSixty(this.#secondsLow, this.#secondsHigh, second)) return false;
     const date = civilFromDays(days);
-    return this.#months[date.month] === 1 && this.#dayMatches(date.year, date.month, date.day, days);
+    return hasBit(this.#months, date.month) && this.#dayMatches(date.year, date.month, date.day, days);
   }
 
   /** The first matching wall time in `[from, limit)`, or `NaN` when there is none. */
@@ -100,7 +92,7 @@ export class WallMatcher {
     // most about a year away, so the loop ends after a few hundred passes at worst.
     for (;;) {
       if (days * SECONDS_PER_DAY >= limit) return Number.NaN;
-      if (this.#months[month] !== 1) {
+      if (!hasBit(this.#months, month)) {
         // Jump to the first day of the next allowed month.
         do {
           month++;
@@ -108,7 +100,7 @@ export class WallMatcher {
             month = 1;
             year++;
           }
-        } while (this.#months[month] !== 1);
+        } while (!hasBit(this.#months, month));
         day = 1;
         days = daysFromCivil(year, month, 1);
         secondOfDay = 0;
@@ -164,14 +156,14 @@ export class WallMatcher {
     let { year, month, day } = civilFromDays(days);
     for (;;) {
       if ((days + 1) * SECONDS_PER_DAY <= floor) return Number.NaN;
-      if (this.#months[month] !== 1) {
+      if (!hasBit(this.#months, month)) {
         do {
           month--;
           if (month < 1) {
             month = 12;
             year--;
           }
-        } while (this.#months[month] !== 1);
+        } while (!hasBit(this.#months, month));
         day = daysInMonth(year, month);
         days = daysFromCivil(year, month, day);
         secondOfDay = SECONDS_PER_DAY - 1;
@@ -205,14 +197,14 @@ export class WallMatcher {
     let minute = Math.floor((secondOfDay % 3600) / 60);
     let second = secondOfDay % 60;
     for (;;) {
-      const h = this.#hourNext[hour]!;
+      const h = nextBit(this.#hours, hour);
       if (h < 0) return -1;
       if (h !== hour) {
         hour = h;
         minute = 0;
         second = 0;
       }
-      const m = this.#minuteNext[minute]!;
+      const m = nextOfSixty(this.#minutesLow, this.#minutesHigh, minute);
       if (m < 0) {
         if (++hour > 23) return -1;
         minute = 0;
@@ -223,7 +215,7 @@ export class WallMatcher {
         minute = m;
         second = 0;
       }
-      const s = this.#secondNext[second]!;
+      const s = nextOfSixty(this.#secondsLow, this.#secondsHigh, second);
       if (s < 0) {
         second = 0;
         if (++minute > 59) {
@@ -242,14 +234,14 @@ export class WallMatcher {
     let minute = Math.floor((secondOfDay % 3600) / 60);
     let second = secondOfDay % 60;
     for (;;) {
-      const h = this.#hourPrev[hour]!;
+      const h = prevBit(this.#hours, hour);
       if (h < 0) return -1;
       if (h !== hour) {
         hour = h;
         minute = 59;
         second = 59;
       }
-      const m = this.#minutePrev[minute]!;
+      const m = prevOfSixty(this.#minutesLow, this.#minutesHigh, minute);
       if (m < 0) {
         if (--hour < 0) return -1;
         minute = 59;
@@ -260,7 +252,7 @@ export class WallMatcher {
         minute = m;
         second = 59;
       }
-      const s = this.#secondPrev[second]!;
+      const s = prevOfSixty(this.#secondsLow, this.#secondsHigh, second);
       if (s < 0) {
         second = 59;
         if (--minute < 0) {
@@ -274,16 +266,19 @@ export class WallMatcher {
   }
 
   #dayMatches(year: number, month: number, day: number, days: number): boolean {
-    const rules = this.#days;
-    if (rules.domUnrestricted && rules.dowUnrestricted) return true;
+    const rules = this.#dayRules;
+    const domUnrestricted = (rules & DOM_UNRESTRICTED_BIT) !== 0;
+    const dowUnrestricted = (rules & DOW_UNRESTRICTED_BIT) !== 0;
+    if (domUnrestricted && dowUnrestricted) return true;
     const monthLength = daysInMonth(year, month);
-    const domMatch = rules.dom[day] === 1 || (rules.domLast && day === monthLength);
-    if (rules.dowUnrestricted) return domMatch;
-    if (domMatch && !rules.domUnrestricted) return true;
+    const domMatch = hasBit(this.#daysOfMonth, day) || ((rules & DOM_LAST_BIT) !== 0 && day === monthLength);
+    if (dowUnrestricted) return domMatch;
+    if (domMatch && !domUnrestricted) return true;
     const weekday = dayOfWeek(days);
+    const nth = (rules >>> NTH_SHIFT) & 7;
     return (
-      (rules.dow[weekday] === 1 && (rules.nth === 0 || Math.ceil(day / 7) === rules.nth)) ||
-      (rules.dowLast[weekday] === 1 && day + 7 > monthLength)
+      (hasBit(rules & DOW_MASK, weekday) && (nth === 0 || Math.ceil(day / 7) === nth)) ||
+      (hasBit(rules >>> DOW_LAST_SHIFT, weekday) && day + 7 > monthLength)
     );
   }
 
@@ -292,30 +287,9 @@ export class WallMatcher {
    * `day`: a day number, 0 when none is left this month, or -1 when this shortcut does not apply.
    */
   #nextDomOnly(day: number, monthLength: number): number {
-    const rules = this.#days;
-    if (!rules.dowUnrestricted || rules.domUnrestricted || rules.domLast) return -1;
-    for (const candidate of this.#domSorted) {
-      if (candidate > day) return candidate <= monthLength ? candidate : 0;
-    }
-    return 0;
+    const rules = this.#dayRules;
+    if (!(rules & DOW_UNRESTRICTED_BIT) || rules & DOM_UNRESTRICTED_BIT || rules & DOM_LAST_BIT) return -1;
+    const candidate = nextBit(this.#daysOfMonth, day + 1);
+    return candidate > 0 && candidate <= monthLength ? candidate : 0;
   }
-}
-
-/** For each value, the nearest allowed value at or after it and at or before it (-1: none). */
-function lookups(values: readonly number[], size: number): [Int8Array, Int8Array] {
-  const allowed = new Uint8Array(size);
-  for (const value of values) allowed[value] = 1;
-  const next = new Int8Array(size).fill(-1);
-  const prev = new Int8Array(size).fill(-1);
-  let nearest = -1;
-  for (let value = size - 1; value >= 0; value--) {
-    if (allowed[value]) nearest = value;
-    next[value] = nearest;
-  }
-  nearest = -1;
-  for (let value = 0; value < size; value++) {
-    if (allowed[value]) nearest = value;
-    prev[value] = nearest;
-  }
-  return [next, prev];
 }
