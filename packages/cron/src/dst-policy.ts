@@ -62,7 +62,10 @@ const POLICIES: ReadonlyMap<string, DstPolicy> = new Map(
   GAPS.flatMap((gap) =>
     OVERLAPS.map((overlap): [string, DstPolicy] => {
       const known = [FIXED_TIME_DST, INTERVAL_DST].find((p) => p.gap === gap && p.overlap === overlap);
-      return [`${gap}/${overlap}`, known ?? Object.freeze({ gap: gap as DstGap, overlap: overlap as DstOverlap })];
+      return [
+        `${gap}/${overlap}`,
+        known ?? Object.freeze({ gap: gap as DstGap, overlap: overlap as DstOverlap }),
+      ];
     }),
   ),
 );

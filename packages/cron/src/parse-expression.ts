@@ -142,7 +142,12 @@ function describeParserError(
  * day of week unrestricted (`0 0 30 2 *`, `0 0 31 4,6 *`). When both day fields are restricted
  * cron combines them with OR, so `0 0 30 2 1` is valid: it fires on the Mondays of February.
  */
-function checkCanFire(expression: string, matcher: WallMatcher, fields: string[], context: ErrorContext): void {
+function checkCanFire(
+  expression: string,
+  matcher: WallMatcher,
+  fields: string[],
+  context: ErrorContext,
+): void {
   if (!matcher.canFire()) {
     throw neverFires(expression, fields, context);
   }

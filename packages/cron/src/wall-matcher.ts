@@ -1,19 +1,5 @@
 import { civilFromDays, dayOfWeek, daysFromCivil, daysInMonth, SECONDS_PER_DAY } from './calendar.js';
-import {
-  DOM_LAST_BIT,
-  DOM_UNRESTRICTED_BIT,
-  DOW_LAST_SHIFT,
-  DOW_MASK,
-  DOW_UNRESTRICTED_BIT,
-  type FieldMasks,
-  hasBit,
-  hasOfSixty,
-  NTH_SHIFT,
-  nextBit,
-  nextOfSixty,
-  prevBit,
-  prevOfSixty,
-} from './field-masks.js';
+import type { FieldMasks } from './field-masks.js';
 
 /**
  * Matches wall-clock times (a local date and time, no zone) against the fields of an expression,
@@ -94,13 +80,13 @@ export class WallMatcher {
       if (days * SECONDS_PER_DAY >= limit) return Number.NaN;
       if (!hasBit(this.#months, month)) {
         // Jump to the first day of the next allowed month.
-        do {
-          month++;
-          if (month > 12) {
-            month = 1;
-            year++;
-          }
-        } while (!hasBit(this.#months, month));
+        const later = nextBit(this.#months, month + 1);
+        if (later > 0) {
+          month = later;
+        } else {
+          month = nextBit(this.#months, 1);
+          year++;
+        }
         day = 1;
         days = daysFromCivil(year, month, 1);
         secondOfDay = 0;
@@ -157,13 +143,13 @@ export class WallMatcher {
     for (;;) {
       if ((days + 1) * SECONDS_PER_DAY <= floor) return Number.NaN;
       if (!hasBit(this.#months, month)) {
-        do {
-          month--;
-          if (month < 1) {
-            month = 12;
-            year--;
-          }
-        } while (!hasBit(this.#months, month));
+        const earlier = prevBit(this.#months, month - 1);
+        if (earlier > 0) {
+          month = earlier;
+        } else {
+          month = prevBit(this.#months, 12);
+          year--;
+        }
         day = daysInMonth(year, month);
         days = daysFromCivil(year, month, day);
         secondOfDay = SECONDS_PER_DAY - 1;
@@ -292,4 +278,90 @@ export class WallMatcher {
     const candidate = nextBit(this.#daysOfMonth, day + 1);
     return candidate > 0 && candidate <= monthLength ? candidate : 0;
   }
+}
+
+// The bit layout of `FieldMasks`, and the helpers the search uses on it. They live in this module
+// (rather than next to `FieldMasks`) so the search loops call them directly: under Vitest, an
+// imported function or constant is read through a getter of the module object on every use.
+
+/** Bits 0-6 of `dayRules`: the weekdays (0 = Sunday) of the day-of-week field. */
+const DOW_MASK = 0x7f;
+/** Bits 8-14: weekdays written `nL` (the month's last such weekday). */
+const DOW_LAST_SHIFT = 8;
+/** Bits 16-18: the `#` number, 1-5, or 0 when absent. */
+const NTH_SHIFT = 16;
+/** Day-of-month written `*` or `?`. */
+const DOM_UNRESTRICTED_BIT = 1 << 20;
+/** Day-of-week written `*` or `?`. */
+const DOW_UNRESTRICTED_BIT = 1 << 21;
+/** Day-of-month contains `L` (the month's last day). */
+const DOM_LAST_BIT = 1 << 22;
+
+export function packDayRules(
+  dow: number,
+  dowLast: number,
+  nth: number,
+  domUnrestricted: boolean,
+  dowUnrestricted: boolean,
+  domLast: boolean,
+): number {
+  return (
+    dow |
+    (dowLast << DOW_LAST_SHIFT) |
+    (nth << NTH_SHIFT) |
+    (domUnrestricted ? DOM_UNRESTRICTED_BIT : 0) |
+    (dowUnrestricted ? DOW_UNRESTRICTED_BIT : 0) |
+    (domLast ? DOM_LAST_BIT : 0)
+  );
+}
+
+/** Whether bit `value` (0-31) of `mask` is set. */
+export function hasBit(mask: number, value: number): boolean {
+  return ((mask >>> value) & 1) === 1;
+}
+
+/** The smallest set bit of `mask` at or above `from` (0-31), or -1. */
+export function nextBit(mask: number, from: number): number {
+  if (from > 31) return -1;
+  const above = mask & (-1 << from);
+  return above === 0 ? -1 : 31 - Math.clz32(above & -above);
+}
+
+/** The largest set bit of `mask` at or below `from` (up to 31), or -1. */
+export function prevBit(mask: number, from: number): number {
+  if (from < 0) return -1;
+  const below = from >= 31 ? mask : mask & ((2 << from) - 1);
+  return below === 0 ? -1 : 31 - Math.clz32(below);
+}
+
+// The two helpers below run for every `next()`/`prev()`; they are written out rather than built on
+// nextBit/prevBit so they stay small enough for V8 to inline into the search loops.
+
+/** The smallest value at or after `from` (0-59) in a low/high pair, or -1. */
+export function nextOfSixty(low: number, high: number, from: number): number {
+  let start = from;
+  if (start < 30) {
+    const above = low & (-1 << start);
+    if (above !== 0) return 31 - Math.clz32(above & -above);
+    start = 30;
+  }
+  const above = high & (-1 << (start - 30));
+  return above === 0 ? -1 : 61 - Math.clz32(above & -above);
+}
+
+/** The largest value at or before `from` (0-59) in a low/high pair, or -1. */
+export function prevOfSixty(low: number, high: number, from: number): number {
+  let start = from;
+  if (start >= 30) {
+    const below = high & ((2 << (start - 30)) - 1);
+    if (below !== 0) return 61 - Math.clz32(below);
+    start = 29;
+  }
+  const below = low & ((2 << start) - 1);
+  return below === 0 ? -1 : 31 - Math.clz32(below);
+}
+
+/** Whether value `value` (0-59) is in a low/high pair. */
+export function hasOfSixty(low: number, high: number, value: number): boolean {
+  return value < 30 ? hasBit(low, value) : hasBit(high, value - 30);
 }
