@@ -38,6 +38,9 @@ const JOB_KEYS = [
   'jitter',
 ] as const;
 
+/** Shared by every job without a `context` (it is only ever spread, never written). */
+const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
+
 export const JOB_DEFAULTS = {
   enabled: true,
   retries: 0,
@@ -127,7 +130,7 @@ export function normalizeJob(
     timeout: checkNonNegativeInteger(job.timeout ?? JOB_DEFAULTS.timeout, 'timeout', operation, name),
     runOnStart:
       job.runOnStart === undefined ? false : checkBoolean(job.runOnStart, 'runOnStart', name, operation),
-    context: job.context ?? {},
+    context: job.context ?? NO_CONTEXT,
     overlap: checkEnum(job.overlap ?? JOB_DEFAULTS.overlap, OVERLAP_POLICIES, 'overlap', operation, name),
     catchUp: checkEnum(job.catchUp ?? JOB_DEFAULTS.catchUp, CATCH_UP_POLICIES, 'catchUp', operation, name),
     catchUpWindow: checkNonNegativeInteger(

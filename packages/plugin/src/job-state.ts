@@ -60,6 +60,9 @@ export class RunCounters {
   }
 }
 
+const EMPTY_LOCAL: ReadonlyMap<string, LocalRun> = new Map();
+const EMPTY_REMOTE: ReadonlyMap<string, RemoteRun> = new Map();
+
 /** A run of this job executing on this instance. */
 export interface LocalRun {
   runId: string;
@@ -84,11 +87,11 @@ export class JobState {
   /** The slot `nextAt` fires (they differ with `jitter`). */
   nextSlot: number | null = null;
   removed = false;
-  /** Runs executing on this instance, by run id, with the controller that cancels them. */
-  readonly running = new Map<string, LocalRun>();
-  /** Runs executing elsewhere (seen in history or through `active/` markers), by run id. */
-  readonly remoteRunning = new Map<string, RemoteRun>();
-  readonly counters = new RunCounters();
+  // Created on first use: most jobs run nothing most of the time, and 100,000 idle jobs should
+  // not carry 200,000 empty maps.
+  #running: Map<string, LocalRun> | undefined;
+  #remoteRunning: Map<string, RemoteRun> | undefined;
+  #counters: RunCounters | undefined;
   /**
    * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
    * in the store has missed, at most, the slots since then.
@@ -102,6 +105,39 @@ export class JobState {
     /** The configuration given in code (or to `addJob`), before stored overrides. */
     public config: JobConfig,
   ) {}
+
+  /** Runs executing on this instance, by run id, with the controller that cancels them. */
+  get running(): ReadonlyMap<string, LocalRun> {
+    return this.#running ?? EMPTY_LOCAL;
+  }
+
+  /** Runs executing elsewhere (seen in history or through `active/` markers), by run id. */
+  get remoteRunning(): ReadonlyMap<string, RemoteRun> {
+    return this.#remoteRunning ?? EMPTY_REMOTE;
+  }
+
+  get counters(): RunCounters {
+    this.#counters ??= new RunCounters();
+    return this.#counters;
+  }
+
+  addRun(run: LocalRun): void {
+    this.#running ??= new Map();
+    this.#running.set(run.runId, run);
+  }
+
+  removeRun(runId: string): void {
+    this.#running?.delete(runId);
+  }
+
+  addRemoteRun(run: RemoteRun): void {
+    this.#remoteRunning ??= new Map();
+    this.#remoteRunning.set(run.runId, run);
+  }
+
+  removeRemoteRun(runId: string): void {
+    this.#remoteRunning?.delete(runId);
+  }
 
   get paused(): boolean {
     return this.document?.paused ?? false;
@@ -126,7 +162,7 @@ export class JobState {
   }
 
   status(): JobStatus {
-    const counters = this.counters;
+    const counters = this.#counters ?? IDLE_COUNTERS;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       name: this.def.name,
@@ -159,3 +195,5 @@ export class JobState {
     };
   }
 }
+
+const IDLE_COUNTERS = new RunCounters();

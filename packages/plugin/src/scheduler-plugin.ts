@@ -833,7 +833,7 @@ export class SchedulerPlugin {
           },
         );
       }
-      state.remoteRunning.delete(remote.runId);
+      state.removeRemoteRun(remote.runId);
     }
   }
 
@@ -891,7 +891,7 @@ export class SchedulerPlugin {
     const record = handle.record;
     const controller = new AbortController();
     const scheduledTime = record.slot ? Date.parse(record.slot) : Date.parse(record.startedAt);
-    state.running.set(record.runId, {
+    state.addRun({
       runId: record.runId,
       controller,
       slot: record.slot,
@@ -932,7 +932,7 @@ export class SchedulerPlugin {
         ...(def.backoff ? { backoff: def.backoff } : {}),
       });
     } finally {
-      state.running.delete(record.runId);
+      state.removeRun(record.runId);
     }
     if (marker)
       await this.#markers
@@ -1047,8 +1047,10 @@ export class SchedulerPlugin {
    */
   async #onPromoted(): Promise<void> {
     const work: Array<() => Promise<void>> = [];
+    const now = this.#clock.now();
     for (const state of this.#jobs.values()) {
-      if (state.def.cron && state.def.enabled) work.push(() => this.#catchUp(state));
+      if (state.def.cron && state.def.enabled && recentlyDue(state, now))
+        work.push(() => this.#catchUp(state));
     }
     if (!this.#ranOnStart) {
       this.#ranOnStart = true;
@@ -1092,7 +1094,7 @@ export class SchedulerPlugin {
           run.workerId !== this.#workerId &&
           alive.has(run.workerId)
         ) {
-          state.remoteRunning.set(run.runId, { runId: run.runId, key: run.key, workerId: run.workerId });
+          state.addRemoteRun({ runId: run.runId, key: run.key, workerId: run.workerId });
         }
       }
       const newest = page.runs.find((run) => run.slot !== null);
@@ -1181,14 +1183,14 @@ export class SchedulerPlugin {
       for (const remote of [...state.remoteRunning.values()]) {
         const handle = await history.read(remote.key);
         if (handle?.record.status !== 'running' || !alive.has(remote.workerId))
-          state.remoteRunning.delete(remote.runId);
+          state.removeRemoteRun(remote.runId);
       }
     }
     for (const active of await this.#markers!.listActive()) {
       const state = this.#jobs.get(active.job);
       if (!state || active.workerId === this.#workerId || !alive.has(active.workerId)) continue;
       if (state.remoteRunning.has(active.runId)) continue;
-      state.remoteRunning.set(active.runId, {
+      state.addRemoteRun({
         runId: active.runId,
         key: history.runKey(active.job, { runId: active.runId }),
         workerId: active.workerId,
@@ -1373,6 +1375,20 @@ function toError(outcome: RunOutcome<unknown>): Error {
     name: captured?.name ?? 'Error',
     ...(captured?.code ? { code: captured.code } : {}),
   });
+}
+
+/**
+ * Whether a new leader must look at the job's history: a slot of it fell inside the catch-up
+ * window, or a run of its latest slot could still be going on (within its timeouts and retries,
+ * plus ten minutes). A daily job whose slot is hours past needs no request at all, so a leader
+ * change with 100,000 jobs reads the history of the few that were due, not of every job.
+ */
+function recentlyDue(state: JobState, now: number): boolean {
+  const latest = latestSlot(state.def, now);
+  if (latest === null) return false;
+  const age = now - latest;
+  if (age <= state.def.catchUpWindow || state.def.timeout === 0) return true;
+  return age <= (state.def.retries + 1) * state.def.timeout + 600_000;
 }
 
 /** Slots a new leader catches up, per the job's policy: after `after`, inside the window. */
