@@ -938,6 +938,9 @@ export class SchedulerPlugin {
       await this.#markers
         ?.clearActive(marker)
         .catch((error: unknown) => this.#reportError('marker', error, def.name));
+    // Recording yields to the event loop first: slots due now are claimed and started before
+    // runs that just ended are written, which keeps a burst of due slots on time.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const base = eventBase(context);
     const error = outcome.status === 'completed' ? undefined : toError(outcome);
     state.counters.record(outcome, this.#clock.now());
