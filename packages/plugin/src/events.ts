@@ -1,5 +1,6 @@
 import type { CoordinatorEvents } from '@s3-scheduler/coordinator';
-import type { RunTrigger } from './types.js';
+import type { RunOutcome } from '@s3-scheduler/executor';
+import type { JobContext, RunTrigger } from './types.js';
 
 /** Facts every job event carries. */
 export interface RunEventBase {
@@ -92,3 +93,26 @@ export const SHORT_EVENT_NAMES: Partial<Record<SchedulerEventName, SchedulerEven
   'plg:scheduler:job-completed': 'jobCompleted',
   'plg:scheduler:job-failed': 'jobFailed',
 };
+
+/** The facts every job event carries, read from the run's context. */
+export function eventBase(context: JobContext): RunEventBase {
+  return {
+    jobName: context.jobName,
+    runId: context.runId,
+    slot: context.slot,
+    scheduledTime: context.scheduledTime,
+    trigger: context.trigger,
+    workerId: context.workerId,
+    epoch: context.epoch,
+  };
+}
+
+/** The error of a run that did not complete, as an `Error` users can read `.message` from. */
+export function toError(outcome: RunOutcome<unknown>): Error {
+  if (outcome.cause instanceof Error) return outcome.cause;
+  const captured = outcome.error;
+  return Object.assign(new Error(captured?.message ?? outcome.status), {
+    name: captured?.name ?? 'Error',
+    ...(captured?.code ? { code: captured.code } : {}),
+  });
+}

@@ -3,17 +3,15 @@ export { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events.js';
 export type { HistoryEntry } from './history-entry.js';
 export type { JobStatus } from './job-state.js';
-export {
-  type BackfillResult,
-  type JobDescription,
-  type RunJobResult,
-  SchedulerPlugin,
-} from './scheduler-plugin.js';
+export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {
+  BackfillResult,
   JobAction,
   JobConfig,
   JobContext,
+  JobDescription,
   OverlapPolicy,
+  RunJobResult,
   RunTrigger,
   SchedulerPluginOptions,
 } from './types.js';

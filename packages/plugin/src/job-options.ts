@@ -1,7 +1,13 @@
 import { SchedulerError } from '@s3-scheduler/core';
 import { type CronSchedule, parseCron } from '@s3-scheduler/cron';
 import type { JobConfig, NormalizedJob } from './types.js';
-import { checkEnum, checkKnownKeys, checkNonNegativeInteger, checkOptionalString } from './validate.js';
+import {
+  checkEnum,
+  checkKnownKeys,
+  checkNonNegativeInteger,
+  checkOptionalString,
+  parseInstant,
+} from './validate.js';
 
 export const OVERLAP_POLICIES = [
   'skip',
@@ -167,20 +173,9 @@ function positive(value: unknown, option: string, operation: string, jobName: st
   });
 }
 
-/** `startAt` / `endAt`: a Date, an ISO string or epoch ms; `undefined` for no bound. */
+/** `startAt` / `endAt`: a Date, an ISO string or epoch ms; `null` for no bound. */
 function checkInstant(value: unknown, option: string, operation: string, jobName: string): number | null {
-  if (value === undefined || value === null) return null;
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
-  if (typeof ms === 'number' && Number.isFinite(ms)) return ms;
-  throw new SchedulerError(
-    `Job '${jobName}' option '${option}' must be a date, got ${JSON.stringify(value)}`,
-    {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { jobName, option, value: String(value) },
-      suggestion: `Pass ${option} as a Date, an ISO 8601 string or milliseconds since the epoch.`,
-    },
-  );
+  return value === undefined || value === null ? null : parseInstant(value, option, operation, jobName);
 }
 
 function checkBoolean(value: unknown, option: string, jobName: string, operation: string): boolean {

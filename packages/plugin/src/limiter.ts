@@ -19,3 +19,12 @@ export class Limiter {
     }
   }
 }
+
+/** Runs every piece of `work` with at most `limit` going on at once. */
+export async function runWithConcurrency(work: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let index = 0;
+  const worker = async () => {
+    while (index < work.length) await work[index++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, work.length) }, worker));
+}

@@ -17,17 +17,26 @@ import {
 } from '@s3-scheduler/storage';
 import { type DueEntry, DueHeap } from './due-heap.js';
 import { EventHub } from './event-hub.js';
-import type { RunEventBase, SchedulerEvents } from './events.js';
+import { eventBase, type SchedulerEvents, toError } from './events.js';
 import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
-import { Limiter } from './limiter.js';
+import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
 import { RunMarkers } from './run-markers.js';
-import { fireTime, latestSlot, MAX_SLOTS, nextSlot, slotsBetween } from './slot-math.js';
+import { catchUpSlots, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
 import { selectDueSlots } from './slot-selection.js';
-import type { JobConfig, JobContext, RunTrigger, SchedulerPluginOptions } from './types.js';
+import type {
+  BackfillResult,
+  JobConfig,
+  JobContext,
+  JobDescription,
+  RunJobResult,
+  RunTrigger,
+  SchedulerPluginOptions,
+} from './types.js';
+import { parseInstant } from './validate.js';
 
 /** The scheduler re-reads the wall clock at least this often, so a clock jump is noticed. */
 const MAX_TIMER_SLEEP_MS = 60_000;
@@ -40,53 +49,6 @@ const STATS_MAX_PENDING_MS = 10 * 60_000;
 
 /** The most slots one `backfill()` call runs. */
 const MAX_BACKFILL_SLOTS = 10_000;
-
-/** What `backfill` resolves with. */
-export interface BackfillResult {
-  slots: number;
-  ran: number;
-  alreadyRan: number;
-  runs: Array<{ slot: string; status: RunOutcome<unknown>['status'] | 'already-ran'; runId?: string }>;
-}
-
-/** What `describe` resolves with. */
-export interface JobDescription {
-  name: string;
-  description: string;
-  schedule: string | null;
-  timezone: string;
-  dst: { gap: string; overlap: string } | null;
-  enabled: boolean;
-  paused: boolean;
-  pausedNote: string | null;
-  policies: Record<string, unknown>;
-  /** The next run times: the slot, and when it fires (later with `jitter`). */
-  nextRuns: Array<{ slot: string; fireAt: string }>;
-  recentRuns: HistoryEntry[];
-  running: Array<{ runId: string; slot: string | null; workerId: string; epoch: number | null }>;
-  buffered: string[];
-  counters: {
-    taken: number;
-    skippedForOverlap: number;
-    /** Seen by this instance while it led (missed slots leave no record). */
-    missedBeyondCatchUp: number;
-    abandoned: number;
-    consecutiveFailures: number;
-    runsTaken: number;
-  };
-  statistics: Awaited<ReturnType<HistoryStore['statistics']>>;
-}
-
-/** What `runJob` resolves with. */
-export interface RunJobResult {
-  runId: string;
-  jobName: string;
-  status: 'completed' | 'failed' | 'timeout' | 'cancelled';
-  result?: unknown;
-  error?: { name: string; message: string; code?: string };
-  attempts: number;
-  durationMs: number;
-}
 
 /**
  * A distributed cron scheduler on an S3-compatible bucket. Every instance given the same store
@@ -367,8 +329,8 @@ export class SchedulerPlugin {
     options: { from: Date | string | number; to: Date | string | number; overlap?: 'allow' | 'buffer-all' },
   ): Promise<BackfillResult> {
     const state = this.#job(name, 'backfill');
-    const from = toInstant(options?.from, 'from');
-    const to = toInstant(options?.to, 'to');
+    const from = parseInstant(options?.from, 'from', 'backfill');
+    const to = parseInstant(options?.to, 'to', 'backfill');
     if (!state.def.cron || to < from) {
       throw new SchedulerError(`backfill('${name}') needs a scheduled job and from ≤ to`, {
         code: 'INVALID_OPTION',
@@ -1052,7 +1014,7 @@ export class SchedulerPlugin {
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
     for (const state of this.#jobs.values()) {
-      if (state.def.cron && state.def.enabled && recentlyDue(state, now))
+      if (state.def.cron && state.def.enabled && recentlyDue(state.def, now))
         work.push(() => this.#catchUp(state));
     }
     if (!this.#ranOnStart) {
@@ -1108,7 +1070,7 @@ export class SchedulerPlugin {
       // After the newest scheduled run in the store; a job without one (new to this store, or
       // only run by hand) has missed the slots since this instance registered it, no earlier.
       const after = newest ? Date.parse(newest.slot!) : state.since;
-      for (const slot of catchUpSlots(state, this.#clock.now(), after)) {
+      for (const slot of catchUpSlots(state.def, this.#clock.now(), after)) {
         if (this.#stopping || !this.isLeader()) return;
         await this.#dispatch(state, slot, 'catch-up');
       }
@@ -1345,71 +1307,4 @@ export class SchedulerPlugin {
       );
     }
   }
-}
-
-function toInstant(value: unknown, option: string): number {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
-  if (typeof ms === 'number' && Number.isFinite(ms)) return ms;
-  throw new SchedulerError(`'${option}' must be a date, got ${JSON.stringify(value)}`, {
-    code: 'INVALID_OPTION',
-    operation: 'backfill',
-    metadata: { option, value: String(value) },
-    suggestion: 'Pass a Date, an ISO 8601 string or milliseconds since the epoch.',
-  });
-}
-
-function eventBase(context: JobContext): RunEventBase {
-  return {
-    jobName: context.jobName,
-    runId: context.runId,
-    slot: context.slot,
-    scheduledTime: context.scheduledTime,
-    trigger: context.trigger,
-    workerId: context.workerId,
-    epoch: context.epoch,
-  };
-}
-
-/** The error of a run that did not complete, as an `Error` users can read `.message` from. */
-function toError(outcome: RunOutcome<unknown>): Error {
-  if (outcome.cause instanceof Error) return outcome.cause;
-  const captured = outcome.error;
-  return Object.assign(new Error(captured?.message ?? outcome.status), {
-    name: captured?.name ?? 'Error',
-    ...(captured?.code ? { code: captured.code } : {}),
-  });
-}
-
-/**
- * Whether a new leader must look at the job's history: a slot of it fell inside the catch-up
- * window, or a run of its latest slot could still be going on (within its timeouts and retries,
- * plus ten minutes). A daily job whose slot is hours past needs no request at all, so a leader
- * change with 100,000 jobs reads the history of the few that were due, not of every job.
- */
-function recentlyDue(state: JobState, now: number): boolean {
-  const latest = latestSlot(state.def, now);
-  if (latest === null) return false;
-  const age = now - latest;
-  if (age <= state.def.catchUpWindow || state.def.timeout === 0) return true;
-  return age <= (state.def.retries + 1) * state.def.timeout + 600_000;
-}
-
-/** Slots a new leader catches up, per the job's policy: after `after`, inside the window. */
-function catchUpSlots(state: JobState, now: number, after: number): number[] {
-  const { catchUp, catchUpWindow } = state.def;
-  if (!state.def.cron || catchUp === 'none' || catchUpWindow === 0) return [];
-  const from = Math.max(after, now - catchUpWindow - 1);
-  if (catchUp === 'latest') {
-    const latest = latestSlot(state.def, now);
-    return latest !== null && latest > from ? [latest] : [];
-  }
-  return slotsBetween(state.def, from, now);
-}
-
-async function runWithConcurrency(work: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let index = 0;
-  const worker = async () => {
-    while (index < work.length) await work[index++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, work.length) }, worker));
 }

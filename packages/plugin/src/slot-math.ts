@@ -58,3 +58,29 @@ export function fireTime(
   const room = following === null ? offset : Math.max(0, following - slot - 1);
   return slot + Math.min(offset, room);
 }
+
+/**
+ * Whether a new leader must look at the job's history: a slot of it fell inside the catch-up
+ * window, or a run of its latest slot could still be going on (within its timeouts and retries,
+ * plus ten minutes). A daily job whose slot is hours past needs no request at all, so a leader
+ * change with 100,000 jobs reads the history of the few that were due, not of every job.
+ */
+export function recentlyDue(job: NormalizedJob, now: number): boolean {
+  const latest = latestSlot(job, now);
+  if (latest === null) return false;
+  const age = now - latest;
+  if (age <= job.catchUpWindow || job.timeout === 0) return true;
+  return age <= (job.retries + 1) * job.timeout + 600_000;
+}
+
+/** Slots a new leader catches up, per the job's policy: after `after`, inside the window. */
+export function catchUpSlots(job: NormalizedJob, now: number, after: number): number[] {
+  const { catchUp, catchUpWindow } = job;
+  if (!job.cron || catchUp === 'none' || catchUpWindow === 0) return [];
+  const from = Math.max(after, now - catchUpWindow - 1);
+  if (catchUp === 'latest') {
+    const latest = latestSlot(job, now);
+    return latest !== null && latest > from ? [latest] : [];
+  }
+  return slotsBetween(job, from, now);
+}

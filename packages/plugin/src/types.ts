@@ -1,6 +1,8 @@
 import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
+import type { JobStatistics } from '@s3-scheduler/history';
 import type { ObjectStore } from '@s3-scheduler/storage';
+import type { HistoryEntry } from './history-entry.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {
@@ -119,4 +121,55 @@ export interface SchedulerPluginOptions {
   /** Passed as the first argument of every action (set by `usePlugin` hosts). */
   database?: unknown;
   logger?: Pick<Console, 'warn' | 'error'> | null;
+}
+
+/** What `backfill` resolves with. */
+export interface BackfillResult {
+  slots: number;
+  ran: number;
+  alreadyRan: number;
+  runs: Array<{
+    slot: string;
+    status: 'completed' | 'failed' | 'timeout' | 'cancelled' | 'already-ran';
+    runId?: string;
+  }>;
+}
+
+/** What `describe` resolves with. */
+export interface JobDescription {
+  name: string;
+  description: string;
+  schedule: string | null;
+  timezone: string;
+  dst: { gap: string; overlap: string } | null;
+  enabled: boolean;
+  paused: boolean;
+  pausedNote: string | null;
+  policies: Record<string, unknown>;
+  /** The next run times: the slot, and when it fires (later with `jitter`). */
+  nextRuns: Array<{ slot: string; fireAt: string }>;
+  recentRuns: HistoryEntry[];
+  running: Array<{ runId: string; slot: string | null; workerId: string; epoch: number | null }>;
+  buffered: string[];
+  counters: {
+    taken: number;
+    skippedForOverlap: number;
+    /** Seen by this instance while it led (missed slots leave no record). */
+    missedBeyondCatchUp: number;
+    abandoned: number;
+    consecutiveFailures: number;
+    runsTaken: number;
+  };
+  statistics: JobStatistics;
+}
+
+/** What `runJob` resolves with. */
+export interface RunJobResult {
+  runId: string;
+  jobName: string;
+  status: 'completed' | 'failed' | 'timeout' | 'cancelled';
+  result?: unknown;
+  error?: { name: string; message: string; code?: string };
+  attempts: number;
+  durationMs: number;
 }

@@ -66,3 +66,16 @@ export function checkOptionalString(value: unknown, option: string, operation: s
     suggestion: `Pass ${option} as a string.`,
   });
 }
+
+/** A Date, an ISO 8601 string or epoch ms, as epoch ms; anything else is an `INVALID_OPTION`. */
+export function parseInstant(value: unknown, option: string, operation: string, jobName?: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
+  if (typeof ms === 'number' && Number.isFinite(ms)) return ms;
+  const owner = jobName === undefined ? '' : `Job '${jobName}' option `;
+  throw new SchedulerError(`${owner}'${option}' must be a date, got ${JSON.stringify(value)}`, {
+    code: 'INVALID_OPTION',
+    operation,
+    metadata: { option, value: String(value), ...(jobName === undefined ? {} : { jobName }) },
+    suggestion: 'Pass a Date, an ISO 8601 string or milliseconds since the epoch.',
+  });
+}
