@@ -7,7 +7,7 @@ import {
   SchedulerError,
 } from '@s3-scheduler/core';
 import { Executor, type RunOutcome } from '@s3-scheduler/executor';
-import { HistoryStore, type RunHandle } from '@s3-scheduler/history';
+import { type FinishInput, HistoryStore, type RunHandle, type RunRecord } from '@s3-scheduler/history';
 import {
   connect,
   encodeKeySegment,
@@ -26,7 +26,7 @@ import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
 import { RunMarkers } from './run-markers.js';
 import { catchUpSlots, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
-import { selectDueSlots } from './slot-selection.js';
+import { ON_TIME_TOLERANCE_MS, selectDueSlots } from './slot-selection.js';
 import type {
   BackfillResult,
   JobConfig,
@@ -80,6 +80,8 @@ export class SchedulerPlugin {
   #loops: Promise<void>[] = [];
   #ranOnStart = false;
   #lastCleanupAt: number | undefined;
+  /** Instances seen alive at the last heartbeat, to notice those that left. */
+  #lastActive = new Set<string>();
 
   constructor(options: SchedulerPluginOptions = {}) {
     this.#options = resolvePluginOptions(options);
@@ -620,7 +622,13 @@ export class SchedulerPlugin {
    * A slot is due on the leader: the job's overlap policy decides what happens when a run of it
    * is still going on (here or on another instance), then the slot is claimed and run.
    */
-  async #dispatch(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
+  async #dispatch(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    attempt = 1,
+    runId = createRunId(this.#clock.now()),
+  ): Promise<void> {
     const name = state.def.name;
     // Leadership is checked again right before claiming: a leader that was paused past its lease
     // (its timers firing late) finds out here, and leaves the slot to the new leader.
@@ -628,6 +636,11 @@ export class SchedulerPlugin {
     try {
       if (state.paused) {
         this.#emitSkipped(state, slot, 'paused');
+        return;
+      }
+      if (state.busy && trigger === 'catch-up' && state.def.overlap !== 'allow') {
+        // Slots caught up after an outage run one after the other, whatever the overlap policy.
+        await this.#bufferSlot(state, slot, state.def.bufferLimit);
         return;
       }
       if (state.busy) {
@@ -650,29 +663,69 @@ export class SchedulerPlugin {
             break;
         }
       }
-      await this.#claimAndRun(state, slot, trigger);
+      await this.#claimAndRun(state, slot, trigger, runId);
     } catch (error) {
       this.#reportError('dispatch', error, name);
+      if (isSchedulerError(error) && error.retriable) {
+        this.#later(attempt, () => {
+          if (this.#clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
+            state.counters.missed++;
+            this.#emitSkipped(state, slot, 'missed');
+            return Promise.resolve();
+          }
+          return this.#dispatch(state, slot, trigger, attempt + 1, runId);
+        });
+      }
     }
+  }
+
+  /**
+   * Tries `work` again after a back-off (1 s, 2 s, 4 s … 30 s) while this instance still leads:
+   * a slot or a catch-up the store could not take during an outage is not dropped.
+   */
+  #later(attempt: number, work: () => Promise<void>): void {
+    const delay = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+    const signal = this.#stopController?.signal;
+    void this.#track(
+      this.#clock.sleep(delay, signal).then(
+        () => (this.#stopping || !this.isLeader() ? undefined : work()),
+        () => undefined,
+      ),
+    );
   }
 
   /**
    * Claims slot `slot` of the job with a create-only write and starts it if the claim won. A
    * lost claim means another instance has it; if that instance is gone, the run is recovered.
    */
-  async #claimAndRun(state: JobState, slot: number, trigger: RunTrigger): Promise<void> {
+  async #claimAndRun(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    runId = createRunId(this.#clock.now()),
+  ): Promise<void> {
     const history = this.#history!;
     const name = state.def.name;
     const claim = await this.#claims.run(() =>
       history.claim({
         job: name,
         slot,
+        runId,
         trigger,
         workerId: this.#workerId,
         epoch: this.getEpoch(),
         startedAt: this.#clock.now(),
       }),
     );
+    if (
+      !claim.claimed &&
+      claim.existing?.record.runId === runId &&
+      claim.existing.record.status === 'running'
+    ) {
+      // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
+      void this.#track(this.#execute(state, claim.existing));
+      return;
+    }
     if (!claim.claimed) {
       const holder = claim.existing?.record.workerId ?? null;
       if (holder !== this.#workerId) {
@@ -741,12 +794,15 @@ export class SchedulerPlugin {
    * only the newest waiting slot, `buffer-all` up to `bufferLimit` (the oldest beyond it are
    * recorded skipped). The buffer is in the store, so a new leader finds it.
    */
-  async #bufferSlot(state: JobState, slot: number): Promise<void> {
+  async #bufferSlot(
+    state: JobState,
+    slot: number,
+    limit = state.def.overlap === 'buffer-all' ? state.def.bufferLimit : 1,
+  ): Promise<void> {
     const dropped: number[] = [];
     state.document = await this.#documents!.update(state.def.name, (doc) => {
       if (doc.buffer.includes(slot)) return false;
       doc.buffer.push(slot);
-      const limit = state.def.overlap === 'buffer-all' ? state.def.bufferLimit : 1;
       while (doc.buffer.length > limit) dropped.push(doc.buffer.shift()!);
       return true;
     });
@@ -886,13 +942,18 @@ export class SchedulerPlugin {
         .catch((error: unknown) => this.#reportError('marker', error, def.name));
     let outcome: RunOutcome<unknown>;
     try {
-      outcome = await this.#executor.run((ctx) => def.action(database, ctx, this), {
-        retries: def.retries,
-        timeout: def.timeout,
-        signal: controller.signal,
-        context,
-        ...(def.backoff ? { backoff: def.backoff } : {}),
-      });
+      // A re-run after a crash continues the attempt count of the run it takes over.
+      const offset = record.attempts - 1;
+      outcome = await this.#executor.run(
+        (ctx) => def.action(database, offset === 0 ? ctx : { ...ctx, attempt: ctx.attempt + offset }, this),
+        {
+          retries: def.retries,
+          timeout: def.timeout,
+          signal: controller.signal,
+          context,
+          ...(def.backoff ? { backoff: def.backoff } : {}),
+        },
+      );
     } finally {
       state.removeRun(record.runId);
     }
@@ -906,18 +967,14 @@ export class SchedulerPlugin {
     const base = eventBase(context);
     const error = outcome.status === 'completed' ? undefined : toError(outcome);
     state.counters.record(outcome, this.#clock.now());
-    if (this.#history) {
-      await this.#history
-        .finish(handle, {
-          status: outcome.status,
-          ...(outcome.status === 'completed' && this.#options.persistJobs ? { result: outcome.result } : {}),
-          ...(error ? { error } : {}),
-          attempts: record.attempts - 1 + outcome.attempts.length,
-          durationMs: outcome.durationMs,
-          finishedAt: outcome.finishedAt,
-        })
-        .catch((finishError: unknown) => this.#reportError('finish', finishError, def.name));
-    }
+    await this.#record(handle, {
+      status: outcome.status,
+      ...(outcome.status === 'completed' && this.#options.persistJobs ? { result: outcome.result } : {}),
+      ...(error ? { error } : {}),
+      attempts: record.attempts - 1 + outcome.attempts.length,
+      durationMs: outcome.durationMs,
+      finishedAt: outcome.finishedAt,
+    });
     if (outcome.status === 'completed') {
       this.#events.emit('plg:scheduler:job-completed', {
         ...base,
@@ -943,6 +1000,31 @@ export class SchedulerPlugin {
       this.#reportError('buffer', drainError, def.name),
     );
     return outcome;
+  }
+
+  /**
+   * Writes a run's final state. A store outage does not leave it `running`: the write is tried
+   * again with back-off until it lands, is refused because the run was taken over (fenced), or
+   * the scheduler stops (then the next leader records the run `abandoned`).
+   */
+  async #record(handle: RunHandle, outcome: FinishInput): Promise<void> {
+    const history = this.#history!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await history.finish(handle, outcome);
+        return;
+      } catch (error) {
+        this.#reportError('finish', error, handle.record.job);
+        if (!isSchedulerError(error) || !error.retriable || attempt >= 12) return;
+        const signal = this.#stopController?.signal;
+        if (signal?.aborted) return;
+        const waited = await this.#clock.sleep(Math.min(30_000, 1000 * 2 ** (attempt - 1)), signal).then(
+          () => true,
+          () => false,
+        );
+        if (!waited) return;
+      }
+    }
   }
 
   /**
@@ -1045,11 +1127,12 @@ export class SchedulerPlugin {
    * after its newest recorded slot, inside `catchUpWindow`, are claimed under the policy. A
    * newest slot still `running` under a vanished instance is recovered.
    */
-  async #catchUp(state: JobState): Promise<void> {
+  async #catchUp(state: JobState, attempt = 1): Promise<void> {
     const name = state.def.name;
     try {
       const history = this.#history!;
       const page = await history.query(name, { limit: 3 });
+      await this.#recoverRuns(state, page.runs);
       const alive = new Set(this.getActiveWorkers());
       for (const run of page.runs) {
         // Runs still going on another live instance (a demoted leader's, a manual one) count for overlap.
@@ -1063,10 +1146,6 @@ export class SchedulerPlugin {
         }
       }
       const newest = page.runs.find((run) => run.slot !== null);
-      if (newest?.status === 'running') {
-        const handle = await history.readRun(name, { slot: newest.slot! });
-        if (handle) await this.#recoverIfOrphaned(state, handle);
-      }
       // After the newest scheduled run in the store; a job without one (new to this store, or
       // only run by hand) has missed the slots since this instance registered it, no earlier.
       const after = newest ? Date.parse(newest.slot!) : state.since;
@@ -1077,7 +1156,46 @@ export class SchedulerPlugin {
       await this.#drainBuffer(state);
     } catch (error) {
       this.#reportError('catch-up', error, name);
+      if (isSchedulerError(error) && error.retriable)
+        this.#later(attempt, () => this.#catchUp(state, attempt + 1));
     }
+  }
+
+  /** Recovers the `running` records among `runs` whose instance is gone (see `#recoverIfOrphaned`). */
+  async #recoverRuns(state: JobState, runs: readonly RunRecord[]): Promise<void> {
+    const alive = new Set(this.getActiveWorkers());
+    for (const run of runs) {
+      if (
+        run.status !== 'running' ||
+        (run.workerId !== null && alive.has(run.workerId) && run.workerId !== this.#workerId)
+      ) {
+        continue;
+      }
+      const handle = await this.#history!.read(run.key);
+      if (handle) await this.#recoverIfOrphaned(state, handle);
+    }
+  }
+
+  /**
+   * When instances leave the cluster, the leader looks again at the jobs that were due lately,
+   * for runs those instances left `running`: a holder that died just before a promotion still
+   * looked alive then, and a run whose final write failed stays `running` until recovered.
+   */
+  async #recoverDeparted(): Promise<void> {
+    const active = new Set(this.getActiveWorkers());
+    const departed = [...this.#lastActive].some((workerId) => !active.has(workerId));
+    this.#lastActive = active;
+    if (!departed) return;
+    const now = this.#clock.now();
+    const work: Array<() => Promise<void>> = [];
+    for (const state of this.#jobs.values()) {
+      if (!state.def.cron || !recentlyDue(state.def, now)) continue;
+      work.push(async () => {
+        const page = await this.#history!.query(state.def.name, { limit: 10, status: 'running' });
+        await this.#recoverRuns(state, page.runs);
+      });
+    }
+    await runWithConcurrency(work, SWEEP_CONCURRENCY);
   }
 
   /**
@@ -1113,6 +1231,7 @@ export class SchedulerPlugin {
       }
     }
     if (!this.isLeader()) return;
+    await this.#recoverDeparted();
     await this.#followRemoteRuns();
     for (const state of this.#jobs.values()) await this.#drainBuffer(state);
     await this.#applyRetention();

@@ -38,7 +38,8 @@ export class ManualClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const delay = normalizeDelay(ms);
+    // Whole milliseconds, as real timers have: wall time stays an integer, as Date.now() is.
+    const delay = Math.ceil(normalizeDelay(ms));
     if (delay === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const entry: PendingSleep = {

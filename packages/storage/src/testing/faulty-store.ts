@@ -91,7 +91,7 @@ export class FaultyStore implements ObjectStore {
   /** Applies latency, then either throws a fault, returns a write fault to apply, or nothing. */
   async #before(operation: string, key: string, conditional: boolean): Promise<FaultKind | undefined> {
     const latency = this.#options.latencyMs;
-    if (latency) await this.#clock.sleep(latency[0] + this.#random() * (latency[1] - latency[0]));
+    if (latency) await this.#clock.sleep(Math.round(latency[0] + this.#random() * (latency[1] - latency[0])));
     if (this.outage) throw storeUnavailable(operation, key, { statusCode: 503, reason: 'outage' });
     if (this.#options.onlyConditionalWrites && !conditional) return undefined;
     const isWrite = operation === 'put' || operation === 'delete';
