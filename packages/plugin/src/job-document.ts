@@ -48,6 +48,8 @@ export function emptyJobDocument(name: string): JobDocument {
 /** Reads and changes job documents by compare-and-swap; remembers ETags to find changes cheaply. */
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
+  /** Updates of one job run one after the other, so the last one to resolve is the newest. */
+  readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -71,7 +73,21 @@ export class JobDocuments {
    * Applies `change` to the stored document (or a fresh one) by compare-and-swap, retrying when
    * another instance wrote in between. `change` returns `false` to leave the document as it is.
    */
-  async update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
+  update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
+    const previous = this.#queues.get(name) ?? Promise.resolve();
+    const next = previous.then(
+      () => this.#update(name, change),
+      () => this.#update(name, change),
+    );
+    const settled = next.catch(() => undefined);
+    this.#queues.set(name, settled);
+    void settled.then(() => {
+      if (this.#queues.get(name) === settled) this.#queues.delete(name);
+    });
+    return next;
+  }
+
+  async #update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.read(name);
       const doc = current ? structuredClone(current.doc) : emptyJobDocument(name);

@@ -87,6 +87,8 @@ export class JobState {
   /** The slot `nextAt` fires (they differ with `jitter`). */
   nextSlot: number | null = null;
   removed = false;
+  /** A buffered slot is being taken out of the shared buffer right now. */
+  draining = false;
   // Created on first use: most jobs run nothing most of the time, and 100,000 idle jobs should
   // not carry 200,000 empty maps.
   #running: Map<string, LocalRun> | undefined;

@@ -818,14 +818,30 @@ export class SchedulerPlugin {
 
   /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
   async #drainBuffer(state: JobState): Promise<void> {
-    if (!this.isLeader() || state.busy || state.buffer.length === 0 || this.#stopping) return;
-    let slot: number | undefined;
-    state.document = await this.#documents!.update(state.def.name, (doc) => {
-      slot = doc.buffer.shift();
-      return slot !== undefined;
-    });
-    if (slot === undefined || state.busy) return;
-    await this.#claimAndRun(state, slot, 'schedule');
+    if (!this.isLeader() || state.busy || state.draining || state.buffer.length === 0 || this.#stopping)
+      return;
+    // One drain at a time per job: two would each take a slot, and one would find the job busy.
+    state.draining = true;
+    try {
+      let slot: number | undefined;
+      state.document = await this.#documents!.update(state.def.name, (doc) => {
+        slot = doc.buffer.shift();
+        return slot !== undefined;
+      });
+      if (slot === undefined) return;
+      if (state.busy || !this.isLeader()) {
+        // Something started meanwhile: the slot goes back to the head of the queue.
+        const back = slot;
+        state.document = await this.#documents!.update(state.def.name, (doc) => {
+          doc.buffer.unshift(back);
+          return true;
+        });
+        return;
+      }
+      await this.#claimAndRun(state, slot, 'schedule');
+    } finally {
+      state.draining = false;
+    }
   }
 
   /**
@@ -1176,16 +1192,20 @@ export class SchedulerPlugin {
     }
   }
 
+  /** Whether an instance seen alive at the last heartbeat is gone (noted as follower too). */
+  #noteDepartures(): boolean {
+    const active = new Set(this.getActiveWorkers());
+    const departed = [...this.#lastActive].some((workerId) => !active.has(workerId));
+    this.#lastActive = active;
+    return departed;
+  }
+
   /**
    * When instances leave the cluster, the leader looks again at the jobs that were due lately,
    * for runs those instances left `running`: a holder that died just before a promotion still
    * looked alive then, and a run whose final write failed stays `running` until recovered.
    */
   async #recoverDeparted(): Promise<void> {
-    const active = new Set(this.getActiveWorkers());
-    const departed = [...this.#lastActive].some((workerId) => !active.has(workerId));
-    this.#lastActive = active;
-    if (!departed) return;
     const now = this.#clock.now();
     const work: Array<() => Promise<void>> = [];
     for (const state of this.#jobs.values()) {
@@ -1230,8 +1250,9 @@ export class SchedulerPlugin {
         }
       }
     }
+    const departed = this.#noteDepartures();
     if (!this.isLeader()) return;
-    await this.#recoverDeparted();
+    if (departed) await this.#recoverDeparted();
     await this.#followRemoteRuns();
     for (const state of this.#jobs.values()) await this.#drainBuffer(state);
     await this.#applyRetention();
