@@ -21,6 +21,11 @@ export interface JobDocument {
   consecutiveFailures: number;
   /** Scheduled runs taken so far, for `maxRuns`. */
   runsTaken: number;
+  /**
+   * When the job was first added at run time, anywhere in the cluster: a new leader catches up
+   * a job that never ran from here, not from when it registered the job itself.
+   */
+  since?: number;
   /** Slots waiting for the running run to end (`buffer-one`, `buffer-all`, `cancel-other`), oldest first. */
   buffer: number[];
   updatedAt: number;

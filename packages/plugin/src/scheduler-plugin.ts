@@ -82,6 +82,10 @@ export class SchedulerPlugin {
   #lastCleanupAt: number | undefined;
   /** Instances seen alive at the last heartbeat, to notice those that left. */
   #lastActive = new Set<string>();
+  /** The leader this instance took over from in its current term. */
+  #previousLeader: string | null = null;
+  /** The leader of the latest term this instance saw begin. */
+  #lastSeenLeader: string | null = null;
 
   constructor(options: SchedulerPluginOptions = {}) {
     this.#options = resolvePluginOptions(options);
@@ -245,7 +249,20 @@ export class SchedulerPlugin {
     const state = new JobState(normalizeJob(name, config, this.#options, 'addJob'), config);
     this.#jobs.set(name, state);
     state.since = this.#clock.now();
-    if (this.#started) this.#schedule(state, state.since);
+    if (!this.#started) return;
+    this.#schedule(state, state.since);
+    // Remember cluster-wide when the job appeared, so its first slots are caught up even if the
+    // instance that added it dies before they come. Best effort: the job runs either way.
+    const since = state.since;
+    await this.#documents!.update(name, (doc) => {
+      if (doc.since !== undefined) return false;
+      doc.since = since;
+      return true;
+    })
+      .then((doc) => {
+        state.document = doc;
+      })
+      .catch((error: unknown) => this.#reportError('addJob', error, name));
   }
 
   async removeJob(name: string): Promise<void> {
@@ -880,7 +897,7 @@ export class SchedulerPlugin {
     const record = existing.record;
     if (record.status !== 'running' || !this.#coordinator || !this.isLeader()) return;
     if (record.workerId === this.#workerId && state.running.has(record.runId)) return;
-    if (record.workerId !== this.#workerId && this.getActiveWorkers().includes(record.workerId ?? '')) return;
+    if (this.#holderAlive(record)) return;
     const history = this.#history!;
     const action = state.def.recovery;
     try {
@@ -1164,7 +1181,9 @@ export class SchedulerPlugin {
       const newest = page.runs.find((run) => run.slot !== null);
       // After the newest scheduled run in the store; a job without one (new to this store, or
       // only run by hand) has missed the slots since this instance registered it, no earlier.
-      const after = newest ? Date.parse(newest.slot!) : state.since;
+      const after = newest
+        ? Date.parse(newest.slot!)
+        : Math.min(state.since, state.document?.since ?? Infinity);
       for (const slot of catchUpSlots(state.def, this.#clock.now(), after)) {
         if (this.#stopping || !this.isLeader()) return;
         await this.#dispatch(state, slot, 'catch-up');
@@ -1179,17 +1198,23 @@ export class SchedulerPlugin {
 
   /** Recovers the `running` records among `runs` whose instance is gone (see `#recoverIfOrphaned`). */
   async #recoverRuns(state: JobState, runs: readonly RunRecord[]): Promise<void> {
-    const alive = new Set(this.getActiveWorkers());
     for (const run of runs) {
-      if (
-        run.status !== 'running' ||
-        (run.workerId !== null && alive.has(run.workerId) && run.workerId !== this.#workerId)
-      ) {
-        continue;
-      }
+      if (run.status !== 'running' || this.#holderAlive(run)) continue;
       const handle = await this.#history!.read(run.key);
       if (handle) await this.#recoverIfOrphaned(state, handle);
     }
+  }
+
+  /**
+   * Whether the instance holding a `running` record may still be running it: another instance
+   * the coordinator sees alive — except the leader this one took over from, for runs it claimed
+   * under an older epoch: its lease ran out or was given up, so its runs are orphans even while
+   * its last heartbeat still looks fresh.
+   */
+  #holderAlive(record: RunRecord): boolean {
+    if (record.workerId === null || record.workerId === this.#workerId) return false;
+    if (record.workerId === this.#previousLeader && (record.epoch ?? 0) < this.getEpoch()) return false;
+    return this.getActiveWorkers().includes(record.workerId);
   }
 
   /** Whether an instance seen alive at the last heartbeat is gone (noted as follower too). */
@@ -1376,9 +1401,13 @@ export class SchedulerPlugin {
       coldStartObservationWindow: this.#options.coldStartObservationWindow,
       skipColdStart: this.#options.skipColdStart,
     });
-    coordinator.on('coordinator-elected', (payload) =>
-      this.#events.emit('plg:scheduler:coordinator-elected', payload),
-    );
+    coordinator.on('coordinator-elected', (payload) => {
+      if (payload.workerId === this.#workerId) {
+        this.#previousLeader = payload.previousWorkerId ?? this.#lastSeenLeader;
+      }
+      this.#lastSeenLeader = payload.workerId;
+      this.#events.emit('plg:scheduler:coordinator-elected', payload);
+    });
     coordinator.on('coordinator-demoted', (payload) =>
       this.#events.emit('plg:scheduler:coordinator-demoted', payload),
     );
