@@ -1128,10 +1128,12 @@ export class SchedulerPlugin {
   async #onPromoted(): Promise<void> {
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
-    for (const state of this.#jobs.values()) {
-      if (state.def.cron && state.def.enabled && recentlyDue(state.def, now))
-        work.push(() => this.#catchUp(state));
-    }
+    // Every job is looked at once (its runs may have been orphaned whenever), those due lately
+    // first: their catch-up is the one that cannot wait.
+    const jobs = [...this.#jobs.values()].filter((state) => state.def.cron && state.def.enabled);
+    const recent = jobs.filter((state) => recentlyDue(state.def, now));
+    const rest = jobs.filter((state) => !recentlyDue(state.def, now));
+    for (const state of [...recent, ...rest]) work.push(() => this.#catchUp(state));
     if (!this.#ranOnStart) {
       this.#ranOnStart = true;
       for (const state of this.#jobs.values()) {

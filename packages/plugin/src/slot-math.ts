@@ -60,10 +60,9 @@ export function fireTime(
 }
 
 /**
- * Whether a new leader must look at the job's history: a slot of it fell inside the catch-up
- * window, or a run of its latest slot could still be going on (within its timeouts and retries,
- * plus ten minutes). A daily job whose slot is hours past needs no request at all, so a leader
- * change with 100,000 jobs reads the history of the few that were due, not of every job.
+ * Whether a job was due lately: a slot of it fell inside the catch-up window, or a run of its
+ * latest slot could still be going on (within its timeouts and retries, plus ten minutes). A new
+ * leader catches these up first, and departures of instances are checked against these only.
  */
 export function recentlyDue(job: NormalizedJob, now: number): boolean {
   const latest = latestSlot(job, now);
