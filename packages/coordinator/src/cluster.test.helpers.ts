@@ -1,47 +1,28 @@
 // Test support shared by the memory and real-S3 suites (not part of the package: `*.test.*`).
 import type { Clock } from '@s3-scheduler/core';
-import type { ObjectStore } from '@s3-scheduler/storage';
+import type { ObjectStore, StoreOperation } from '@s3-scheduler/storage';
+import { GatedStore as PausableStore } from '@s3-scheduler/storage/testing';
 import { Coordinator, type CoordinatorOptions } from './index.js';
 
-/** A store whose requests hang while paused (a GC pause or a partition), or fail once killed. */
-export class GatedStore implements ObjectStore {
-  readonly description = 'gated';
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  killed = false;
-  constructor(readonly inner: ObjectStore) {}
-  pause(): void {
-    this.#gate ??= new Promise((resolve) => {
-      this.#open = resolve;
-    });
+/**
+ * A store whose requests hang while paused (a GC pause or a partition), like storage's
+ * `GatedStore`, but that fails them once crashed, so a crashed node's loops end quickly.
+ */
+export class GatedStore extends PausableStore {
+  #crashed = false;
+
+  /** The process dies: every request from now on fails. */
+  crash(): void {
+    this.#crashed = true;
   }
-  resume(): void {
-    this.#open?.();
-    this.#gate = undefined;
-  }
-  async #pass(): Promise<void> {
-    while (this.#gate) await this.#gate;
-    if (this.killed) throw new Error('process is dead');
-  }
-  async get(key: string) {
-    await this.#pass();
-    return this.inner.get(key);
-  }
-  async head(key: string) {
-    await this.#pass();
-    return this.inner.head(key);
-  }
-  async put(key: string, body: Uint8Array | string, options?: Parameters<ObjectStore['put']>[2]) {
-    await this.#pass();
-    return this.inner.put(key, body, options);
-  }
-  async delete(key: string, options?: Parameters<ObjectStore['delete']>[1]) {
-    await this.#pass();
-    return this.inner.delete(key, options);
-  }
-  async list(prefix: string, options?: Parameters<ObjectStore['list']>[1]) {
-    await this.#pass();
-    return this.inner.list(prefix, options);
+
+  protected override around<T>(
+    operation: StoreOperation,
+    key: string,
+    request: () => Promise<T>,
+  ): Promise<T> {
+    if (this.#crashed) return Promise.reject(new Error('process is dead'));
+    return super.around(operation, key, request);
   }
 }
 

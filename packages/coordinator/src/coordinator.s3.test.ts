@@ -39,7 +39,7 @@ describe.runIf(store)('Coordinator on real S3', () => {
     const first = leaders()[0]!;
     expect(first.coordinator.getEpoch()).toBe(1);
 
-    first.gate.killed = true; // crash: no more requests, no release
+    first.gate.crash(); // crash: no more requests, no release
     const failover = await until(
       () => leaders().length === 1 && leaders()[0] !== first,
       LEASE + 150 + 2 * H + 1500,

@@ -67,7 +67,7 @@ describe('Coordinator', () => {
     expect(leaders()).toHaveLength(1);
     for (let crash = 0; crash < 4; crash++) {
       const [leader] = leaders();
-      leader!.gate.killed = true; // the process dies: no more requests from it
+      leader!.gate.crash(); // the process dies: no more requests from it
       await advanceChecking(clock, LEASE + MARGIN + 2 * H, nodes);
       expect(leaders()).toHaveLength(1);
       expect(leaders()[0]).not.toBe(leader);
@@ -179,7 +179,7 @@ describe('Coordinator', () => {
       // Skews wander within ±5 s while leaders crash.
       for (const skew of skewed.values()) skew.skewMs = Math.round((random() * 2 - 1) * 5000);
       await advanceChecking(clock, H, nodes);
-      leaders()[0]!.gate.killed = true;
+      leaders()[0]!.gate.crash();
       await advanceChecking(clock, LEASE + MARGIN + 2 * H, nodes);
     }
     expect(journal.promotions.map((p) => p.epoch)).toEqual([1, 2, 3, 4]);
@@ -217,7 +217,7 @@ describe('Coordinator', () => {
     expect(nodes[0]!.coordinator.isLeader()).toBe(true);
     // The leader's container restarts: the old process vanishes without releasing, and the new
     // one comes back under the same worker id (a pinned POD_NAME).
-    nodes[0]!.gate.killed = true;
+    nodes[0]!.gate.crash();
     const restarted = new Coordinator({ store: memory, clock, workerId: 'pod-1', skipColdStart: true });
     const promoted: number[] = [];
     restarted.on('coordinator-promoted', ({ epoch }) => promoted.push(epoch));
@@ -244,7 +244,7 @@ describe('Coordinator', () => {
     const { nodes } = createCluster(['pod-1'], memory, clock, { skipColdStart: true });
     await nodes[0]!.coordinator.start();
     expect(nodes[0]!.coordinator.isLeader()).toBe(true);
-    nodes[0]!.gate.killed = true;
+    nodes[0]!.gate.crash();
     const restarted = new Coordinator({ store: memory, clock, workerId: 'pod-1', skipColdStart: true });
     const events: string[] = [];
     restarted.on('coordinator-elected', (e) => events.push(`elected ${e.workerId} ${e.epoch}`));
@@ -381,7 +381,7 @@ describe('Coordinator', () => {
     await Promise.all(nodes.map((node) => node.coordinator.start()));
     await advanceChecking(clock, H, nodes);
     expect(leaders()[0]!.id).toBe('worker-00');
-    nodes[1]!.gate.killed = true; // first in line, crashed without a trace
+    nodes[1]!.gate.crash(); // first in line, crashed without a trace
     const stoppedAt = clock.monotonic();
     await nodes[0]!.coordinator.stop();
     await advanceChecking(clock, 2 * H, nodes, 100);
@@ -424,7 +424,7 @@ describe('Coordinator', () => {
     await Promise.all(nodes.map((node) => node.coordinator.start()));
     await clock.advance(H);
     expect(nodes[0]!.coordinator.getActiveWorkers()).toEqual(['a', 'b', 'z']);
-    nodes[2]!.gate.killed = true;
+    nodes[2]!.gate.crash();
     await clock.advance(3 * H + 1000);
     expect(nodes[0]!.coordinator.getActiveWorkers()).toEqual(['a', 'b']);
     expect(await memory.get(workerKey('z'))).not.toBeNull();

@@ -1,52 +1,12 @@
 import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { CountingStore, FaultyStore } from '@s3-scheduler/storage/testing';
+import { CountingStore, FaultyStore, GatedStore } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { LockClient, lockKey } from './index.js';
 
 const LEASE = 9000;
 const MARGIN = 900; // the default margin for a 9 s lease
-
-/** A store whose requests hang while `paused` (a holder stuck in a long GC pause or partition). */
-class GatedStore implements ObjectStore {
-  readonly description = 'gated';
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  constructor(readonly inner: ObjectStore) {}
-  pause(): void {
-    this.#gate ??= new Promise((resolve) => {
-      this.#open = resolve;
-    });
-  }
-  resume(): void {
-    this.#open?.();
-    this.#gate = undefined;
-  }
-  async #pass(): Promise<void> {
-    while (this.#gate) await this.#gate;
-  }
-  async get(key: string) {
-    await this.#pass();
-    return this.inner.get(key);
-  }
-  async head(key: string) {
-    await this.#pass();
-    return this.inner.head(key);
-  }
-  async put(key: string, body: Uint8Array | string, options?: Parameters<ObjectStore['put']>[2]) {
-    await this.#pass();
-    return this.inner.put(key, body, options);
-  }
-  async delete(key: string, options?: Parameters<ObjectStore['delete']>[1]) {
-    await this.#pass();
-    return this.inner.delete(key, options);
-  }
-  async list(prefix: string, options?: Parameters<ObjectStore['list']>[1]) {
-    await this.#pass();
-    return this.inner.list(prefix, options);
-  }
-}
 
 async function readRecord(store: ObjectStore, name: string) {
   const object = await store.get(lockKey(name));
