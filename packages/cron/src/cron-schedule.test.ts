@@ -1,6 +1,14 @@
 import { SchedulerError } from '@s3-scheduler/core';
 import { describe, expect, it } from 'vitest';
-import { type DstPolicy, isValidTimezone, type ParseCronOptions, parseCron, validateCron } from './index.js';
+import {
+  type DstPolicy,
+  isValidTimezone,
+  type ParseCronOptions,
+  parseCron,
+  timezoneError,
+  validateCron,
+} from './index.js';
+import { nearestWeekday } from './vixie-reference.test-helpers.js';
 
 /** The next `expected.length` fire times after `from`, compared as instants. */
 function expectFires(
@@ -156,7 +164,13 @@ describe('grammar', () => {
     ['@weekly', true],
     ['@hourly', false],
     ['*/15 * * * *', false],
-    ['0 1-3 * * *', false],
+    // Vixie: lists and ranges are fixed wall times; a `*`, `?` or step makes an interval.
+    ['0 1-3 * * *', true],
+    ['0 2,3 * * *', true],
+    ['0-30 0 1-3 * * *', true],
+    ['0-59/5 0 * * *', false],
+    ['0 1-3/1 * * *', false],
+    ['0 ? * * *', false],
     ['0 */2 * * *', false],
     ['* 30 2 * * *', false],
     ['0 0 ? * * *', false],
@@ -502,6 +516,166 @@ describe('DST in other zones', () => {
   });
 });
 
+describe('day-of-month and day-of-week combine as in Vixie cron', () => {
+  const from = '2024-12-31T23:59:00Z';
+
+  it('ANDs them when either begins with * (a step over * included)', () => {
+    // An odd day that is a Monday.
+    expectFires('0 0 */2 * 1', 'UTC', from, [
+      '2025-01-13T00:00:00Z',
+      '2025-01-27T00:00:00Z',
+      '2025-02-03T00:00:00Z',
+    ]);
+    // Mondays only, not every day.
+    expectFires('0 0 */1 * 1', 'UTC', from, [
+      '2025-01-06T00:00:00Z',
+      '2025-01-13T00:00:00Z',
+      '2025-01-20T00:00:00Z',
+    ]);
+    // The 15th when it is a Sunday, Wednesday or Saturday.
+    expectFires('0 0 15 * */3', 'UTC', from, [
+      '2025-01-15T00:00:00Z',
+      '2025-02-15T00:00:00Z',
+      '2025-03-15T00:00:00Z',
+    ]);
+    expectFires('0 0 ? * 1', 'UTC', from, ['2025-01-06T00:00:00Z']);
+    expectPrevs('0 0 */2 * 1', 'UTC', [
+      '2025-01-13T00:00:00Z',
+      '2025-01-27T00:00:00Z',
+      '2025-02-03T00:00:00Z',
+    ]);
+  });
+
+  it('ORs them when both are restricted', () => {
+    expectFires('0 0 13 * 5', 'UTC', from, [
+      '2025-01-03T00:00:00Z',
+      '2025-01-10T00:00:00Z',
+      '2025-01-13T00:00:00Z',
+    ]);
+    expectFires('0 0 1-7 * 1', 'UTC', from, ['2025-01-01T00:00:00Z', '2025-01-02T00:00:00Z']);
+    expectFires('0 0 L * 0#1', 'UTC', from, [
+      '2025-01-05T00:00:00Z',
+      '2025-01-31T00:00:00Z',
+      '2025-02-02T00:00:00Z',
+    ]);
+  });
+
+  it('keeps L, W, LW, nL and # within that rule', () => {
+    // The last day of the month, when it is a Friday or Saturday (AND through */1-style star).
+    expectFires('0 0 L * */1', 'UTC', from, ['2025-01-31T00:00:00Z', '2025-02-28T00:00:00Z']);
+    expectFires('0 0 LW * *', 'UTC', '2025-05-01T00:00:00Z', [
+      '2025-05-30T00:00:00Z',
+      '2025-06-30T00:00:00Z',
+      '2025-07-31T00:00:00Z',
+      '2025-08-29T00:00:00Z',
+    ]);
+    // 2025-02-01 is a Saturday: 1W is Monday the 3rd, never Friday January 31st.
+    expectFires('0 0 1W * *', 'UTC', '2025-01-15T00:00:00Z', [
+      '2025-02-03T00:00:00Z',
+      '2025-03-03T00:00:00Z',
+    ]);
+    // 2025-08-31 is a Sunday and the last day: 31W is Friday the 29th, never Monday September 1st.
+    expectFires('0 0 31W * *', 'UTC', '2025-08-01T00:00:00Z', [
+      '2025-08-29T00:00:00Z',
+      '2025-10-31T00:00:00Z',
+    ]);
+    // 15W or any Monday (both restricted: OR).
+    expectFires('0 0 15W * 1', 'UTC', '2025-02-08T00:00:00Z', [
+      '2025-02-10T00:00:00Z',
+      '2025-02-14T00:00:00Z',
+      '2025-02-17T00:00:00Z',
+    ]);
+    expectFires('0 0 * * 5L', 'UTC', from, ['2025-01-31T00:00:00Z']);
+    expectFires('0 0 * * FRIL', 'UTC', from, ['2025-01-31T00:00:00Z']);
+  });
+
+  it('nW and LW equal the Quartz definition in every month of 2000-2040', () => {
+    for (let n = 1; n <= 31; n++) {
+      const schedule = parseCron(`0 0 ${n}W * *`);
+      for (let year = 2000; year <= 2040; year++) {
+        for (let month = 1; month <= 12; month++) {
+          const start = Date.UTC(year, month - 1, 1) - 1;
+          const expected = nearestWeekday(year, month, n);
+          const got = schedule.next(start)!;
+          const inMonth = got.getUTCMonth() === month - 1 && got.getUTCFullYear() === year;
+          expect(inMonth ? got.getUTCDate() : undefined, `${n}W in ${year}-${month}`).toBe(expected);
+        }
+      }
+    }
+    const lastWeekday = parseCron('0 0 LW * *');
+    for (let year = 2000; year <= 2040; year++) {
+      for (let month = 1; month <= 12; month++) {
+        const got = lastWeekday.next(Date.UTC(year, month - 1, 1) - 1)!;
+        let day = new Date(Date.UTC(year, month, 0)).getUTCDate();
+        while ([0, 6].includes(new Date(Date.UTC(year, month - 1, day)).getUTCDay())) day--;
+        expect(got.toISOString()).toBe(new Date(Date.UTC(year, month - 1, day)).toISOString());
+      }
+    }
+  });
+
+  it('accepts overlapping lists and ranges as a union', () => {
+    expectFires('0 0 * * 0,7', 'UTC', from, ['2025-01-05T00:00:00Z', '2025-01-12T00:00:00Z']);
+    expectFires('1 1 0-6,1,10 * * *', 'UTC', from, ['2025-01-01T00:01:01Z', '2025-01-01T01:01:01Z']);
+    expectFires('*/10,30-35 * * * * *', 'UTC', '2025-01-01T00:00:25Z', [
+      '2025-01-01T00:00:30Z',
+      '2025-01-01T00:00:31Z',
+      '2025-01-01T00:00:32Z',
+      '2025-01-01T00:00:33Z',
+      '2025-01-01T00:00:34Z',
+      '2025-01-01T00:00:35Z',
+      '2025-01-01T00:00:40Z',
+    ]);
+    expectFires('0,0 * * * *', 'UTC', from, ['2025-01-01T00:00:00Z', '2025-01-01T01:00:00Z']);
+    expectFires('0 0 * * MON-SUN', 'UTC', from, ['2025-01-01T00:00:00Z', '2025-01-02T00:00:00Z']);
+  });
+});
+
+describe('ranges and lists in the hour are fixed-time (Vixie), America/New_York', () => {
+  const zone = 'America/New_York';
+
+  it('runs 02:05 of the spring-forward day once, at 03:00 EDT', () => {
+    const expected = [
+      '2025-03-09T01:05:00-05:00',
+      '2025-03-09T03:00:00-04:00',
+      '2025-03-09T03:05:00-04:00',
+      '2025-03-10T01:05:00-04:00',
+    ];
+    expectFires('5 1-3 * * *', zone, '2025-03-09T00:00:00-05:00', expected);
+    expectPrevs('5 1-3 * * *', zone, expected);
+    expectFires('5 1,2,3 * * *', zone, '2025-03-09T00:00:00-05:00', expected);
+  });
+
+  it('runs 01:05 of the fall-back day once, in the first pass', () => {
+    const expected = [
+      '2025-11-02T01:05:00-04:00',
+      '2025-11-02T02:05:00-05:00',
+      '2025-11-02T03:05:00-05:00',
+      '2025-11-03T01:05:00-05:00',
+    ];
+    expectFires('5 1-3 * * *', zone, '2025-11-02T00:00:00-04:00', expected);
+    expectPrevs('5 1-3 * * *', zone, expected);
+  });
+
+  it('keeps the per-job override', () => {
+    expectFires(
+      '5 1-3 * * *',
+      zone,
+      '2025-03-09T00:00:00-05:00',
+      ['2025-03-09T01:05:00-05:00', '2025-03-09T03:05:00-04:00'],
+      { gap: 'skip' },
+    );
+    expectFires(
+      '5 1-3 * * *',
+      zone,
+      '2025-11-02T00:00:00-04:00',
+      ['2025-11-02T01:05:00-04:00', '2025-11-02T01:05:00-05:00', '2025-11-02T02:05:00-05:00'],
+      { overlap: 'both' },
+    );
+    expect(parseCron('5 1-3 * * *', { timezone: zone }).dst).toEqual({ gap: 'shift', overlap: 'first' });
+    expect(parseCron('5 */1 * * *', { timezone: zone }).dst).toEqual({ gap: 'skip', overlap: 'both' });
+  });
+});
+
 describe('never hangs, never blocks', () => {
   const rare = ['0 0 29 2 1', '0 0 29 2 *', '0 0 * 2 1#5', '59 59 23 31 12 *', '0 0 L 2 *', '0 0 31 * 0#5'];
   const zones = ['UTC', 'America/New_York', 'Pacific/Apia', 'Australia/Lord_Howe', 'America/Santiago'];
@@ -565,14 +739,25 @@ describe('errors', () => {
     ['0 0 31 4 *', 'can never fire'],
     ['0 0 31 4,6,9,11 *', 'can never fire'],
     ['0 0 30,31 2 *', 'can never fire'],
-    ['0 0 1W * *', 'W (nearest weekday) is not supported'],
+    ['0 0 * * 1W', 'W (nearest weekday) is only allowed in the day-of-month field'],
+    ['0 0 30 2 */1', "can never fire: day 30 does not exist in month 2 (day-of-week '*/1' begins with *"],
+    ['0 0 31 4 */2', 'can never fire'],
+    [
+      '0 0 LW * */7',
+      "can never fire: no day of any month matches both day-of-month 'LW' and day-of-week '*/7'",
+    ],
+    ['0 0 30-31 2 ?/2', 'can never fire'],
+    ['0 0 L-2 * *', "day-of-month field 'L-2'"],
+    ['0 0 * * 1-0', "range '1-0' is reversed"],
+    ['0 0 0 1 1 * 2025', 'expected 5 or 6 fields, got 7 (a year field is not supported)'],
     ['H * * * *', 'hashed values (H) are not supported'],
     ['@reboot', 'unknown preset'],
     ['@every 5m', 'unknown preset'],
   ])('rejects %j (%s)', (expression, reason) => {
     const error = catchError(() => parseCron(expression));
     expect(error.code).toBe('INVALID_CRON');
-    expect(error.message).toBe(`Invalid cron expression: ${expression}`);
+    // The reason is in the message itself, after the text the plugin spec prescribes.
+    expect(error.message).toBe(`Invalid cron expression: ${expression} — ${String(error.metadata.reason)}`);
     expect(error.metadata.expression).toBe(expression);
     expect(String(error.metadata.reason)).toContain(reason);
     expect(error.description).toContain(reason);
@@ -580,19 +765,31 @@ describe('errors', () => {
     expect(error.retriable).toBe(false);
   });
 
-  it.each(['0 0 30 2 1', '0 0 31 * *', '0 0 29 2 *', '0 0 L 2 *', '0 0 * * THU', '0 0 31 4,5 *'])(
-    'accepts %j',
-    (expression) => {
-      expect(validateCron(expression)).toBeNull();
-    },
-  );
+  it.each([
+    '0 0 30 2 1',
+    '0 0 31 * *',
+    '0 0 29 2 *',
+    '0 0 L 2 *',
+    '0 0 * * THU',
+    '0 0 31 4,5 *',
+    '0 0 29 2 */1',
+    '0 0 LW * 1-5',
+    '0 0 LW * SUN',
+    '0 0 1W * *',
+  ])('accepts %j', (expression) => {
+    expect(validateCron(expression)).toBeNull();
+  });
 
   it('names the job when it is known', () => {
     const error = catchError(() => parseCron('invalid cron', { jobName: 'cleanup' }));
-    expect(error.message).toBe("Job 'cleanup' has invalid cron expression: invalid cron");
+    expect(error.message).toBe(
+      "Job 'cleanup' has invalid cron expression: invalid cron — expected 5 or 6 fields, got 2",
+    );
     expect(error.metadata).toMatchObject({ jobName: 'cleanup', expression: 'invalid cron' });
     const zoneError = catchError(() => parseCron('0 3 * * *', { jobName: 'cleanup', timezone: 'Mars/Base' }));
-    expect(zoneError.message).toBe("Job 'cleanup' has invalid timezone: 'Mars/Base'");
+    expect(zoneError.message).toMatch(
+      /^Job 'cleanup' has invalid timezone: 'Mars\/Base' — not an IANA time zone name known to this Node\.js/,
+    );
   });
 
   it.each(['Mars/Base', '', 'America/NewYork', '+05:00', 42, null])('rejects the timezone %j', (timezone) => {
@@ -603,9 +800,31 @@ describe('errors', () => {
     expect(isValidTimezone(timezone)).toBe(false);
   });
 
-  it('suggests the zone a typo probably meant', () => {
+  it('suggests the zone a typo probably meant, in the message and the suggestion', () => {
     const error = catchError(() => parseCron('0 3 * * *', { timezone: 'America/NewYork' }));
     expect(error.suggestion).toContain("'America/New_York'");
+    expect(error.message).toContain("did you mean 'America/New_York'?");
+    const paris = catchError(() => parseCron('0 3 * * *', { timezone: 'Europe/Pariss' }));
+    expect(paris.message).toBe(
+      "Invalid timezone: 'Europe/Pariss' — not an IANA time zone name known to this Node.js; did you mean 'Europe/Paris'?",
+    );
+    expect(paris.suggestion).toBe("Did you mean 'Europe/Paris'?");
+    expect(paris.metadata.timezone).toBe('Europe/Pariss');
+  });
+
+  it('timezoneError is the same check, for other packages', () => {
+    expect(timezoneError('Europe/Paris')).toBeNull();
+    const error = timezoneError('Europe/Pariss', { operation: 'validateConfiguration', option: 'timezone' });
+    expect(error?.code).toBe('INVALID_TIMEZONE');
+    expect(error?.message).toBe(
+      catchError(() => parseCron('0 3 * * *', { timezone: 'Europe/Pariss' })).message,
+    );
+    expect(error?.metadata).toMatchObject({ timezone: 'Europe/Pariss', option: 'timezone' });
+    expect(error?.operation).toBe('validateConfiguration');
+    expect(timezoneError('Nowhere/City', { jobName: 'report' })?.message).toMatch(
+      /^Job 'report' has invalid timezone: 'Nowhere\/City' — /,
+    );
+    expect(timezoneError(42)?.message).toBe('Invalid timezone: 42 — a time zone must be a string, got 42');
   });
 
   it('rejects a bad DST policy, unknown options and bad arguments', () => {

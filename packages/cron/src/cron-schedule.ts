@@ -29,7 +29,7 @@ export interface CronSchedule {
   readonly timezone: string;
   /** The DST policy in force: the default for the kind of schedule, with any override applied. */
   readonly dst: DstPolicy;
-  /** Second, minute and hour are each a single value or a list of values (no `*`, `?`, range or step). */
+  /** Second, minute and hour contain no `*`, `?` or step: single values, lists and ranges (see README, DST policy). */
   readonly isFixedTime: boolean;
   /** The first fire time strictly after `after`; `null` only beyond the range of `Date`. */
   next(after: Date | number): Date | null;
@@ -111,6 +111,27 @@ export function validateCron(expression: string, options: ParseCronOptions = {})
     if (SchedulerError.is(error)) return error;
     throw error;
   }
+}
+
+/**
+ * The `INVALID_TIMEZONE` error for `zone`, or `null` when it is an IANA time zone name this runtime
+ * knows. The one check for every package that takes a zone, so the wording is the same everywhere:
+ * `Invalid timezone: 'Europe/Pariss' — not an IANA time zone name known to this Node.js; did you
+ * mean 'Europe/Paris'?`, or `Job '<name>' has invalid timezone: …` with `jobName`.
+ * `operation` (default `'parseCron'`) and `option` (the name of the option that held the zone,
+ * kept in `metadata.option`) say where the zone came from.
+ */
+export function timezoneError(
+  zone: unknown,
+  where: { jobName?: string; operation?: string; option?: string } = {},
+): SchedulerError | null {
+  if (isValidTimezone(zone)) return null;
+  return invalidTimezone(
+    zone,
+    { jobName: where.jobName, timezone: zone },
+    where.operation,
+    where.option === undefined ? {} : { option: where.option },
+  );
 }
 
 /** Whether `zone` is an IANA time zone name this runtime knows (`'UTC'`, `'America/New_York'`). */

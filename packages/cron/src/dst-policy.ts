@@ -18,9 +18,9 @@ export interface DstPolicy {
   readonly overlap: DstOverlap;
 }
 
-/** Vixie cron / cronie, for schedules with a fixed second, minute and hour. */
+/** Vixie cron / cronie, for schedules whose second, minute and hour have no `*`, `?` or step (lists and ranges allowed). */
 export const FIXED_TIME_DST: DstPolicy = Object.freeze({ gap: 'shift', overlap: 'first' });
-/** Vixie cron / cronie, for schedules with a wildcard, range or step in second, minute or hour. */
+/** Vixie cron / cronie, for schedules with a `*`, `?` or step in second, minute or hour. */
 export const INTERVAL_DST: DstPolicy = Object.freeze({ gap: 'skip', overlap: 'both' });
 
 const GAPS: readonly string[] = ['shift', 'skip'];

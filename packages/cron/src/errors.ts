@@ -1,4 +1,4 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { closestMatch, SchedulerError } from '@s3-scheduler/core';
 
 /** What the caller was doing, carried into every error so the message can name the job. */
 export interface ErrorContext {
@@ -19,10 +19,12 @@ export function invalidCron(
   cause?: unknown,
 ): SchedulerError {
   const shown = typeof expression === 'string' ? expression : describe(expression);
+  // The reason goes into the message itself (logs often keep only the message), after the text
+  // the plugin spec prescribes: `Job '<name>' has invalid cron expression: <expression>`.
   const message =
     context.jobName === undefined
-      ? `Invalid cron expression: ${shown}`
-      : `Job '${context.jobName}' has invalid cron expression: ${shown}`;
+      ? `Invalid cron expression: ${shown} — ${reason}`
+      : `Job '${context.jobName}' has invalid cron expression: ${shown} — ${reason}`;
   return new SchedulerError(message, {
     code: 'INVALID_CRON',
     operation: 'parseCron',
@@ -38,36 +40,57 @@ export function invalidCron(
   });
 }
 
-export function invalidTimezone(timezone: unknown, context: ErrorContext): SchedulerError {
+/**
+ * The error for a time zone this runtime does not know, worded the same wherever a zone is
+ * checked (`parseCron`, and the plugin's options through `timezoneError`). The message names the
+ * zone and, for a near miss, the zone it probably meant (`Europe/Pariss` → `Europe/Paris`).
+ */
+export function invalidTimezone(
+  timezone: unknown,
+  context: ErrorContext,
+  operation = 'parseCron',
+  extra: Record<string, unknown> = {},
+): SchedulerError {
   const shown = typeof timezone === 'string' ? `'${timezone}'` : describe(timezone);
+  const close = typeof timezone === 'string' ? closeZones(timezone) : [];
+  const guess = close.length > 0 ? `did you mean ${close.map((zone) => `'${zone}'`).join(' or ')}?` : '';
+  const reason =
+    typeof timezone === 'string'
+      ? `not an IANA time zone name known to this Node.js${guess ? `; ${guess}` : ''}`
+      : `a time zone must be a string, got ${shown}`;
   const message =
     context.jobName === undefined
-      ? `Invalid timezone: ${shown}`
-      : `Job '${context.jobName}' has invalid timezone: ${shown}`;
-  const close = typeof timezone === 'string' ? closeZones(timezone) : [];
+      ? `Invalid timezone: ${shown} — ${reason}`
+      : `Job '${context.jobName}' has invalid timezone: ${shown} — ${reason}`;
   return new SchedulerError(message, {
     code: 'INVALID_TIMEZONE',
-    operation: 'parseCron',
-    description:
-      typeof timezone === 'string'
-        ? `${shown} is not an IANA time zone name known to this Node.js (Intl).`
-        : `A time zone must be a string, got ${shown}.`,
+    operation,
+    description: `The time zone ${shown} is invalid: ${reason}.`,
     suggestion:
       close.length > 0
         ? `Did you mean ${close.map((zone) => `'${zone}'`).join(' or ')}?`
         : "Use an IANA zone name such as 'UTC', 'America/New_York' or 'Europe/London' (see Intl.supportedValuesOf('timeZone')).",
-    metadata: { timezone, ...(context.jobName === undefined ? {} : { jobName: context.jobName }) },
+    metadata: {
+      timezone,
+      ...extra,
+      ...(context.jobName === undefined ? {} : { jobName: context.jobName }),
+    },
   });
 }
 
-/** Zones whose city (the last path segment) equals the one given, ignoring case and separators. */
+/**
+ * Zones the given name probably meant: those with the same city ignoring case and separators
+ * (`America/NewYork`), else the closest by edit distance (`Europe/Pariss`). Only on the error path.
+ */
 function closeZones(timezone: string): string[] {
+  if (timezone.length === 0) return [];
+  const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
   const key = (zone: string) => (zone.split('/').pop() ?? '').toLowerCase().replace(/[\s_-]+/g, '');
   const wanted = key(timezone);
-  if (wanted.length === 0) return [];
-  return Intl.supportedValuesOf('timeZone')
-    .filter((zone) => key(zone) === wanted)
-    .slice(0, 3);
+  const sameCity = wanted.length === 0 ? [] : zones.filter((zone) => key(zone) === wanted).slice(0, 3);
+  if (sameCity.length > 0) return sameCity;
+  const closest = closestMatch(timezone, zones);
+  return closest === undefined ? [] : [closest];
 }
 
 function describe(value: unknown): string {

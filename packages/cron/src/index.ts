@@ -4,6 +4,7 @@ export {
   isValidTimezone,
   type ParseCronOptions,
   parseCron,
+  timezoneError,
   validateCron,
 } from './cron-schedule.js';
 export type { DstGap, DstOverlap, DstPolicy } from './dst-policy.js';

@@ -1,5 +1,32 @@
 import { civilFromDays, dayOfWeek, daysFromCivil, daysInMonth, SECONDS_PER_DAY } from './calendar.js';
-import type { FieldMasks } from './field-masks.js';
+
+/**
+ * The values of the six fields of an expression as bitmasks: a parsed schedule is a handful of
+ * small integers instead of arrays or lookup tables, so 100,000 distinct expressions cost little
+ * heap. Every mask stays within 32 bits (V8 keeps such values unboxed, as small integers); the
+ * 60 values of seconds and minutes are split at 30 into a low and a high word.
+ *
+ * - `secondsLow`/`secondsHigh`, `minutesLow`/`minutesHigh`: bit `v` of low is value `v` (0-29),
+ *   bit `v - 30` of high is value `v` (30-59).
+ * - `hours`: bit `h` (0-23). `months`: bit `m` (1-12). `daysOfMonth`: bit `d` (1-31; bit 31 is
+ *   the sign bit, which the bit helpers below handle).
+ * - `nearestWeekdays`: bit `d` for each `dW` of the day-of-month field (1-31).
+ * - `dayRules`: day-of-week values, `nL` weekdays, the `#` number and the flags, packed as
+ *   described by the `DOW_*` and `*_BIT` constants below (see `packDayRules`).
+ *
+ * The type lives with its only reader, the matcher; the parser (`parse-fields.ts`) builds it.
+ */
+export interface FieldMasks {
+  readonly secondsLow: number;
+  readonly secondsHigh: number;
+  readonly minutesLow: number;
+  readonly minutesHigh: number;
+  readonly hours: number;
+  readonly months: number;
+  readonly daysOfMonth: number;
+  readonly nearestWeekdays: number;
+  readonly dayRules: number;
+}
 
 /**
  * Matches wall-clock times (a local date and time, no zone) against the fields of an expression,
@@ -7,16 +34,17 @@ import type { FieldMasks } from './field-masks.js';
  * then hours, minutes and seconds, skipping whole ranges at each level. Wall times are "wall
  * seconds": seconds since 1970-01-01T00:00:00 *as if the local time were UTC*.
  *
- * The fields are held as the bitmasks of `FieldMasks` (eight small integers, about 100 bytes per
+ * The fields are held as the bitmasks of `FieldMasks` (nine small integers, about 100 bytes per
  * distinct expression), and one matcher is shared by every schedule on the same expression.
  *
- * Day semantics are cron-parser's (`CronExpression#matchDayOfMonth`): when both day fields are
- * restricted a day matches if either does (Vixie's OR); a field written as `*` or `?` is
- * unrestricted; `L` in day-of-month is the month's last day; `5L` in day-of-week is the month's
- * last Friday; `1#2` is its second Monday.
+ * Day semantics are Vixie cron's (`cron.c`): when the text of either day field begins with `*`
+ * (`*`, a step over `*`, or `?`) a day must match **both** fields; when both are restricted it must match
+ * **either**. Within a field: `L` in day-of-month is the month's last day, `LW` its last weekday
+ * (Monday-Friday), `15W` the weekday nearest the 15th within the month; `5L` in day-of-week is the
+ * month's last Friday, `1#2` its second Monday.
  */
 export class WallMatcher {
-  /** True when second, minute and hour are each one value or a list of values (see README). */
+  /** True when second, minute and hour contain no `*`, `?` or step (see README, DST policy). */
   readonly isFixedTime: boolean;
   readonly #secondsLow: number;
   readonly #secondsHigh: number;
@@ -25,6 +53,7 @@ export class WallMatcher {
   readonly #hours: number;
   readonly #months: number;
   readonly #daysOfMonth: number;
+  readonly #nearestWeekdays: number;
   readonly #dayRules: number;
 
   constructor(masks: FieldMasks, isFixedTime: boolean) {
@@ -36,24 +65,51 @@ export class WallMatcher {
     this.#hours = masks.hours;
     this.#months = masks.months;
     this.#daysOfMonth = masks.daysOfMonth;
+    this.#nearestWeekdays = masks.nearestWeekdays;
     this.#dayRules = masks.dayRules;
   }
 
-  /** Whether some allowed month has a day that can match (in some year). */
+  /**
+   * Whether some day of some allowed month can match, in some year. A month's days are decided by
+   * its length and the weekday of its 1st, and within every 400-year cycle of the Gregorian
+   * calendar each month starts on each weekday in both its lengths (February: 28 and 29 days), so
+   * trying those at most 12 x 2 x 7 month shapes is exact. At most about 5,000 day checks (tens of
+   * microseconds), and one for the common expressions.
+   */
   canFire(): boolean {
-    for (let month = 1; month <= 12; month++) if (this.canMatchInMonth(month)) return true;
-    return false;
+    return this.firstMatchingShape() !== null;
   }
 
-  /** Whether the day can ever match in the given month of some year (February counted as 29 days). */
-  canMatchInMonth(month: number): boolean {
-    const rules = this.#dayRules;
-    if (!hasBit(this.#months, month)) return false;
-    // An unrestricted or restricted day-of-week matches some day of every month (every weekday
-    // occurs at least four times; `#5` needs a fifth, which every month but a common February has).
-    if (!(rules & DOW_UNRESTRICTED_BIT) || rules & DOM_UNRESTRICTED_BIT || rules & DOM_LAST_BIT) return true;
-    const longest = month === 2 ? 29 : daysInMonth(2001, month);
-    return prevBit(this.#daysOfMonth, longest) > 0;
+  /** A month shape in which some day matches, or `null` when none does (see `canFire`). */
+  firstMatchingShape(): { month: number; length: number; firstWeekday: number } | null {
+    for (let month = 1; month <= 12; month++) {
+      if (!hasBit(this.#months, month)) continue;
+      const lengths = month === 2 ? [28, 29] : [daysInMonth(2001, month)];
+      for (const length of lengths) {
+        for (let firstWeekday = 0; firstWeekday < 7; firstWeekday++) {
+          for (let day = 1; day <= length; day++) {
+            if (this.#dayMatchesIn(day, length, (firstWeekday + day - 1) % 7)) {
+              return { month, length, firstWeekday };
+            }
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Whether the day-of-month field alone (ignoring day-of-week) matches some day of an allowed month. */
+  domCanMatch(): boolean {
+    for (let month = 1; month <= 12; month++) {
+      if (!hasBit(this.#months, month)) continue;
+      const length = month === 2 ? 29 : daysInMonth(2001, month);
+      for (let firstWeekday = 0; firstWeekday < 7; firstWeekday++) {
+        for (let day = 1; day <= length; day++) {
+          if (this.#domMatches(day, length, (firstWeekday + day - 1) % 7)) return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether the wall time (wall seconds) matches every field. */
@@ -94,7 +150,7 @@ export class WallMatcher {
       }
       const monthLength = daysInMonth(year, month);
       if (!this.#dayMatches(year, month, day, days)) {
-        const target = this.#nextDomOnly(day, monthLength);
+        const target = this.#nextCandidateDay(day, days, monthLength);
         if (target > 0) {
           days += target - day;
           day = target;
@@ -253,31 +309,95 @@ export class WallMatcher {
 
   #dayMatches(year: number, month: number, day: number, days: number): boolean {
     const rules = this.#dayRules;
-    const domUnrestricted = (rules & DOM_UNRESTRICTED_BIT) !== 0;
-    const dowUnrestricted = (rules & DOW_UNRESTRICTED_BIT) !== 0;
-    if (domUnrestricted && dowUnrestricted) return true;
-    const monthLength = daysInMonth(year, month);
-    const domMatch = hasBit(this.#daysOfMonth, day) || ((rules & DOM_LAST_BIT) !== 0 && day === monthLength);
-    if (dowUnrestricted) return domMatch;
-    if (domMatch && !domUnrestricted) return true;
-    const weekday = dayOfWeek(days);
-    const nth = (rules >>> NTH_SHIFT) & 7;
-    return (
-      (hasBit(rules & DOW_MASK, weekday) && (nth === 0 || Math.ceil(day / 7) === nth)) ||
-      (hasBit(rules >>> DOW_LAST_SHIFT, weekday) && day + 7 > monthLength)
-    );
+    if (rules & ANY_DAY_BIT) return true;
+    if (rules & DOM_ONLY_BIT) return hasBit(this.#daysOfMonth, day);
+    return this.#dayMatchesIn(day, daysInMonth(year, month), dayOfWeek(days));
+  }
+
+  /** The day rule for day `day` of a month of `length` days, where `day` falls on `weekday` (0 = Sunday). */
+  #dayMatchesIn(day: number, length: number, weekday: number): boolean {
+    const rules = this.#dayRules;
+    if (rules & ANY_DAY_BIT) return true;
+    const domMatch = this.#domMatches(day, length, weekday);
+    // Vixie: a day field whose text begins with `*` makes the two fields combine with AND.
+    if (rules & (DOM_STAR_BIT | DOW_STAR_BIT)) return domMatch && dowMatches(rules, day, length, weekday);
+    return domMatch || dowMatches(rules, day, length, weekday);
+  }
+
+  #domMatches(day: number, length: number, weekday: number): boolean {
+    if (hasBit(this.#daysOfMonth, day)) return true;
+    const rules = this.#dayRules;
+    if (rules & DOM_LAST_BIT && day === length) return true;
+    if (weekday === 0 || weekday === 6) return false; // `W` and `LW` are Monday to Friday
+    if (rules & DOM_LAST_WEEKDAY_BIT && day === lastWeekday(length, (weekday + length - day) % 7))
+      return true;
+    return this.#nearestWeekdays !== 0 && isNearestWeekday(this.#nearestWeekdays, day, length, weekday);
   }
 
   /**
-   * When only the day of month is restricted (and without `L`), the next candidate day after
-   * `day`: a day number, 0 when none is left this month, or -1 when this shortcut does not apply.
+   * A lower bound for the next matching day after `day` (a day of the month on day number `days`),
+   * so the walk can skip days that cannot match. With AND and every weekday allowed: the next
+   * listed day of month, or the last day for `L`. With AND and every day of month allowed: the
+   * next allowed weekday, within the k-th week for `n#k`, within the last seven days for `nL`.
+   * Returns a day number, 0 when no later day of this month can match, or -1 when no shortcut
+   * applies (try the next day).
    */
-  #nextDomOnly(day: number, monthLength: number): number {
+  #nextCandidateDay(day: number, days: number, monthLength: number): number {
     const rules = this.#dayRules;
-    if (!(rules & DOW_UNRESTRICTED_BIT) || rules & DOM_UNRESTRICTED_BIT || rules & DOM_LAST_BIT) return -1;
-    const candidate = nextBit(this.#daysOfMonth, day + 1);
-    return candidate > 0 && candidate <= monthLength ? candidate : 0;
+    if (rules & DOM_JUMP_BIT) {
+      let candidate = nextBit(this.#daysOfMonth, day + 1);
+      if (candidate < 0 || candidate > monthLength) candidate = rules & DOM_LAST_BIT ? monthLength : 0;
+      return candidate > day ? candidate : 0;
+    }
+    if (rules & DOW_JUMP_BIT) {
+      const weekdays = rules & DOW_MASK;
+      const nth = (rules >>> NTH_SHIFT) & 7;
+      if (nth !== 0 && day >= nth * 7) return 0;
+      const lowest = nth !== 0 ? (nth - 1) * 7 + 1 : weekdays === 0 ? monthLength - 6 : 1;
+      let target = Math.max(day + 1, lowest);
+      // Move on to the first allowed weekday (plain or `nL`) at or after `target`.
+      const allowed = weekdays | ((rules >>> DOW_LAST_SHIFT) & DOW_MASK);
+      const weekday = dayOfWeek(days + (target - day));
+      const rotated = ((allowed >>> weekday) | (allowed << (7 - weekday))) & DOW_MASK;
+      target += 31 - Math.clz32(rotated & -rotated);
+      return target <= monthLength ? target : 0;
+    }
+    return -1;
   }
+}
+
+/** The day-of-week field alone, for day `day` of a month of `length` days falling on `weekday`. */
+function dowMatches(rules: number, day: number, length: number, weekday: number): boolean {
+  const nth = (rules >>> NTH_SHIFT) & 7;
+  return (
+    (hasBit(rules & DOW_MASK, weekday) && (nth === 0 || Math.ceil(day / 7) === nth)) ||
+    (hasBit(rules >>> DOW_LAST_SHIFT, weekday) && day + 7 > length)
+  );
+}
+
+/** The last Monday-to-Friday day of a month of `length` days whose last day falls on `lastDayWeekday`. */
+function lastWeekday(length: number, lastDayWeekday: number): number {
+  return lastDayWeekday === 6 ? length - 1 : lastDayWeekday === 0 ? length - 2 : length;
+}
+
+/**
+ * Whether weekday `day` (Monday-Friday, falling on `weekday`) is the weekday nearest one of the
+ * days `d` listed as `dW` in `mask`, within a month of `length` days (Quartz and croner): `d`
+ * itself on a weekday; a Saturday `d` moves to Friday, or to Monday the 3rd when `d` is the 1st; a
+ * Sunday `d` moves to Monday, or to Friday when `d` is the month's last day. A `d` the month does
+ * not have never matches (like a plain day of month).
+ */
+function isNearestWeekday(mask: number, day: number, length: number, weekday: number): boolean {
+  if (hasBit(mask, day)) return true;
+  if (weekday === 5) {
+    // Saturday the next day (day + 1 >= 2); Sunday in two days, when that is the last day.
+    return (day + 1 <= length && hasBit(mask, day + 1)) || (day + 2 === length && hasBit(mask, day + 2));
+  }
+  if (weekday === 1) {
+    // Sunday the day before (never the last day); Saturday the 1st, when this is the 3rd.
+    return (day >= 2 && hasBit(mask, day - 1)) || (day === 3 && hasBit(mask, 1));
+  }
+  return false;
 }
 
 // The bit layout of `FieldMasks`, and the helpers the search uses on it. They live in this module
@@ -290,28 +410,66 @@ const DOW_MASK = 0x7f;
 const DOW_LAST_SHIFT = 8;
 /** Bits 16-18: the `#` number, 1-5, or 0 when absent. */
 const NTH_SHIFT = 16;
-/** Day-of-month written `*` or `?`. */
-const DOM_UNRESTRICTED_BIT = 1 << 20;
-/** Day-of-week written `*` or `?`. */
-const DOW_UNRESTRICTED_BIT = 1 << 21;
+/** The day-of-month text begins with `*` or `?` (Vixie's DOM_STAR). */
+const DOM_STAR_BIT = 1 << 20;
+/** The day-of-week text begins with `*` or `?` (Vixie's DOW_STAR). */
+const DOW_STAR_BIT = 1 << 21;
 /** Day-of-month contains `L` (the month's last day). */
 const DOM_LAST_BIT = 1 << 22;
+/** Day-of-month contains `LW` (the month's last weekday). */
+const DOM_LAST_WEEKDAY_BIT = 1 << 23;
+/** Derived: every day matches (so the day fields need not be read at all). */
+const ANY_DAY_BIT = 1 << 24;
+/** Derived: a day matches exactly when its number is in `daysOfMonth`. */
+const DOM_ONLY_BIT = 1 << 25;
+/** Derived: AND with every weekday, day-of-month plain or with `L`: the walk jumps to listed days. */
+const DOM_JUMP_BIT = 1 << 26;
+/** Derived: AND with every day of month, day-of-week restricted: the walk jumps to allowed weekdays. */
+const DOW_JUMP_BIT = 1 << 27;
 
-export function packDayRules(
-  dow: number,
-  dowLast: number,
-  nth: number,
-  domUnrestricted: boolean,
-  dowUnrestricted: boolean,
-  domLast: boolean,
-): number {
+const ALL_DAYS_OF_MONTH = 0xfffffffe | 0; // bits 1-31
+const ALL_WEEKDAYS = 0x7f;
+
+/** What the parser read from the two day fields. */
+export interface DayFields {
+  /** Bits 0-6: plain weekdays (7 folded into 0). */
+  readonly weekdays: number;
+  /** Bits 0-6: weekdays written `nL`. */
+  readonly lastWeekdays: number;
+  /** The `k` of `n#k`, or 0. */
+  readonly nth: number;
+  readonly daysOfMonth: number;
+  readonly nearestWeekdays: number;
+  readonly domStar: boolean;
+  readonly dowStar: boolean;
+  readonly domLast: boolean;
+  readonly domLastWeekday: boolean;
+}
+
+/** Packs the day fields into `dayRules`, with the derived shortcuts the search uses. */
+export function packDayRules(day: DayFields): number {
+  const and = day.domStar || day.dowStar;
+  const domPlain = !day.domLast && !day.domLastWeekday && day.nearestWeekdays === 0;
+  const dowPlain = day.lastWeekdays === 0 && day.nth === 0;
+  const domAll = domPlain && day.daysOfMonth === ALL_DAYS_OF_MONTH;
+  const dowAll = dowPlain && day.weekdays === ALL_WEEKDAYS;
+  const anyDay = and ? domAll && dowAll : domAll || dowAll;
+  // With AND and every weekday allowed, only the day-of-month decides (and the reverse).
+  const domOnly = domPlain && and && dowAll;
+  const domJump = and && dowAll && !day.domLastWeekday && day.nearestWeekdays === 0;
+  const dowJump = and && domAll && !dowAll;
   return (
-    dow |
-    (dowLast << DOW_LAST_SHIFT) |
-    (nth << NTH_SHIFT) |
-    (domUnrestricted ? DOM_UNRESTRICTED_BIT : 0) |
-    (dowUnrestricted ? DOW_UNRESTRICTED_BIT : 0) |
-    (domLast ? DOM_LAST_BIT : 0)
+    day.weekdays |
+    (day.lastWeekdays << DOW_LAST_SHIFT) |
+    (day.nth << NTH_SHIFT) |
+    (day.domStar ? DOM_STAR_BIT : 0) |
+    (day.dowStar ? DOW_STAR_BIT : 0) |
+    (day.domLast ? DOM_LAST_BIT : 0) |
+    (day.domLastWeekday ? DOM_LAST_WEEKDAY_BIT : 0) |
+    (anyDay ? ANY_DAY_BIT : 0) |
+    (domOnly ? DOM_ONLY_BIT : 0) |
+    (domJump ? DOM_JUMP_BIT : 0) |
+    (dowJump ? DOW_JUMP_BIT : 0)
   );
 }
 

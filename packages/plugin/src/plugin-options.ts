@@ -1,5 +1,5 @@
 import { type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
-import { isValidTimezone } from '@s3-scheduler/cron';
+import { timezoneError } from '@s3-scheduler/cron';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { SchedulerPluginOptions } from './types.js';
 import { checkKnownKeys, checkNonNegativeInteger, checkOptionalString } from './validate.js';
@@ -80,14 +80,9 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
   const options = (input ?? {}) as SchedulerPluginOptions & { keyPrefix?: string };
   checkKnownKeys(options as Record<string, unknown>, PLUGIN_KEYS, 'SchedulerPlugin options', operation);
   const timezone = checkOptionalString(options.timezone, 'timezone', operation) ?? PLUGIN_DEFAULTS.timezone;
-  if (!isValidTimezone(timezone)) {
-    throw new SchedulerError(`Unknown time zone '${timezone}'`, {
-      code: 'INVALID_TIMEZONE',
-      operation,
-      metadata: { option: 'timezone', value: timezone },
-      suggestion: "Use an IANA zone name such as 'UTC', 'Europe/Berlin' or 'America/New_York'.",
-    });
-  }
+  // The cron package's check, so the wording (with "did you mean") matches a job's own zone.
+  const zoneError = timezoneError(timezone, { operation, option: 'timezone' });
+  if (zoneError !== null) throw zoneError;
   const maxConcurrentJobs = checkNonNegativeInteger(
     options.maxConcurrentJobs ?? PLUGIN_DEFAULTS.maxConcurrentJobs,
     'maxConcurrentJobs',

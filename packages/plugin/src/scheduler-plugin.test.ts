@@ -153,6 +153,16 @@ describe('SchedulerPlugin on one instance', () => {
       expect((caught as { code: string }).code, JSON.stringify(options)).toBe(code);
       expect((caught as { suggestion?: string }).suggestion).toBeTruthy();
     }
+    // One wording for an unknown zone, the plugin's default or a job's (the cron package's check).
+    const hint =
+      "'Europe/Pariss' — not an IANA time zone name known to this Node.js; did you mean 'Europe/Paris'?";
+    expect(() => new SchedulerPlugin({ timezone: 'Europe/Pariss' })).toThrow(`Invalid timezone: ${hint}`);
+    expect(
+      () =>
+        new SchedulerPlugin({
+          jobs: { a: { schedule: '* * * * *', action: () => 1, timezone: 'Europe/Pariss' } },
+        }),
+    ).toThrow(`Job 'a' has invalid timezone: ${hint}`);
   });
 
   it('manages jobs at runtime: add, update, disable, remove, and says what is wrong', async () => {

@@ -665,7 +665,9 @@ describe('the spec examples', () => {
     } catch (error) {
       const e = error as SchedulerError;
       expect(e.name).toBe('SchedulerError');
-      expect(e.message).toBe("Job 'test' has invalid cron expression: invalid cron");
+      expect(e.message).toBe(
+        "Job 'test' has invalid cron expression: invalid cron — expected 5 or 6 fields, got 2",
+      );
       expect(e.description).toBeTruthy();
       expect(e.context).toMatchObject({ jobName: 'test' });
     }
