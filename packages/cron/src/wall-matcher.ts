@@ -77,25 +77,19 @@ export class WallMatcher {
    * microseconds), and one for the common expressions.
    */
   canFire(): boolean {
-    return this.firstMatchingShape() !== null;
-  }
-
-  /** A month shape in which some day matches, or `null` when none does (see `canFire`). */
-  firstMatchingShape(): { month: number; length: number; firstWeekday: number } | null {
+    if (this.#dayRules & ANY_DAY_BIT) return this.#months !== 0;
     for (let month = 1; month <= 12; month++) {
       if (!hasBit(this.#months, month)) continue;
-      const lengths = month === 2 ? [28, 29] : [daysInMonth(2001, month)];
-      for (const length of lengths) {
+      const longest = month === 2 ? 29 : daysInMonth(2001, month);
+      for (let length = month === 2 ? 28 : longest; length <= longest; length++) {
         for (let firstWeekday = 0; firstWeekday < 7; firstWeekday++) {
           for (let day = 1; day <= length; day++) {
-            if (this.#dayMatchesIn(day, length, (firstWeekday + day - 1) % 7)) {
-              return { month, length, firstWeekday };
-            }
+            if (this.#dayMatchesIn(day, length, (firstWeekday + day - 1) % 7)) return true;
           }
         }
       }
     }
-    return null;
+    return false;
   }
 
   /** Whether the day-of-month field alone (ignoring day-of-week) matches some day of an allowed month. */
