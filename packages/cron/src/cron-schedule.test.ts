@@ -810,6 +810,12 @@ describe('errors', () => {
     );
     expect(paris.suggestion).toBe("Did you mean 'Europe/Paris'?");
     expect(paris.metadata.timezone).toBe('Europe/Pariss');
+    expect(catchError(() => parseCron('0 3 * * *', { timezone: 'Asia/Tokio' })).suggestion).toBe(
+      "Did you mean 'Asia/Tokyo'?",
+    );
+    expect(catchError(() => parseCron('0 3 * * *', { timezone: 'Europe' })).message).not.toContain(
+      'did you mean',
+    );
   });
 
   it('timezoneError is the same check, for other packages', () => {

@@ -89,7 +89,12 @@ function closeZones(timezone: string): string[] {
   const wanted = key(timezone);
   const sameCity = wanted.length === 0 ? [] : zones.filter((zone) => key(zone) === wanted).slice(0, 3);
   if (sameCity.length > 0) return sameCity;
-  const closest = closestMatch(timezone, zones);
+  // Only names with as many segments: `Europe` is not a near miss of `Europe/Amsterdam`.
+  const depth = timezone.split('/').length;
+  const closest = closestMatch(
+    timezone,
+    zones.filter((zone) => zone.split('/').length === depth),
+  );
   return closest === undefined ? [] : [closest];
 }
 
