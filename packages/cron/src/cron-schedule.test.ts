@@ -825,7 +825,11 @@ describe('errors', () => {
     expect(error?.message).toBe(
       catchError(() => parseCron('0 3 * * *', { timezone: 'Europe/Pariss' })).message,
     );
-    expect(error?.metadata).toMatchObject({ timezone: 'Europe/Pariss', option: 'timezone' });
+    expect(error?.metadata).toMatchObject({
+      timezone: 'Europe/Pariss',
+      option: 'timezone',
+      value: 'Europe/Pariss',
+    });
     expect(error?.operation).toBe('validateConfiguration');
     expect(timezoneError('Nowhere/City', { jobName: 'report' })?.message).toMatch(
       /^Job 'report' has invalid timezone: 'Nowhere\/City' — /,

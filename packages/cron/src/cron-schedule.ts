@@ -119,7 +119,7 @@ export function validateCron(expression: string, options: ParseCronOptions = {})
  * `Invalid timezone: 'Europe/Pariss' — not an IANA time zone name known to this Node.js; did you
  * mean 'Europe/Paris'?`, or `Job '<name>' has invalid timezone: …` with `jobName`.
  * `operation` (default `'parseCron'`) and `option` (the name of the option that held the zone,
- * kept in `metadata.option`) say where the zone came from.
+ * kept in `metadata.option`, with the zone in `metadata.value`) say where the zone came from.
  */
 export function timezoneError(
   zone: unknown,
@@ -130,7 +130,8 @@ export function timezoneError(
     zone,
     { jobName: where.jobName, timezone: zone },
     where.operation,
-    where.option === undefined ? {} : { option: where.option },
+    // Option checks elsewhere name the option and its value in `metadata`; keep that shape too.
+    where.option === undefined ? {} : { option: where.option, value: zone },
   );
 }
 
