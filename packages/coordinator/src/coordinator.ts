@@ -268,18 +268,18 @@ export class Coordinator {
     const interval = this.heartbeatInterval;
     const coldStartEnds = this.#coldStartEnds;
     let nextHeartbeat = startedMono + interval;
+    let lastRoundAt = startedMono;
     while (!signal.aborted) {
       const now = this.#clock.monotonic();
       // Wake for the next heartbeat, the end of cold start, the moment the observed lease becomes
       // free, and the moment anyone may bid for a free lease; whichever comes first. In between, the
-      // successor only checks the lease.
-      const wakes = [
-        nextHeartbeat,
-        coldStartEnds,
-        this.#leaderAvailableAt,
-        (this.#freeSince ?? -Infinity) + interval,
-      ];
-      const roundAt = Math.min(...wakes.filter((at): at is number => at !== undefined && at > now));
+      // successor only checks the lease. A moment counts until a round has started at or after it:
+      // one that fell due while the last round waited on a slow store runs at once rather than being
+      // dropped. The heartbeat always counts (it is never before the last round), so the loop always
+      // has a wake-up ahead of it.
+      const events = [coldStartEnds, this.#leaderAvailableAt, (this.#freeSince ?? -Infinity) + interval];
+      const pending = events.filter((at): at is number => at !== undefined && at > lastRoundAt);
+      const roundAt = Math.min(nextHeartbeat, ...pending);
       const checkAt = this.#watchesLease(now) ? this.#leaseReadAt + this.leaseCheckInterval : Infinity;
       try {
         await this.#clock.sleep(Math.max(0, Math.min(roundAt, checkAt) - now), signal);
@@ -293,6 +293,7 @@ export class Coordinator {
       }
       const heartbeat = at >= nextHeartbeat;
       if (heartbeat) nextHeartbeat = Math.max(nextHeartbeat + interval, at + 1);
+      lastRoundAt = at;
       this.#leaseChecksPaused = false;
       await this.#round(at, heartbeat, at >= coldStartEnds);
     }

@@ -1,0 +1,66 @@
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { MemoryStore } from '@s3-scheduler/storage';
+import { FaultyStore } from '@s3-scheduler/storage/testing';
+import { describe, expect, it } from 'vitest';
+import { createCluster, type Node } from './cluster.test.helpers.js';
+
+const H = 200; // heartbeat
+const LEASE = 3 * H;
+const MARGIN = 100; // default margin for a 600 ms lease
+const LATENCY = 120; // per request of the slow instance
+
+/** Advances in steps of `step` until `done()` or `ms` have passed; returns the time taken. */
+async function advanceUntil(clock: ManualClock, ms: number, done: () => boolean, step = 10): Promise<number> {
+  const from = clock.monotonic();
+  while (!done() && clock.monotonic() - from < ms) await clock.advance(step);
+  return clock.monotonic() - from;
+}
+
+describe('Coordinator liveness', () => {
+  it('a slow former leader keeps heartbeating and bidding, sees every worker, and leads again', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders, add } = createCluster([], memory, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const leaderIds = () => leaders().map((n: Node) => n.id);
+    const b = add('b');
+    await b.coordinator.start();
+    await clock.advance(H);
+    expect(leaderIds()).toEqual(['b']);
+    const a = add('a');
+    // 'a' reaches the store with 120 ms latency per request: more than half a heartbeat.
+    (a.gate as unknown as { inner: unknown }).inner = new FaultyStore(memory, {
+      clock,
+      latencyMs: [LATENCY, LATENCY],
+    });
+    const started = a.coordinator.start(); // its first round takes simulated time
+    await clock.advance(2 * H);
+    await started;
+    b.gate.crash();
+    await advanceUntil(clock, 10 * H, () => leaderIds().includes('a'));
+    expect(leaderIds()).toEqual(['a']);
+    const c = add('c');
+    await c.coordinator.start();
+    await clock.advance(4 * H);
+    // While it leads, 'a' sees every live worker.
+    expect(a.coordinator.getActiveWorkers()).toEqual(['a', 'c']);
+    // 'a' stalls 1.5 s, longer than its lease: 'c' takes over.
+    a.gate.pause();
+    await clock.advance(1500);
+    expect(leaderIds()).toEqual(['c']);
+    a.gate.resume();
+    await clock.advance(4 * H);
+    expect(leaderIds()).toEqual(['c']);
+    expect(a.coordinator.getLeader()).toBe('c');
+    // 'c' crashes: 'a' must heartbeat and bid, and lead within lease + margin + one heartbeat,
+    // plus its own request latency (a heartbeat, a listing and two lease reads and a write).
+    c.gate.crash();
+    const took = await advanceUntil(clock, 20 * H, () => leaderIds().includes('a'));
+    expect(leaderIds()).toEqual(['a']);
+    expect(took).toBeLessThanOrEqual(LEASE + MARGIN + H + 5 * LATENCY);
+    expect(journal.violations).toEqual([]);
+    expect(nodes.length).toBe(3);
+  }, 60_000);
+});
