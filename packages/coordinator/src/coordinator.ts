@@ -18,15 +18,20 @@ export interface CoordinatorOptions {
   coldStartObservationWindow?: number;
   /** Bid at once after `start()` (tests, single instance). Default false. */
   skipColdStart?: boolean;
-  /** Leader lease. Default 3 × `heartbeatInterval`, so renewals (every lease / 3) are one per heartbeat. */
+  /**
+   * Leader lease (ms): how long a crashed leader's lease holds the cluster up, and so most of the
+   * failover time. The leader renews it every half lease. Default 12000, or 3 × `heartbeatInterval`
+   * when that is shorter. Idle cost and failover for a given lease are in the README.
+   */
   leaseMs?: number;
   /** Extra wait beyond a dead leader's lease before taking over. Default lease / 10 within 100 ms–2 s. */
   marginMs?: number;
   /**
-   * How often the designated successor (the follower first in line) checks the leader lease with a
-   * HEAD, so it takes over within about this long after a graceful `stop()`. Reads only; the other
-   * followers read the lease once per heartbeat as before. At most `heartbeatInterval`; equal to it
-   * turns the checks off. Default 500, or `heartbeatInterval` when that is shorter.
+   * How often (ms) the designated successor (the follower first in line) reads the leader lease,
+   * timed just after the leader's renewals, so it sees the last renewal of a crashed leader within
+   * about this long, and a hand-over or release too. Reads only; the other followers read the lease
+   * once per heartbeat. At most `heartbeatInterval`; equal to it turns the checks off. Default: the
+   * leader's renewal period (half the lease), or `heartbeatInterval` when that is shorter.
    */
   leaseCheckInterval?: number;
 }
@@ -49,8 +54,14 @@ export const LEADER_LOCK = 'leader';
 const STALE_AFTER_HEARTBEATS = 3;
 /** The leader deletes worker docs unchanged for this many intervals (crashed workers). */
 const FORGET_AFTER_HEARTBEATS = 10;
-/** Default `leaseCheckInterval`: a graceful hand-over in well under a second. */
-const DEFAULT_LEASE_CHECK_INTERVAL = 500;
+/** Default `leaseMs` (when 3 heartbeats are longer): failover p50 about 11 s, max about 20 s. */
+const DEFAULT_LEASE_MS = 12_000;
+/** The leader renews every this fraction of its lease: one write per half lease when idle. */
+const RENEW_FRACTION = 1 / 2;
+/** A successor reads this long after the leader's expected renewal, so the write has landed. */
+const CHECK_AFTER_RENEWAL_MS = 500;
+/** During a hand-over, the two instances involved read each other's answer this often (ms, at most). */
+const HANDOVER_POLL_MS = 200;
 const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
@@ -90,6 +101,8 @@ export class Coordinator {
   readonly coldStartObservationWindow: number;
   readonly skipColdStart: boolean;
   readonly leaseMs: number;
+  /** The leader renews its lease every this many ms (half the lease). */
+  readonly renewMs: number;
   readonly leaseCheckInterval: number;
   readonly #store: ObjectStore;
   readonly #clock: Clock;
@@ -111,6 +124,12 @@ export class Coordinator {
   #leaseReadAt = Number.NEGATIVE_INFINITY;
   /** After a failed check, no more until the next full round (not one error per check in an outage). */
   #leaseChecksPaused = false;
+  /** Monotonic time of the successor's next lease check (just after the leader's next renewal). */
+  #nextCheckAt = Number.NEGATIVE_INFINITY;
+  /** Set while `handOver()` runs, so the release's demotion says it was a hand-over. */
+  #handingOver = false;
+  /** A hand-over offered to this instance and accepted: watch the lease closely until this ends. */
+  #accepting: { epoch: number; until: number } | undefined;
   #coldStartEnds = 0;
   #startedAt = 0;
   #stop: AbortController | undefined;
@@ -156,11 +175,16 @@ export class Coordinator {
       throw invalid('skipColdStart', options.skipColdStart, 'Pass true or false.');
     }
     this.skipColdStart = options.skipColdStart ?? false;
-    this.leaseMs = duration('leaseMs', options.leaseMs ?? 3 * this.heartbeatInterval, 1);
+    this.leaseMs = duration(
+      'leaseMs',
+      options.leaseMs ?? Math.min(DEFAULT_LEASE_MS, 3 * this.heartbeatInterval),
+      2,
+    );
+    this.renewMs = this.leaseMs * RENEW_FRACTION;
     const marginMs = options.marginMs === undefined ? undefined : duration('marginMs', options.marginMs, 0);
     this.leaseCheckInterval = duration(
       'leaseCheckInterval',
-      options.leaseCheckInterval ?? Math.min(DEFAULT_LEASE_CHECK_INTERVAL, this.heartbeatInterval),
+      options.leaseCheckInterval ?? Math.min(this.renewMs, this.heartbeatInterval),
       1,
     );
     if (this.leaseCheckInterval > this.heartbeatInterval) {
@@ -243,6 +267,51 @@ export class Coordinator {
   }
 
   /**
+   * Graceful hand-over, for a leader about to stop, with no moment without a leader worth the
+   * name and never two at once. The leader offers the lease to the live worker first in line (a
+   * renewal naming it) and keeps leading; that successor sees the offer at its next lease check
+   * (within `leaseCheckInterval`), answers in its worker doc and watches the lease closely; the
+   * leader sees the answer, releases, and the successor takes the lease within about 200 ms plus
+   * two requests. Resolves `true` once released to a successor that is ready
+   * (`coordinator-demoted` with reason `handed-over` has fired), `false` when this instance does
+   * not lead, has no live successor, or no answer came within two `leaseCheckInterval`s (the lease
+   * is still held then; `stop()` releases it as usual). Never throws; store failures are emitted
+   * as `coordinator-error`.
+   */
+  async handOver(): Promise<boolean> {
+    const handle = this.#handle;
+    if (!handle?.held || !this.#loop) return false;
+    const successor = this.#liveWorkers()
+      .filter((id) => id !== this.workerId)
+      .sort(compareIds)[0];
+    if (successor === undefined) return false;
+    this.#handingOver = true;
+    try {
+      await handle.handOver(successor);
+      const key = workerKey(successor);
+      const giveUpAt = this.#clock.monotonic() + 2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS;
+      const poll = Math.min(HANDOVER_POLL_MS, this.leaseCheckInterval);
+      let etag = (await this.#store.head(key))?.etag;
+      while (handle.held && this.#clock.monotonic() < giveUpAt) {
+        await this.#clock.sleep(poll);
+        const seen = await this.#store.head(key);
+        if (!seen || seen.etag === etag) continue;
+        etag = seen.etag;
+        const answer = await this.#store.get(key);
+        if (answer && readAcceptance(answer.body) === handle.token) {
+          return await handle.release();
+        }
+      }
+      return false;
+    } catch (error) {
+      this.#error(error);
+      return false;
+    } finally {
+      this.#handingOver = false;
+    }
+  }
+
+  /**
    * Stops: releases the leader lease if held (the successor, checking the lease every
    * `leaseCheckInterval`, takes over within about that long, with the next epoch) and deletes this
    * worker's heartbeat doc. Never throws for store failures; they are emitted as `coordinator-error`.
@@ -277,10 +346,16 @@ export class Coordinator {
       // one that fell due while the last round waited on a slow store runs at once rather than being
       // dropped. The heartbeat always counts (it is never before the last round), so the loop always
       // has a wake-up ahead of it.
-      const events = [coldStartEnds, this.#leaderAvailableAt, (this.#freeSince ?? -Infinity) + interval];
+      // Only the instance first in line wakes when the observed lease runs out; the others read
+      // it at their heartbeat rounds (they bid only after a further heartbeat anyway).
+      const firstInLine = this.#smallerCandidates().length === 0;
+      const availableAt = firstInLine ? this.#leaderAvailableAt : undefined;
+      const events = [coldStartEnds, availableAt, (this.#freeSince ?? -Infinity) + interval];
       const pending = events.filter((at): at is number => at !== undefined && at > lastRoundAt);
       const roundAt = Math.min(nextHeartbeat, ...pending);
-      const checkAt = this.#watchesLease(now) ? this.#leaseReadAt + this.leaseCheckInterval : Infinity;
+      if (this.#accepting && now >= this.#accepting.until) this.#accepting = undefined;
+      let checkAt = this.#watchesLease(now) ? this.#nextCheckAt : Infinity;
+      if (this.#accepting) checkAt = Math.min(checkAt, this.#leaseReadAt + HANDOVER_POLL_MS);
       try {
         await this.#clock.sleep(Math.max(0, Math.min(roundAt, checkAt) - now), signal);
       } catch {
@@ -308,25 +383,40 @@ export class Coordinator {
   #watchesLease(now: number): boolean {
     if (this.leaseCheckInterval >= this.heartbeatInterval || this.#leaseChecksPaused) return false;
     if (this.#stopping || this.isLeader() || now < this.#coldStartEnds) return false;
-    if (!this.#leader || this.#leader.workerId === this.workerId) return false;
+    // No leader known (a cluster starting, a lease just freed): every follower looks, briefly.
+    if (!this.#leader) return true;
+    if (this.#leader.workerId === this.workerId) return false;
     return this.#smallerCandidates().length === 0;
   }
 
   /**
-   * HEAD on the lease; only when its ETag changed, the full read (and a bid if it was released).
-   * Unchanged means the leader has neither renewed nor released since the last read, which is the
-   * common case: a renewal comes once per heartbeat, a release once per term.
+   * One read of the lease (a GET: a HEAD would be followed by a GET after nearly every renewal),
+   * and a bid if it was released, expired or handed over to this instance.
    */
   async #checkLease(at: number): Promise<void> {
-    this.#leaseReadAt = at;
     try {
-      const info = await this.#store.head(LEADER_KEY);
-      if ((info?.etag ?? null) === this.#leaseEtag) return;
-      await this.#observeLease(this.#clock.monotonic(), true);
+      await this.#observeLease(at, true);
     } catch (error) {
       this.#leaseChecksPaused = true;
       this.#error(error);
     }
+  }
+
+  /**
+   * When the successor reads next: just after the leader's next renewal as its record announces
+   * it (`renewedAt + renewMs`, on the leader's wall clock), so a crashed leader's last renewal is
+   * seen within about `CHECK_AFTER_RENEWAL_MS` and the lease is taken over about one lease after
+   * the crash. Clock skew only moves the reads: they stay between half and one
+   * `leaseCheckInterval` apart, so cost and the failover bound hold whatever the clocks say.
+   */
+  #scheduleCheck(now: number, changed: boolean, renewedAt?: number, renewMs?: number): void {
+    const interval = this.leaseCheckInterval;
+    let delay = interval;
+    if (changed && renewedAt !== undefined && renewMs !== undefined) {
+      const untilRenewal = renewedAt + renewMs + CHECK_AFTER_RENEWAL_MS - this.#clock.now();
+      delay = Math.min(interval, Math.max(interval / 2, untilRenewal));
+    }
+    this.#nextCheckAt = now + delay;
   }
 
   /** One round: heartbeat (unless leading), observe workers and the lease, and maybe bid. */
@@ -338,19 +428,24 @@ export class Coordinator {
         if (heartbeat) await this.#forgetDeadWorkers();
         return;
       }
+      // The successor's own checks read the lease often enough; a round adds nothing to them,
+      // unless it is the moment the observed lease runs out.
+      const expired = this.#leaderAvailableAt !== undefined && now >= this.#leaderAvailableAt;
+      if (this.#leader && this.#watchesLease(now) && this.#nextCheckAt > now && !expired) return;
       await this.#observeLease(now, mayBid);
     } catch (error) {
       this.#error(error);
     }
   }
 
-  async #writeHeartbeat(): Promise<void> {
+  async #writeHeartbeat(acceptsHandOver?: number): Promise<void> {
     const record: WorkerRecord = {
       workerId: this.workerId,
       startedAt: this.#startedAt,
       lastHeartbeat: this.#clock.now(),
       epoch: this.getEpoch(),
       nonce: createNonce(),
+      ...(acceptsHandOver === undefined ? {} : { acceptsHandOver }),
     };
     await this.#store.put(workerKey(this.workerId), JSON.stringify(record), {
       contentType: 'application/json',
@@ -390,12 +485,15 @@ export class Coordinator {
   async #observeLease(now: number, mayBid: boolean): Promise<void> {
     this.#leaseReadAt = now;
     const info = await this.#locks.inspect(LEADER_LOCK);
+    const changed = (info?.etag ?? null) !== this.#leaseEtag;
+    this.#scheduleCheck(now, changed, info?.renewedAt, info?.renewMs);
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
     if (info && info.state === 'held' && !info.available) {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
+      if (info.successor === this.workerId && !this.#stopping) await this.#acceptHandOver(info.token);
       return;
     }
     // Free: never taken, released, or unchanged past its lease plus margin (its holder is gone).
@@ -406,10 +504,26 @@ export class Coordinator {
     if (!mayBid || this.#stopping) return;
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
-    if (smaller.length > 0 && !waitedLongEnough) return;
-    const handle = await this.#locks.acquire(LEADER_LOCK, { leaseMs: this.leaseMs, autoRenew: true });
+    const handedToMe = this.#accepting !== undefined && info?.token === this.#accepting.epoch;
+    if (smaller.length > 0 && !waitedLongEnough && !handedToMe) return;
+    const handle = await this.#locks.acquire(LEADER_LOCK, {
+      leaseMs: this.leaseMs,
+      renewMs: this.renewMs,
+      autoRenew: true,
+    });
     if (handle) this.#promote(handle);
     else await this.#observeLease(this.#clock.monotonic(), false);
+  }
+
+  /**
+   * The leader offers its lease to this instance: answer in the worker doc (which the leader reads
+   * closely) and read the lease closely until the release, so the hand-over leaves no real gap.
+   */
+  async #acceptHandOver(epoch: number): Promise<void> {
+    const now = this.#clock.monotonic();
+    if (this.#accepting?.epoch === epoch && now < this.#accepting.until) return;
+    this.#accepting = { epoch, until: now + 2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS };
+    await this.#writeHeartbeat(epoch);
   }
 
   #follow(workerId: string, epoch: number): void {
@@ -431,6 +545,7 @@ export class Coordinator {
       return;
     }
     this.#handle = handle;
+    this.#accepting = undefined;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
     handle.signal.addEventListener('abort', () => this.#demote(handle), { once: true });
@@ -447,13 +562,20 @@ export class Coordinator {
     this.#handle = undefined;
     const error = handle.signal.reason as SchedulerError;
     const lost = (error?.metadata?.reason as DemotionReason | undefined) ?? 'expired';
-    const reason: DemotionReason = this.#stopping && lost === 'released' ? 'stopped' : lost;
+    const reason: DemotionReason =
+      this.#handingOver && lost === 'released'
+        ? 'handed-over'
+        : this.#stopping && lost === 'released'
+          ? 'stopped'
+          : lost;
+    // A hand-over or a stop is what was asked for, not a failure: no error to report.
+    const voluntary = reason === 'handed-over' || reason === 'stopped';
     this.#emit('coordinator-demoted', {
       workerId: this.workerId,
       epoch: handle.token,
       reason,
       timestamp: this.#clock.now(),
-      error,
+      ...(voluntary ? {} : { error }),
     });
   }
 
@@ -479,6 +601,16 @@ export class Coordinator {
 
   #error(error: unknown): void {
     this.#emit('coordinator-error', { workerId: this.workerId, error, timestamp: this.#clock.now() });
+  }
+}
+
+/** The epoch a worker doc says its worker is ready to take over (`undefined`: none, or unreadable). */
+function readAcceptance(body: Uint8Array): number | undefined {
+  try {
+    const value = (JSON.parse(new TextDecoder().decode(body)) as Partial<WorkerRecord>).acceptsHandOver;
+    return typeof value === 'number' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -27,9 +27,44 @@ describe('LockClient', () => {
     expect(handle?.token).toBe(1);
     const record = await readRecord(memory, 'job');
     expect(Object.keys(record ?? {}).sort()).toEqual(
-      ['acquiredAt', 'leaseMs', 'nonce', 'owner', 'renewedAt', 'state', 'token'].sort(),
+      ['acquiredAt', 'leaseMs', 'nonce', 'owner', 'renewMs', 'renewedAt', 'state', 'token'].sort(),
     );
-    expect(record).toMatchObject({ owner: 'a', token: 1, leaseMs: LEASE, state: 'held' });
+    expect(record).toMatchObject({ owner: 'a', token: 1, leaseMs: LEASE, state: 'held', renewMs: LEASE / 3 });
+  });
+
+  it('renews every renewMs when given one, and refuses a period not shorter than the lease', async () => {
+    const { clock, memory, client } = setup();
+    const counter = new CountingStore(memory);
+    const handle = await client('a', counter).acquire('job', { leaseMs: LEASE, renewMs: LEASE / 2 });
+    expect(handle?.renewMs).toBe(LEASE / 2);
+    counter.reset();
+    await clock.advance(10 * LEASE);
+    expect(counter.writes).toBe(20);
+    expect(handle!.held).toBe(true);
+    await expect(client('b').acquire('other', { leaseMs: LEASE, renewMs: LEASE })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+  });
+
+  it('handOver names a successor in every later record and keeps the lease held until release', async () => {
+    const { clock, memory, client } = setup();
+    const a = await client('a').acquire('job', { leaseMs: LEASE });
+    await a!.handOver('b');
+    expect(await readRecord(memory, 'job')).toMatchObject({
+      owner: 'a',
+      token: 1,
+      state: 'held',
+      successor: 'b',
+    });
+    // Naming a successor grants it nothing: the lease is still held and not available to b.
+    expect(await client('b').acquire('job', { leaseMs: LEASE })).toBeNull();
+    await clock.advance(LEASE);
+    expect(a!.held).toBe(true);
+    expect(await readRecord(memory, 'job')).toMatchObject({ successor: 'b' });
+    expect(await a!.release()).toBe(true);
+    expect(await readRecord(memory, 'job')).not.toHaveProperty('successor');
+    expect((await client('b').acquire('job', { leaseMs: LEASE }))?.token).toBe(2);
+    await expect(a!.handOver('a')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('refuses a held lock and hands a released one over at once with token + 1', async () => {

@@ -28,8 +28,14 @@ export interface AcquireOptions {
   leaseMs?: number;
   /** Keep trying this long (ms) while someone else holds the lock. Default 0: one attempt. */
   wait?: number;
-  /** Renew every `leaseMs / 3` in the background until release or loss. Default true. */
+  /** Renew every `renewMs` in the background until release or loss. Default true. */
   autoRenew?: boolean;
+  /**
+   * Renewal period in ms, below `leaseMs`. Default `leaseMs / 3` (two more chances before the
+   * lease runs out). A longer period costs fewer writes and leaves less time to retry a failed
+   * renewal; the holder steps down at the deadline either way.
+   */
+  renewMs?: number;
   /** Stops waiting (rejects with the signal's reason). */
   signal?: AbortSignal;
 }
@@ -44,6 +50,10 @@ export interface LockInfo {
   leaseMs: number;
   acquiredAt: number;
   renewedAt: number;
+  /** The holder's renewal period (ms), when its record says. */
+  renewMs?: number;
+  /** The owner the holder is handing over to (graceful hand-over), if any. */
+  successor?: string;
   etag: string;
   /** True when `acquire` could take it now: released, or unchanged past lease + margin. */
   available: boolean;
@@ -59,7 +69,7 @@ interface Observation {
 }
 
 const CLIENT_OPTIONS = ['store', 'clock', 'owner', 'marginMs'] as const;
-const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'signal'] as const;
+const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'renewMs', 'signal'] as const;
 const DEFAULT_LEASE_MS = 30_000;
 
 /** The key of a lock, relative to the client's store. */
@@ -132,13 +142,14 @@ export class LockClient {
     const leaseMs = checkDuration('acquire', 'leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
     const wait = checkDuration('acquire', 'wait', options.wait ?? 0, 0);
     const autoRenew = options.autoRenew ?? true;
+    const renewMs = checkDuration('acquire', 'renewMs', options.renewMs ?? leaseMs / 3, 1, leaseMs - 1);
     const { signal } = options;
     const giveUpAt = this.clock.monotonic() + wait;
     // While waiting, poll often enough to notice a release soon, and exactly at expiry.
     const pollMs = Math.max(1, Math.round(leaseMs / 4));
     for (;;) {
       if (signal?.aborted) throw signal.reason;
-      const attempt = await this.#tryAcquire(name, leaseMs, autoRenew);
+      const attempt = await this.#tryAcquire(name, leaseMs, autoRenew, renewMs);
       if (attempt instanceof LockHandle) return attempt;
       const now = this.clock.monotonic();
       if (now >= giveUpAt) return null;
@@ -207,6 +218,7 @@ export class LockClient {
     name: string,
     leaseMs: number,
     autoRenew: boolean,
+    renewMs: number,
   ): Promise<LockHandle | { availableAt: number }> {
     const key = lockKey(name);
     // A lost race means someone else wrote in between: read again, a couple of times at most.
@@ -229,6 +241,7 @@ export class LockClient {
         state: 'held',
         acquiredAt,
         renewedAt: acquiredAt,
+        renewMs,
       });
       const sentAt = this.clock.monotonic();
       try {
@@ -248,6 +261,7 @@ export class LockClient {
           etag,
           sentAt,
           autoRenew,
+          renewMs,
         });
       } catch (error) {
         if (!isPreconditionFailed(error)) throw error;

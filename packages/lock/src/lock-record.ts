@@ -15,11 +15,21 @@ export interface LockRecord {
   acquiredAt: number;
   /** Holder's wall clock at the last write. */
   renewedAt: number;
+  /**
+   * How often the holder renews (ms), so an observer can time its reads just after a renewal.
+   * Informational: expiry is judged from `leaseMs` alone. Absent in records of older versions.
+   */
+  renewMs?: number;
+  /**
+   * Set while the holder hands the lease over (a graceful stop): the owner this holder asks to take
+   * over at once, without waiting out the lease. The holder keeps the lease valid meanwhile.
+   */
+  successor?: string;
 }
 
 export function encodeLockRecord(record: LockRecord): string {
-  const { owner, token, nonce, leaseMs, state, acquiredAt, renewedAt } = record;
-  return JSON.stringify({ owner, token, nonce, leaseMs, state, acquiredAt, renewedAt });
+  const { owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor } = record;
+  return JSON.stringify({ owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor });
 }
 
 /** Parses a stored lock; anything else is `STORE_CORRUPTED` (and is never overwritten). */
@@ -43,6 +53,11 @@ export function decodeLockRecord(body: Uint8Array, key: string): LockRecord {
   if (record.state !== 'held' && record.state !== 'released')
     throw corrupted(key, 'state is not held|released');
   if (!okNumber('acquiredAt') || !okNumber('renewedAt')) throw corrupted(key, 'timestamps are not numbers');
+  // Optional and informational: a malformed value is dropped, never obeyed.
+  if (record.renewMs !== undefined && !(okNumber('renewMs') && (record.renewMs as number) > 0)) {
+    delete record.renewMs;
+  }
+  if (record.successor !== undefined && typeof record.successor !== 'string') delete record.successor;
   return record as unknown as LockRecord;
 }
 
