@@ -49,6 +49,12 @@ export const LEADER_LOCK = 'leader';
 const STALE_AFTER_HEARTBEATS = 3;
 /** The leader deletes worker docs unchanged for this many intervals (crashed workers). */
 const FORGET_AFTER_HEARTBEATS = 10;
+/**
+ * A leader lease that does not decode, or claims more than this many of our own leases, counts as
+ * held by nobody known for that long, then is taken over (with an epoch above every earlier one).
+ * Every instance of a cluster normally has the same lease, so a real leader is never cut short.
+ */
+const MAX_LEASE_FACTOR = 10;
 /** Default `leaseCheckInterval`: a graceful hand-over in well under a second. */
 const DEFAULT_LEASE_CHECK_INTERVAL = 500;
 const LEADER_KEY = lockKey(LEADER_LOCK);
@@ -175,6 +181,8 @@ export class Coordinator {
       store: this.#store,
       clock: this.#clock,
       owner: this.workerId,
+      // A lease claiming more than this (corrupted, or absurd like 1e300) is taken over after it.
+      maxLeaseMs: MAX_LEASE_FACTOR * this.leaseMs,
       ...(marginMs === undefined ? {} : { marginMs }),
     });
   }
@@ -390,8 +398,17 @@ export class Coordinator {
   async #observeLease(now: number, mayBid: boolean): Promise<void> {
     this.#leaseReadAt = now;
     const info = await this.#locks.inspect(LEADER_LOCK);
+    if (info?.problem && info.etag !== this.#leaseEtag) this.#error(info.problem);
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
+    if (info?.problem && !info.available) {
+      // Nobody known leads under a corrupted lease: wait it out, then bid as for an expired one.
+      this.#freeSince = undefined;
+      this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
+      this.#epoch = Math.max(this.#epoch, info.token);
+      this.#leader = null;
+      return;
+    }
     if (info && info.state === 'held' && !info.available) {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
