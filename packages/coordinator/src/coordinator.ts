@@ -122,6 +122,10 @@ export class Coordinator {
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  /** After `resign()`: heartbeats go on (marked draining), but this instance neither leads nor bids. */
+  #draining = false;
+  /** Whose lease this instance saw free last before bidding, and whether it was released (not expired). */
+  #predecessor: { workerId: string; released: boolean } | undefined;
 
   constructor(options: CoordinatorOptions) {
     if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
@@ -251,6 +255,35 @@ export class Coordinator {
   }
 
   /**
+   * Gives leadership up at once (releases the lease if held, so the successor takes over within
+   * about `leaseCheckInterval`) and stops bidding, but keeps heartbeating, with `draining: true`
+   * in the worker record, until `stop()`: the others still see this instance alive, so what it
+   * is finishing is not taken for orphaned work. Idempotent; a no-op before `start()`.
+   */
+  async resign(): Promise<void> {
+    if (!this.#loop || this.#draining) return;
+    this.#draining = true;
+    // The heartbeat first: the successor lists workers before it bids, so it sees this one fresh.
+    await this.#writeHeartbeat().catch((error: unknown) => this.#error(error));
+    const handle = this.#handle;
+    if (handle) await handle.release().catch((error: unknown) => this.#error(error));
+  }
+
+  /** True while `resign()` has been called and `stop()` not yet. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * True when this instance took leadership over from `workerId` after that instance released the
+   * lease (a graceful stop: it may still be finishing runs, heartbeating as draining), rather than
+   * after its lease expired (crashed or cut off).
+   */
+  tookOverByRelease(workerId: string): boolean {
+    return this.#predecessor?.workerId === workerId && this.#predecessor.released;
+  }
+
+  /**
    * Stops: releases the leader lease if held (the successor, checking the lease every
    * `leaseCheckInterval`, takes over within about that long, with the next epoch) and deletes this
    * worker's heartbeat doc. Never throws for store failures; they are emitted as `coordinator-error`.
@@ -261,6 +294,7 @@ export class Coordinator {
     this.#stop?.abort();
     await this.#loop;
     this.#loop = undefined;
+    this.#draining = false;
     const handle = this.#handle;
     if (handle) await handle.release().catch((error: unknown) => this.#error(error));
     await this.#store.delete(workerKey(this.workerId)).catch((error: unknown) => this.#error(error));
@@ -315,7 +349,7 @@ export class Coordinator {
    */
   #watchesLease(now: number): boolean {
     if (this.leaseCheckInterval >= this.heartbeatInterval || this.#leaseChecksPaused) return false;
-    if (this.#stopping || this.isLeader() || now < this.#coldStartEnds) return false;
+    if (this.#stopping || this.#draining || this.isLeader() || now < this.#coldStartEnds) return false;
     if (!this.#leader || this.#leader.workerId === this.workerId) return false;
     return this.#smallerCandidates().length === 0;
   }
@@ -359,6 +393,7 @@ export class Coordinator {
       lastHeartbeat: this.#clock.now(),
       epoch: this.getEpoch(),
       nonce: createNonce(),
+      ...(this.#draining ? { draining: true } : {}),
     };
     await this.#store.put(workerKey(this.workerId), JSON.stringify(record), {
       contentType: 'application/json',
@@ -420,10 +455,13 @@ export class Coordinator {
     if (info) this.#epoch = Math.max(this.#epoch, info.token);
     if (this.#leader) this.#leader = null;
     this.#freeSince ??= now;
-    if (!mayBid || this.#stopping) return;
+    if (!mayBid || this.#stopping || this.#draining) return;
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     if (smaller.length > 0 && !waitedLongEnough) return;
+    this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
+    // Fresh heartbeats before taking over, so a predecessor that is draining counts as alive.
+    if (info) await this.#observeWorkers();
     const handle = await this.#locks.acquire(LEADER_LOCK, { leaseMs: this.leaseMs, autoRenew: true });
     if (handle) this.#promote(handle);
     else await this.#observeLease(this.#clock.monotonic(), false);
@@ -443,7 +481,7 @@ export class Coordinator {
   }
 
   #promote(handle: LockHandle): void {
-    if (this.#stopping) {
+    if (this.#stopping || this.#draining) {
       void handle.release().catch(() => undefined);
       return;
     }
@@ -464,7 +502,8 @@ export class Coordinator {
     this.#handle = undefined;
     const error = handle.signal.reason as SchedulerError;
     const lost = (error?.metadata?.reason as DemotionReason | undefined) ?? 'expired';
-    const reason: DemotionReason = this.#stopping && lost === 'released' ? 'stopped' : lost;
+    const reason: DemotionReason =
+      (this.#stopping || this.#draining) && lost === 'released' ? 'stopped' : lost;
     this.#emit('coordinator-demoted', {
       workerId: this.workerId,
       epoch: handle.token,

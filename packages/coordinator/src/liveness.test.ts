@@ -4,7 +4,7 @@ import { MemoryStore } from '@s3-scheduler/storage';
 import { FaultyStore } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { createCluster, type Node } from './cluster.test.helpers.js';
-import { LEADER_LOCK } from './index.js';
+import { LEADER_LOCK, workerKey } from './index.js';
 
 const H = 200; // heartbeat
 const LEASE = 3 * H;
@@ -120,4 +120,36 @@ describe('Coordinator liveness', () => {
       for (const node of nodes) await node.coordinator.stop();
     }, 60_000);
   }
+
+  it('resign(): hands over at once, keeps heartbeating as draining, and the successor knows it was a release', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders } = createCluster(['a', 'b', 'c'], memory, clock, {
+      skipColdStart: true,
+    });
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await clock.advance(30_000);
+    const [a, b] = nodes as [Node, Node];
+    expect(leaders()).toEqual([a]);
+    await a.coordinator.resign();
+    expect(a.coordinator.draining).toBe(true);
+    await clock.advance(1000);
+    expect(leaders()).toEqual([b]);
+    expect(b.coordinator.tookOverByRelease('a')).toBe(true);
+    // Minutes later 'a' is still draining: never bids again, still seen alive, marked draining.
+    await clock.advance(5 * 30_000);
+    expect(leaders()).toEqual([b]);
+    expect(b.coordinator.getActiveWorkers()).toContain('a');
+    const record = JSON.parse(new TextDecoder().decode((await memory.get(workerKey('a')))!.body));
+    expect(record).toMatchObject({ workerId: 'a', draining: true });
+    expect(journal.demotions).toMatchObject([{ workerId: 'a', reason: 'stopped' }]);
+    await a.coordinator.stop();
+    expect(await memory.get(workerKey('a'))).toBeNull();
+    // A leader that crashes is taken over by expiry, not by release.
+    b.gate.crash();
+    await clock.advance(4 * 90_000);
+    expect(leaders()).toHaveLength(1);
+    expect(leaders()[0]!.coordinator.tookOverByRelease('b')).toBe(false);
+    expect(journal.violations).toEqual([]);
+  });
 });

@@ -13,6 +13,8 @@ export interface WorkerRecord {
   epoch: number;
   /** New on every write, so every heartbeat changes the ETag even if the clock did not move. */
   nonce: string;
+  /** Set after `resign()`: still alive and finishing its runs, but no longer leading or bidding. */
+  draining?: boolean;
 }
 
 export function workerKey(workerId: string): string {
