@@ -1296,7 +1296,9 @@ export class SchedulerPlugin {
 
   /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
   async #syncDocuments(): Promise<void> {
-    for (const doc of await this.#documents!.changed()) {
+    const corrupted = (error: SchedulerError) =>
+      this.#reportError('syncJob', error, error.metadata?.jobName as string | undefined);
+    for (const doc of await this.#documents!.changed(corrupted)) {
       const state = this.#jobs.get(doc.name);
       if (state) this.#applyDocument(state, doc);
     }
