@@ -62,6 +62,12 @@ const RENEW_FRACTION = 1 / 2;
 const CHECK_AFTER_RENEWAL_MS = 500;
 /** During a hand-over, the two instances involved read each other's answer this often (ms, at most). */
 const HANDOVER_POLL_MS = 200;
+/**
+ * A leader lease that does not decode, or claims more than this many of our own leases, counts as
+ * held by nobody known for that long, then is taken over (with an epoch above every earlier one).
+ * Every instance of a cluster normally has the same lease, so a real leader is never cut short.
+ */
+const MAX_LEASE_FACTOR = 10;
 const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
@@ -135,6 +141,10 @@ export class Coordinator {
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  /** After `resign()`: heartbeats go on (marked draining), but this instance neither leads nor bids. */
+  #draining = false;
+  /** Whose lease this instance saw free last before bidding, and whether it was released (not expired). */
+  #predecessor: { workerId: string; released: boolean } | undefined;
 
   constructor(options: CoordinatorOptions) {
     if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
@@ -199,6 +209,8 @@ export class Coordinator {
       store: this.#store,
       clock: this.#clock,
       owner: this.workerId,
+      // A lease claiming more than this (corrupted, or absurd like 1e300) is taken over after it.
+      maxLeaseMs: MAX_LEASE_FACTOR * this.leaseMs,
       ...(marginMs === undefined ? {} : { marginMs }),
     });
   }
@@ -275,17 +287,33 @@ export class Coordinator {
    * two requests. Resolves `true` once released to a successor that is ready
    * (`coordinator-demoted` with reason `handed-over` has fired), `false` when this instance does
    * not lead, has no live successor, or no answer came within two `leaseCheckInterval`s (the lease
-   * is still held then; `stop()` releases it as usual). Never throws; store failures are emitted
-   * as `coordinator-error`.
+   * is still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
+   * are emitted as `coordinator-error`.
    */
   async handOver(): Promise<boolean> {
     const handle = this.#handle;
     if (!handle?.held || !this.#loop) return false;
+    if (!(await this.#awaitSuccessor(handle))) return false;
+    this.#handingOver = true;
+    try {
+      return await handle.release();
+    } catch (error) {
+      this.#error(error);
+      return false;
+    } finally {
+      this.#handingOver = false;
+    }
+  }
+
+  /**
+   * Offers the lease to the live worker first in line and waits (leading on) until it answers
+   * that it is ready, for at most two `leaseCheckInterval`s. `true` when it answered.
+   */
+  async #awaitSuccessor(handle: LockHandle): Promise<boolean> {
     const successor = this.#liveWorkers()
       .filter((id) => id !== this.workerId)
       .sort(compareIds)[0];
     if (successor === undefined) return false;
-    this.#handingOver = true;
     try {
       await handle.handOver(successor);
       const key = workerKey(successor);
@@ -298,17 +326,52 @@ export class Coordinator {
         if (!seen || seen.etag === etag) continue;
         etag = seen.etag;
         const answer = await this.#store.get(key);
-        if (answer && readAcceptance(answer.body) === handle.token) {
-          return await handle.release();
-        }
+        if (answer && readAcceptance(answer.body) === handle.token) return true;
       }
       return false;
     } catch (error) {
       this.#error(error);
       return false;
+    }
+  }
+
+  /**
+   * Gives leadership up (for a graceful stop) and stops bidding, but keeps heartbeating, with
+   * `draining: true` in the worker record, until `stop()`: the others still see this instance
+   * alive, so what it is finishing is not taken for orphaned work. While leading, it first hands
+   * over like `handOver()` (leading on until the successor is ready, at most two
+   * `leaseCheckInterval`s), then releases the lease. Idempotent; a no-op before `start()`.
+   */
+  async resign(): Promise<void> {
+    if (!this.#loop || this.#draining) return;
+    const handle = this.#handle;
+    const ready = handle?.held ? await this.#awaitSuccessor(handle) : false;
+    this.#draining = true;
+    // The heartbeat first: the successor lists workers before it bids, so it sees this one fresh.
+    await this.#writeHeartbeat().catch((error: unknown) => this.#error(error));
+    if (!handle) return;
+    this.#handingOver = ready;
+    try {
+      await handle.release();
+    } catch (error) {
+      this.#error(error);
     } finally {
       this.#handingOver = false;
     }
+  }
+
+  /** True while `resign()` has been called and `stop()` not yet. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * True when this instance took leadership over from `workerId` after that instance released the
+   * lease (a graceful stop: it may still be finishing runs, heartbeating as draining), rather than
+   * after its lease expired (crashed or cut off).
+   */
+  tookOverByRelease(workerId: string): boolean {
+    return this.#predecessor?.workerId === workerId && this.#predecessor.released;
   }
 
   /**
@@ -322,6 +385,7 @@ export class Coordinator {
     this.#stop?.abort();
     await this.#loop;
     this.#loop = undefined;
+    this.#draining = false;
     const handle = this.#handle;
     if (handle) await handle.release().catch((error: unknown) => this.#error(error));
     await this.#store.delete(workerKey(this.workerId)).catch((error: unknown) => this.#error(error));
@@ -382,7 +446,7 @@ export class Coordinator {
    */
   #watchesLease(now: number): boolean {
     if (this.leaseCheckInterval >= this.heartbeatInterval || this.#leaseChecksPaused) return false;
-    if (this.#stopping || this.isLeader() || now < this.#coldStartEnds) return false;
+    if (this.#stopping || this.#draining || this.isLeader() || now < this.#coldStartEnds) return false;
     // No leader known (a cluster starting, a lease just freed): every follower looks, briefly.
     if (!this.#leader) return true;
     if (this.#leader.workerId === this.workerId) return false;
@@ -446,6 +510,7 @@ export class Coordinator {
       epoch: this.getEpoch(),
       nonce: createNonce(),
       ...(acceptsHandOver === undefined ? {} : { acceptsHandOver }),
+      ...(this.#draining ? { draining: true } : {}),
     };
     await this.#store.put(workerKey(this.workerId), JSON.stringify(record), {
       contentType: 'application/json',
@@ -487,13 +552,22 @@ export class Coordinator {
     const info = await this.#locks.inspect(LEADER_LOCK);
     const changed = (info?.etag ?? null) !== this.#leaseEtag;
     this.#scheduleCheck(now, changed, info?.renewedAt, info?.renewMs);
+    if (info?.problem && changed) this.#error(info.problem);
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
+    if (info?.problem && !info.available) {
+      // Nobody known leads under a corrupted lease: wait it out, then bid as for an expired one.
+      this.#freeSince = undefined;
+      this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
+      this.#epoch = Math.max(this.#epoch, info.token);
+      this.#leader = null;
+      return;
+    }
     if (info && info.state === 'held' && !info.available) {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
-      if (info.successor === this.workerId && !this.#stopping) await this.#acceptHandOver(info.token);
+      if (info.successor === this.workerId && !this.#stopping && !this.#draining) await this.#acceptHandOver(info.token);
       return;
     }
     // Free: never taken, released, or unchanged past its lease plus margin (its holder is gone).
@@ -501,11 +575,14 @@ export class Coordinator {
     if (info) this.#epoch = Math.max(this.#epoch, info.token);
     if (this.#leader) this.#leader = null;
     this.#freeSince ??= now;
-    if (!mayBid || this.#stopping) return;
+    if (!mayBid || this.#stopping || this.#draining) return;
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     const handedToMe = this.#accepting !== undefined && info?.token === this.#accepting.epoch;
     if (smaller.length > 0 && !waitedLongEnough && !handedToMe) return;
+    this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
+    // Fresh heartbeats before taking over, so a predecessor that is draining counts as alive.
+    if (info) await this.#observeWorkers();
     const handle = await this.#locks.acquire(LEADER_LOCK, {
       leaseMs: this.leaseMs,
       renewMs: this.renewMs,
@@ -540,7 +617,7 @@ export class Coordinator {
   }
 
   #promote(handle: LockHandle): void {
-    if (this.#stopping) {
+    if (this.#stopping || this.#draining) {
       void handle.release().catch(() => undefined);
       return;
     }
@@ -565,7 +642,7 @@ export class Coordinator {
     const reason: DemotionReason =
       this.#handingOver && lost === 'released'
         ? 'handed-over'
-        : this.#stopping && lost === 'released'
+        : (this.#stopping || this.#draining) && lost === 'released'
           ? 'stopped'
           : lost;
     // A hand-over or a stop is what was asked for, not a failure: no error to report.

@@ -18,6 +18,8 @@ export interface WorkerRecord {
    * take over the moment that leader releases it.
    */
   acceptsHandOver?: number;
+  /** Set after `resign()`: still alive and finishing its runs, but no longer leading or bidding. */
+  draining?: boolean;
 }
 
 export function workerKey(workerId: string): string {

@@ -291,14 +291,60 @@ describe('LockClient', () => {
     const { memory, client } = setup();
     await client('a').acquire('../../escape', { leaseMs: LEASE });
     const page = await memory.list('');
-    expect(page.objects.map((object) => object.key)).toEqual(['locks/%2E%2E%2F%2E%2E%2Fescape.json']);
+    expect(page.objects.map((object) => object.key)).toEqual([
+      'fences/%2E%2E%2F%2E%2E%2Fescape.json',
+      'locks/%2E%2E%2F%2E%2E%2Fescape.json',
+    ]);
   });
 
-  it('refuses to touch a corrupted lock object', async () => {
+  it('a corrupted or absurd lease counts as held for maxLeaseMs, then is taken over with a higher token', async () => {
+    const MAX = 5 * LEASE;
+    const corruptions = [
+      'not json',
+      JSON.stringify({ owner: 'x', token: 'seven' }),
+      // Well-formed but absurd: a lease no holder can mean.
+      JSON.stringify({
+        owner: 'x',
+        token: 3,
+        nonce: 'n',
+        leaseMs: 1e300,
+        state: 'held',
+        acquiredAt: 0,
+        renewedAt: 0,
+      }),
+    ];
+    for (const body of corruptions) {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const counting = new CountingStore(memory);
+      const make = (owner: string) => new LockClient({ store: counting, clock, owner, maxLeaseMs: MAX });
+      // Three tenures first: the token reached 3.
+      for (let i = 0; i < 3; i++) await (await make('a').acquire('job', { leaseMs: LEASE }))!.release();
+      await memory.put(lockKey('job'), body);
+      // A fresh process, which never saw the lease before, observes it.
+      const b = make('b');
+      const info = await b.inspect('job');
+      expect(info).toMatchObject({ state: 'held', available: false, problem: { code: 'STORE_CORRUPTED' } });
+      expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+      await clock.advance(MAX + b.marginFor(MAX) - 1);
+      expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+      expect(new TextDecoder().decode((await memory.get(lockKey('job')))!.body)).toBe(body);
+      await clock.advance(1);
+      const taken = await b.acquire('job', { leaseMs: LEASE });
+      // Never back to 1: the fencing record remembers token 3.
+      expect(taken?.token).toBe(4);
+      expect(counting.counts.delete).toBe(0);
+      taken!.signal.addEventListener('abort', () => undefined);
+      await taken!.release();
+    }
+  });
+
+  it('a lock object deleted by hand does not reset the token', async () => {
     const { memory, client } = setup();
-    await memory.put(lockKey('job'), 'not json');
-    await expect(client('a').acquire('job')).rejects.toMatchObject({ code: 'STORE_CORRUPTED' });
-    expect(new TextDecoder().decode((await memory.get(lockKey('job')))!.body)).toBe('not json');
+    const a = client('a');
+    for (let i = 0; i < 2; i++) await (await a.acquire('job', { leaseMs: LEASE }))!.release();
+    await memory.delete(lockKey('job'));
+    expect((await client('b').acquire('job', { leaseMs: LEASE }))?.token).toBe(3);
   });
 
   it('rejects bad options with a clear error', async () => {

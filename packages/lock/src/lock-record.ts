@@ -32,7 +32,10 @@ export function encodeLockRecord(record: LockRecord): string {
   return JSON.stringify({ owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor });
 }
 
-/** Parses a stored lock; anything else is `STORE_CORRUPTED` (and is never overwritten). */
+/**
+ * Parses a stored lock; anything else is `STORE_CORRUPTED`. Clients treat such an object as held
+ * by nobody known for their `maxLeaseMs`, then take it over (never deleting it).
+ */
 export function decodeLockRecord(body: Uint8Array, key: string): LockRecord {
   let value: unknown;
   try {
@@ -61,13 +64,23 @@ export function decodeLockRecord(body: Uint8Array, key: string): LockRecord {
   return record as unknown as LockRecord;
 }
 
-function corrupted(key: string, reason: string, cause?: unknown): SchedulerError {
+/** The token of a record that does not decode, when it still has a usable one (else undefined). */
+export function salvageToken(body: Uint8Array): number | undefined {
+  try {
+    const token = (JSON.parse(new TextDecoder().decode(body)) as { token?: unknown } | null)?.token;
+    return typeof token === 'number' && Number.isSafeInteger(token) && token > 0 ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function corrupted(key: string, reason: string, cause?: unknown): SchedulerError {
   return new SchedulerError(`Lock object '${key}' is not a lock record: ${reason}`, {
     code: 'STORE_CORRUPTED',
     operation: 'acquire',
     metadata: { key, reason },
     suggestion:
-      'Something other than @s3-scheduler/lock wrote this key. Inspect it and remove it by hand once no process uses the lock; it is never overwritten automatically.',
+      'Something other than @s3-scheduler/lock wrote this key. It is treated as a lease held by nobody known for maxLeaseMs (plus the margin), then taken over with a token above every earlier one; nothing needs removing by hand.',
     cause,
   });
 }

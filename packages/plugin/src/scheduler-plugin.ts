@@ -219,14 +219,17 @@ export class SchedulerPlugin {
     await Promise.all(this.#loops);
     this.#loops = [];
     const coordinator = this.#coordinator;
-    this.#coordinator = undefined;
-    await coordinator?.stop().catch((error: unknown) => this.#reportError('stop', error));
+    // Leadership goes at once (a release), but this instance heartbeats on, marked draining,
+    // while its runs finish: the successor sees it alive and does not take them for orphans.
+    await coordinator?.resign().catch((error: unknown) => this.#reportError('stop', error));
     let { drained } = await this.#executor.drain({ deadline: this.#options.stopTimeout });
     if (!drained) {
       for (const state of this.#jobs.values()) state.cancelAll('the scheduler is stopping');
       ({ drained } = await this.#executor.drain({ deadline: 5_000 }));
     }
     await Promise.allSettled([...this.#inflight]);
+    this.#coordinator = undefined;
+    await coordinator?.stop().catch((error: unknown) => this.#reportError('stop', error));
     await this.#history?.flushStatistics().catch((error: unknown) => this.#reportError('stop', error));
     this.#heap.clear();
     this.#started = false;
@@ -1211,11 +1214,17 @@ export class SchedulerPlugin {
    * Whether the instance holding a `running` record may still be running it: another instance
    * the coordinator sees alive — except the leader this one took over from, for runs it claimed
    * under an older epoch: its lease ran out or was given up, so its runs are orphans even while
-   * its last heartbeat still looks fresh.
+   * its last heartbeat still looks fresh. A leader that released its lease (a graceful stop) is
+   * the exception: it heartbeats on while it drains its runs, and they are its own until it is gone.
    */
   #holderAlive(record: RunRecord): boolean {
     if (record.workerId === null || record.workerId === this.#workerId) return false;
-    if (record.workerId === this.#previousLeader && (record.epoch ?? 0) < this.getEpoch()) return false;
+    if (
+      record.workerId === this.#previousLeader &&
+      (record.epoch ?? 0) < this.getEpoch() &&
+      !this.#coordinator?.tookOverByRelease(record.workerId)
+    )
+      return false;
     return this.getActiveWorkers().includes(record.workerId);
   }
 
@@ -1287,7 +1296,9 @@ export class SchedulerPlugin {
 
   /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
   async #syncDocuments(): Promise<void> {
-    for (const doc of await this.#documents!.changed()) {
+    const corrupted = (error: SchedulerError) =>
+      this.#reportError('syncJob', error, error.metadata?.jobName as string | undefined);
+    for (const doc of await this.#documents!.changed(corrupted)) {
       const state = this.#jobs.get(doc.name);
       if (state) this.#applyDocument(state, doc);
     }
