@@ -323,10 +323,14 @@ export class Coordinator {
       while (handle.held && this.#clock.monotonic() < giveUpAt) {
         await this.#clock.sleep(poll);
         const seen = await this.#store.head(key);
-        if (!seen || seen.etag === etag) continue;
+        if (!seen) return false; // it stopped: nobody to wait for
+        if (seen.etag === etag) continue;
         etag = seen.etag;
         const answer = await this.#store.get(key);
-        if (answer && readAcceptance(answer.body) === handle.token) return true;
+        if (!answer) return false;
+        const { accepts, draining } = readAnswer(answer.body);
+        if (accepts === handle.token) return true;
+        if (draining) return false; // it is stopping too (a whole deployment going down)
       }
       return false;
     } catch (error) {
@@ -567,7 +571,8 @@ export class Coordinator {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
-      if (info.successor === this.workerId && !this.#stopping && !this.#draining) await this.#acceptHandOver(info.token);
+      if (info.successor === this.workerId && !this.#stopping && !this.#draining)
+        await this.#acceptHandOver(info.token);
       return;
     }
     // Free: never taken, released, or unchanged past its lease plus margin (its holder is gone).
@@ -681,13 +686,14 @@ export class Coordinator {
   }
 }
 
-/** The epoch a worker doc says its worker is ready to take over (`undefined`: none, or unreadable). */
-function readAcceptance(body: Uint8Array): number | undefined {
+/** What a worker doc says about a hand-over: the epoch it is ready to take over, and whether it drains. */
+function readAnswer(body: Uint8Array): { accepts: number | undefined; draining: boolean } {
   try {
-    const value = (JSON.parse(new TextDecoder().decode(body)) as Partial<WorkerRecord>).acceptsHandOver;
-    return typeof value === 'number' ? value : undefined;
+    const record = JSON.parse(new TextDecoder().decode(body)) as Partial<WorkerRecord>;
+    const accepts = typeof record.acceptsHandOver === 'number' ? record.acceptsHandOver : undefined;
+    return { accepts, draining: record.draining === true };
   } catch {
-    return undefined;
+    return { accepts: undefined, draining: false };
   }
 }
 

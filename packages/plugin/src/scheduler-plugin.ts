@@ -213,15 +213,16 @@ export class SchedulerPlugin {
    */
   async stop(): Promise<void> {
     if (!this.#started) return;
+    const coordinator = this.#coordinator;
+    // A leader goes on firing slots until its successor is ready, then releases (a hand-over with
+    // no gap); this instance then heartbeats on, marked draining, while its runs finish, so the
+    // successor sees it alive and does not take them for orphans.
+    await coordinator?.resign().catch((error: unknown) => this.#reportError('stop', error));
     this.#stopping = true;
     this.#stopController?.abort();
     this.#wake?.abort();
     await Promise.all(this.#loops);
     this.#loops = [];
-    const coordinator = this.#coordinator;
-    // Leadership goes at once (a release), but this instance heartbeats on, marked draining,
-    // while its runs finish: the successor sees it alive and does not take them for orphans.
-    await coordinator?.resign().catch((error: unknown) => this.#reportError('stop', error));
     let { drained } = await this.#executor.drain({ deadline: this.#options.stopTimeout });
     if (!drained) {
       for (const state of this.#jobs.values()) state.cancelAll('the scheduler is stopping');
@@ -1411,6 +1412,10 @@ export class SchedulerPlugin {
       workerId: this.#workerId,
       clock: this.#clock,
       heartbeatInterval: this.#options.heartbeatInterval,
+      ...(this.#options.leaseDuration === undefined ? {} : { leaseMs: this.#options.leaseDuration }),
+      ...(this.#options.leaseCheckInterval === undefined
+        ? {}
+        : { leaseCheckInterval: this.#options.leaseCheckInterval }),
       coldStartObservationWindow: this.#options.coldStartObservationWindow,
       skipColdStart: this.#options.skipColdStart,
     });
