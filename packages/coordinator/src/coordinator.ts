@@ -60,6 +60,8 @@ const DEFAULT_LEASE_MS = 12_000;
 const RENEW_FRACTION = 1 / 2;
 /** A successor reads this long after the leader's expected renewal, so the write has landed. */
 const CHECK_AFTER_RENEWAL_MS = 500;
+/** The leader publishes the live worker ids in its lease up to this many (beyond, followers list). */
+const MAX_PUBLISHED_WORKERS = 200;
 /** During a hand-over, the two instances involved read each other's answer this often (ms, at most). */
 const HANDOVER_POLL_MS = 200;
 /**
@@ -134,6 +136,15 @@ export class Coordinator {
   #nextCheckAt = Number.NEGATIVE_INFINITY;
   /** Set while `handOver()` runs, so the release's demotion says it was a hand-over. */
   #handingOver = false;
+  /**
+   * What the leader published in its lease as last read: its standby (the follower that watches the
+   * lease) and the workers it sees alive, so followers need not list `workers/` themselves.
+   */
+  #published: { standby?: string; workers?: string[] } | undefined;
+  /** The application's part of the lease data, as last read from the lease (`published()`). */
+  #publishedData: Record<string, unknown> | undefined;
+  /** What this instance publishes while it leads (`publish()`). */
+  #toPublish: Record<string, unknown> = {};
   /** A hand-over offered to this instance and accepted: watch the lease closely until this ends. */
   #accepting: { epoch: number; until: number } | undefined;
   #coldStartEnds = 0;
@@ -261,7 +272,8 @@ export class Coordinator {
     if (this.#loop) active.add(this.workerId);
     const leader = this.getLeader();
     if (leader) active.add(leader);
-    for (const id of this.#liveWorkers()) active.add(id);
+    const published = this.isLeader() ? undefined : this.#published?.workers;
+    for (const id of published ?? this.#liveWorkers()) active.add(id);
     return [...active].sort(compareIds);
   }
 
@@ -310,6 +322,8 @@ export class Coordinator {
    * that it is ready, for at most two `leaseCheckInterval`s. `true` when it answered.
    */
   async #awaitSuccessor(handle: LockHandle): Promise<boolean> {
+    // A fresh view of who is alive: the last listing may be a heartbeat old.
+    await this.#observeWorkers().catch((error: unknown) => this.#error(error));
     const successor = this.#liveWorkers()
       .filter((id) => id !== this.workerId)
       .sort(compareIds)[0];
@@ -416,7 +430,7 @@ export class Coordinator {
       // has a wake-up ahead of it.
       // Only the instance first in line wakes when the observed lease runs out; the others read
       // it at their heartbeat rounds (they bid only after a further heartbeat anyway).
-      const firstInLine = this.#smallerCandidates().length === 0;
+      const firstInLine = this.#isStandby();
       const availableAt = firstInLine ? this.#leaderAvailableAt : undefined;
       const events = [coldStartEnds, availableAt, (this.#freeSince ?? -Infinity) + interval];
       const pending = events.filter((at): at is number => at !== undefined && at > lastRoundAt);
@@ -454,7 +468,50 @@ export class Coordinator {
     // No leader known (a cluster starting, a lease just freed): every follower looks, briefly.
     if (!this.#leader) return true;
     if (this.#leader.workerId === this.workerId) return false;
-    return this.#smallerCandidates().length === 0;
+    return this.#isStandby();
+  }
+
+  /**
+   * While leading: publishes `data` (a small JSON object, for example a version of shared state)
+   * to every follower, in the lease, with the next renewal (within half a lease) at no request of
+   * its own. Replaces what was published before. A no-op while not leading.
+   */
+  publish(data: Record<string, unknown>): void {
+    this.#toPublish = { ...data };
+    if (this.#handle?.held) this.#publishView(this.#handle);
+  }
+
+  /**
+   * What the leader published with `publish()`, as this instance last read the lease (a follower
+   * reads it once per heartbeat, the standby once per renewal); while leading, its own data;
+   * `undefined` when no leader is known or it published nothing.
+   */
+  published(): Readonly<Record<string, unknown>> | undefined {
+    return this.isLeader() ? this.#toPublish : this.#publishedData;
+  }
+
+  /**
+   * Whether this follower is the one that watches the lease: the standby the leader names in it,
+   * or, when the lease names none (an older leader), the live worker first in line.
+   */
+  #isStandby(): boolean {
+    const standby = this.#published?.standby;
+    return standby !== undefined ? standby === this.workerId : this.#smallerCandidates().length === 0;
+  }
+
+  /**
+   * The leader names its standby (the live worker first in line) and the live workers in its lease,
+   * sent with the next renewal at no extra request, so followers need not list `workers/`.
+   */
+  #publishView(handle: LockHandle): void {
+    const live = this.#liveWorkers()
+      .filter((id) => id !== this.workerId)
+      .sort(compareIds);
+    handle.setData({
+      app: this.#toPublish,
+      ...(live[0] === undefined ? {} : { standby: live[0] }),
+      ...(live.length <= MAX_PUBLISHED_WORKERS ? { workers: [this.workerId, ...live].sort(compareIds) } : {}),
+    });
   }
 
   /**
@@ -491,9 +548,14 @@ export class Coordinator {
   async #round(now: number, heartbeat: boolean, mayBid: boolean): Promise<void> {
     try {
       if (heartbeat && !this.isLeader()) await this.#writeHeartbeat();
-      if (heartbeat || !this.isLeader()) await this.#observeWorkers();
+      // A follower lists workers only when the leader's lease does not tell who is alive.
+      const told = this.#leader !== null && this.#published?.workers !== undefined;
+      if (this.isLeader() ? heartbeat : !told) await this.#observeWorkers();
       if (this.isLeader()) {
-        if (heartbeat) await this.#forgetDeadWorkers();
+        if (heartbeat) {
+          this.#publishView(this.#handle!);
+          await this.#forgetDeadWorkers();
+        }
         return;
       }
       // The successor's own checks read the lease often enough; a round adds nothing to them,
@@ -559,6 +621,12 @@ export class Coordinator {
     if (info?.problem && changed) this.#error(info.problem);
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
+    this.#published = info?.state === 'held' ? readPublished(info.data) : undefined;
+    const app = info?.state === 'held' ? info.data?.app : undefined;
+    this.#publishedData =
+      typeof app === 'object' && app !== null && !Array.isArray(app)
+        ? (app as Record<string, unknown>)
+        : undefined;
     if (info?.problem && !info.available) {
       // Nobody known leads under a corrupted lease: wait it out, then bid as for an expired one.
       this.#freeSince = undefined;
@@ -581,13 +649,14 @@ export class Coordinator {
     if (this.#leader) this.#leader = null;
     this.#freeSince ??= now;
     if (!mayBid || this.#stopping || this.#draining) return;
+    // Bidding order needs a fresh view of who is alive (followers do not list while led); it also
+    // shows a predecessor that is draining as alive before this instance takes over.
+    await this.#observeWorkers();
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     const handedToMe = this.#accepting !== undefined && info?.token === this.#accepting.epoch;
     if (smaller.length > 0 && !waitedLongEnough && !handedToMe) return;
     this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
-    // Fresh heartbeats before taking over, so a predecessor that is draining counts as alive.
-    if (info) await this.#observeWorkers();
     const handle = await this.#locks.acquire(LEADER_LOCK, {
       leaseMs: this.leaseMs,
       renewMs: this.renewMs,
@@ -627,6 +696,7 @@ export class Coordinator {
       return;
     }
     this.#handle = handle;
+    this.#publishView(handle);
     this.#accepting = undefined;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
@@ -684,6 +754,17 @@ export class Coordinator {
   #error(error: unknown): void {
     this.#emit('coordinator-error', { workerId: this.workerId, error, timestamp: this.#clock.now() });
   }
+}
+
+/** The leader's published view from its lease data; anything malformed is ignored, never obeyed. */
+function readPublished(data: Record<string, unknown> | undefined): { standby?: string; workers?: string[] } {
+  if (!data) return {};
+  const standby = typeof data.standby === 'string' ? data.standby : undefined;
+  const workers =
+    Array.isArray(data.workers) && data.workers.every((id) => typeof id === 'string')
+      ? (data.workers as string[])
+      : undefined;
+  return { ...(standby === undefined ? {} : { standby }), ...(workers === undefined ? {} : { workers }) };
 }
 
 /** What a worker doc says about a hand-over: the epoch it is ready to take over, and whether it drains. */

@@ -75,6 +75,8 @@ export interface LockInfo {
   renewMs?: number;
   /** The owner the holder is handing over to (graceful hand-over), if any. */
   successor?: string;
+  /** What the holder published with `LockHandle.setData`, if anything. */
+  data?: Record<string, unknown>;
   etag: string;
   /** True when `acquire` could take it now: released, or unchanged past lease + margin. */
   available: boolean;

@@ -56,6 +56,8 @@ export class LockHandle {
   readonly renewMs: number;
   /** The owner asked to take over (graceful hand-over), written into every later record. */
   #successor: string | undefined;
+  /** Published with every later write (`setData`). */
+  #data: Record<string, unknown> | undefined;
 
   constructor(context: HandleContext, init: HandleInit) {
     this.#context = context;
@@ -108,6 +110,14 @@ export class LockHandle {
       this.#renewing = undefined;
     });
     return this.#renewing;
+  }
+
+  /**
+   * Publishes `data` (a small JSON object) in the lock record from the next write on: the next
+   * renewal, hand-over or release. Costs no request of its own.
+   */
+  setData(data: Record<string, unknown> | undefined): void {
+    this.#data = data;
   }
 
   /**
@@ -215,6 +225,7 @@ export class LockHandle {
       renewedAt: this.#context.clock.now(),
       renewMs: this.renewMs,
       ...(state === 'held' && this.#successor !== undefined ? { successor: this.#successor } : {}),
+      ...(this.#data === undefined ? {} : { data: this.#data }),
     });
   }
 

@@ -25,11 +25,27 @@ export interface LockRecord {
    * over at once, without waiting out the lease. The holder keeps the lease valid meanwhile.
    */
   successor?: string;
+  /**
+   * What the holder publishes to everyone who reads the lock (set with `LockHandle.setData`, sent
+   * with the next write): a small JSON object, for example who should watch the lease.
+   */
+  data?: Record<string, unknown>;
 }
 
 export function encodeLockRecord(record: LockRecord): string {
-  const { owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor } = record;
-  return JSON.stringify({ owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor });
+  const { owner, token, nonce, leaseMs, state, acquiredAt, renewedAt, renewMs, successor, data } = record;
+  return JSON.stringify({
+    owner,
+    token,
+    nonce,
+    leaseMs,
+    state,
+    acquiredAt,
+    renewedAt,
+    renewMs,
+    successor,
+    data,
+  });
 }
 
 /**
@@ -61,6 +77,12 @@ export function decodeLockRecord(body: Uint8Array, key: string): LockRecord {
     delete record.renewMs;
   }
   if (record.successor !== undefined && typeof record.successor !== 'string') delete record.successor;
+  if (
+    record.data !== undefined &&
+    (typeof record.data !== 'object' || record.data === null || Array.isArray(record.data))
+  ) {
+    delete record.data;
+  }
   return record as unknown as LockRecord;
 }
 
