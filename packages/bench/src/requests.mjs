@@ -86,14 +86,36 @@ async function idleHour(hours, options = {}) {
   await clock.advance(5 * 60_000);
   for (const node of nodes) node.counter.reset();
   await clock.advance(hours * HOUR);
-  const rows = nodes.map(({ scheduler, counter }) => ({
-    role: scheduler.isLeader() ? 'leader' : 'follower',
-    perHour: counter.total / hours,
-    writesPerHour: counter.writes / hours,
-    byKindPerHour: Object.fromEntries(Object.entries(counter.counts).map(([k, v]) => [k, v / hours])),
-  }));
-  for (const { scheduler } of nodes) await scheduler.stop();
+  const leader = nodes.find(({ scheduler }) => scheduler.isLeader());
+  // The follower first in line reads the lease after each renewal; the others once per heartbeat.
+  const successor = nodes
+    .filter((node) => node !== leader)
+    .sort((a, b) => (a.scheduler.workerId < b.scheduler.workerId ? -1 : 1))[0];
+  const rows = nodes.map((node) => {
+    const { counter, scheduler } = node;
+    const perHour = Object.fromEntries(Object.entries(counter.counts).map(([k, v]) => [k, v / hours]));
+    return {
+      instance: scheduler.workerId,
+      role: node === leader ? 'leader' : node === successor ? 'successor' : 'follower',
+      perHour: counter.total / hours,
+      writesPerHour: counter.writes / hours,
+      byKindPerHour: perHour,
+      usdPerMonth: dollarsPerHour(perHour) * 730,
+    };
+  });
+  // A leader's stop() hands over, which takes (manual) clock time: move it while stopping.
+  let stopped = false;
+  const stopping = Promise.all(nodes.map(({ scheduler }) => scheduler.stop())).then(() => {
+    stopped = true;
+  });
+  while (!stopped) await clock.advance(100);
+  await stopping;
   return rows;
+}
+
+/** AWS S3 Standard list prices (us-east-1): PUT, COPY, POST, LIST $0.005 and GET, HEAD $0.0004 per 1,000. */
+function dollarsPerHour({ put = 0, list = 0, get = 0, head = 0 }) {
+  return ((put + list) * 0.005 + (get + head) * 0.0004) / 1000;
 }
 
 const hours = size(2, 0.1);

@@ -55,30 +55,34 @@ describe.runIf(store)('Coordinator on real S3', () => {
     expect(journal.violations).toEqual([]);
   }, 20_000);
 
-  it('graceful stop hands over within leaseCheckInterval (default 500 ms) plus request time', async ({
+  it('graceful hand-over with default lease settings: never two leaders, a gap well under the lease', async ({
     annotate,
   }) => {
     const { nodes, journal, leaders } = createCluster(['h0', 'h1', 'h2'], handoverStore!, clock, {
-      heartbeatInterval: 2000, // the checks run between heartbeats, so keep them apart from it
       skipColdStart: true,
     });
     running.push(...nodes);
-    expect(nodes[1]!.coordinator.leaseCheckInterval).toBe(500);
     await Promise.all(nodes.map((node) => node.coordinator.start()));
-    await until(() => leaders().length === 1, 3000);
+    await until(() => leaders().length === 1, 10_000);
     const [leader] = leaders();
-    // Wait until every follower follows it: only then is the successor checking the lease.
-    await until(() => nodes.every((node) => node.coordinator.getLeader() === leader!.id), 5000);
-    await pause(300); // an arbitrary phase of the check cadence
+    // The successor follows it once it has read the lease (the others read it every 30 s).
+    const successor = nodes.filter((node) => node !== leader).sort((x, y) => (x.id < y.id ? -1 : 1))[0]!;
+    await until(() => successor.coordinator.getLeader() === leader!.id, 60_000);
     const epoch = leader!.coordinator.getEpoch();
-    const stopped = performance.now();
+    const started = performance.now();
+    expect(await leader!.coordinator.handOver()).toBe(true);
+    const handing = performance.now() - started;
+    await until(() => leaders().length === 1 && leaders()[0] !== leader, 10_000);
     await leader!.coordinator.stop();
-    const released = performance.now() - stopped;
-    const handover = await until(() => leaders().length === 1 && leaders()[0] !== leader, 3000);
     expect(leaders()[0]!.coordinator.getEpoch()).toBe(epoch + 1);
-    // Checked from the release on: a check interval, then HEAD, GET, GET and the PUT of the bid.
-    await annotate(`release ${released.toFixed(0)} ms, then new leader after ${handover.toFixed(0)} ms`);
-    expect(released + handover).toBeLessThanOrEqual(500 + 500);
+    const demotion = journal.demotions.at(-1)!;
+    const promotion = journal.promotions.at(-1)!;
+    expect(demotion).toMatchObject({ workerId: leader!.id, reason: 'handed-over' });
+    const gap = promotion.at - demotion.at;
+    await annotate(`hand-over took ${handing.toFixed(0)} ms; no leader for ${gap.toFixed(0)} ms`);
+    // The bound is loose on purpose (a loaded machine); the benchmark reports the real figure.
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(5000);
     expect(journal.violations).toEqual([]);
-  }, 20_000);
+  }, 60_000);
 });

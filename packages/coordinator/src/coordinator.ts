@@ -18,15 +18,20 @@ export interface CoordinatorOptions {
   coldStartObservationWindow?: number;
   /** Bid at once after `start()` (tests, single instance). Default false. */
   skipColdStart?: boolean;
-  /** Leader lease. Default 3 × `heartbeatInterval`, so renewals (every lease / 3) are one per heartbeat. */
+  /**
+   * Leader lease (ms): how long a crashed leader's lease holds the cluster up, and so most of the
+   * failover time. The leader renews it every half lease. Default 12000, or 3 × `heartbeatInterval`
+   * when that is shorter. Idle cost and failover for a given lease are in the README.
+   */
   leaseMs?: number;
   /** Extra wait beyond a dead leader's lease before taking over. Default lease / 10 within 100 ms–2 s. */
   marginMs?: number;
   /**
-   * How often the designated successor (the follower first in line) checks the leader lease with a
-   * HEAD, so it takes over within about this long after a graceful `stop()`. Reads only; the other
-   * followers read the lease once per heartbeat as before. At most `heartbeatInterval`; equal to it
-   * turns the checks off. Default 500, or `heartbeatInterval` when that is shorter.
+   * How often (ms) the designated successor (the follower first in line) reads the leader lease,
+   * timed just after the leader's renewals, so it sees the last renewal of a crashed leader within
+   * about this long, and a hand-over or release too. Reads only; the other followers read the lease
+   * once per heartbeat. At most `heartbeatInterval`; equal to it turns the checks off. Default: the
+   * leader's renewal period (half the lease), or `heartbeatInterval` when that is shorter.
    */
   leaseCheckInterval?: number;
 }
@@ -49,8 +54,22 @@ export const LEADER_LOCK = 'leader';
 const STALE_AFTER_HEARTBEATS = 3;
 /** The leader deletes worker docs unchanged for this many intervals (crashed workers). */
 const FORGET_AFTER_HEARTBEATS = 10;
-/** Default `leaseCheckInterval`: a graceful hand-over in well under a second. */
-const DEFAULT_LEASE_CHECK_INTERVAL = 500;
+/** Default `leaseMs` (when 3 heartbeats are longer): failover p50 about 11 s, max about 20 s. */
+const DEFAULT_LEASE_MS = 12_000;
+/** The leader renews every this fraction of its lease: one write per half lease when idle. */
+const RENEW_FRACTION = 1 / 2;
+/** A successor reads this long after the leader's expected renewal, so the write has landed. */
+const CHECK_AFTER_RENEWAL_MS = 500;
+/** The leader publishes the live worker ids in its lease up to this many (beyond, followers list). */
+const MAX_PUBLISHED_WORKERS = 200;
+/** During a hand-over, the two instances involved read each other's answer this often (ms, at most). */
+const HANDOVER_POLL_MS = 200;
+/**
+ * A leader lease that does not decode, or claims more than this many of our own leases, counts as
+ * held by nobody known for that long, then is taken over (with an epoch above every earlier one).
+ * Every instance of a cluster normally has the same lease, so a real leader is never cut short.
+ */
+const MAX_LEASE_FACTOR = 10;
 const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
@@ -90,6 +109,8 @@ export class Coordinator {
   readonly coldStartObservationWindow: number;
   readonly skipColdStart: boolean;
   readonly leaseMs: number;
+  /** The leader renews its lease every this many ms (half the lease). */
+  readonly renewMs: number;
   readonly leaseCheckInterval: number;
   readonly #store: ObjectStore;
   readonly #clock: Clock;
@@ -111,11 +132,30 @@ export class Coordinator {
   #leaseReadAt = Number.NEGATIVE_INFINITY;
   /** After a failed check, no more until the next full round (not one error per check in an outage). */
   #leaseChecksPaused = false;
+  /** Monotonic time of the successor's next lease check (just after the leader's next renewal). */
+  #nextCheckAt = Number.NEGATIVE_INFINITY;
+  /** Set while `handOver()` runs, so the release's demotion says it was a hand-over. */
+  #handingOver = false;
+  /**
+   * What the leader published in its lease as last read: its standby (the follower that watches the
+   * lease) and the workers it sees alive, so followers need not list `workers/` themselves.
+   */
+  #published: { standby?: string; workers?: string[] } | undefined;
+  /** The application's part of the lease data, as last read from the lease (`published()`). */
+  #publishedData: Record<string, unknown> | undefined;
+  /** What this instance publishes while it leads (`publish()`). */
+  #toPublish: Record<string, unknown> = {};
+  /** A hand-over offered to this instance and accepted: watch the lease closely until this ends. */
+  #accepting: { epoch: number; until: number } | undefined;
   #coldStartEnds = 0;
   #startedAt = 0;
   #stop: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  /** After `resign()`: heartbeats go on (marked draining), but this instance neither leads nor bids. */
+  #draining = false;
+  /** Whose lease this instance saw free last before bidding, and whether it was released (not expired). */
+  #predecessor: { workerId: string; released: boolean } | undefined;
 
   constructor(options: CoordinatorOptions) {
     if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
@@ -156,11 +196,16 @@ export class Coordinator {
       throw invalid('skipColdStart', options.skipColdStart, 'Pass true or false.');
     }
     this.skipColdStart = options.skipColdStart ?? false;
-    this.leaseMs = duration('leaseMs', options.leaseMs ?? 3 * this.heartbeatInterval, 1);
+    this.leaseMs = duration(
+      'leaseMs',
+      options.leaseMs ?? Math.min(DEFAULT_LEASE_MS, 3 * this.heartbeatInterval),
+      2,
+    );
+    this.renewMs = this.leaseMs * RENEW_FRACTION;
     const marginMs = options.marginMs === undefined ? undefined : duration('marginMs', options.marginMs, 0);
     this.leaseCheckInterval = duration(
       'leaseCheckInterval',
-      options.leaseCheckInterval ?? Math.min(DEFAULT_LEASE_CHECK_INTERVAL, this.heartbeatInterval),
+      options.leaseCheckInterval ?? Math.min(this.renewMs, this.heartbeatInterval),
       1,
     );
     if (this.leaseCheckInterval > this.heartbeatInterval) {
@@ -175,6 +220,8 @@ export class Coordinator {
       store: this.#store,
       clock: this.#clock,
       owner: this.workerId,
+      // A lease claiming more than this (corrupted, or absurd like 1e300) is taken over after it.
+      maxLeaseMs: MAX_LEASE_FACTOR * this.leaseMs,
       ...(marginMs === undefined ? {} : { marginMs }),
     });
   }
@@ -225,7 +272,8 @@ export class Coordinator {
     if (this.#loop) active.add(this.workerId);
     const leader = this.getLeader();
     if (leader) active.add(leader);
-    for (const id of this.#liveWorkers()) active.add(id);
+    const published = this.isLeader() ? undefined : this.#published?.workers;
+    for (const id of published ?? this.#liveWorkers()) active.add(id);
     return [...active].sort(compareIds);
   }
 
@@ -243,6 +291,108 @@ export class Coordinator {
   }
 
   /**
+   * Graceful hand-over, for a leader about to stop, with no moment without a leader worth the
+   * name and never two at once. The leader offers the lease to the live worker first in line (a
+   * renewal naming it) and keeps leading; that successor sees the offer at its next lease check
+   * (within `leaseCheckInterval`), answers in its worker doc and watches the lease closely; the
+   * leader sees the answer, releases, and the successor takes the lease within about 200 ms plus
+   * two requests. Resolves `true` once released to a successor that is ready
+   * (`coordinator-demoted` with reason `handed-over` has fired), `false` when this instance does
+   * not lead, has no live successor, or no answer came within two `leaseCheckInterval`s (the lease
+   * is still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
+   * are emitted as `coordinator-error`.
+   */
+  async handOver(): Promise<boolean> {
+    const handle = this.#handle;
+    if (!handle?.held || !this.#loop) return false;
+    if (!(await this.#awaitSuccessor(handle))) return false;
+    this.#handingOver = true;
+    try {
+      return await handle.release();
+    } catch (error) {
+      this.#error(error);
+      return false;
+    } finally {
+      this.#handingOver = false;
+    }
+  }
+
+  /**
+   * Offers the lease to the live worker first in line and waits (leading on) until it answers
+   * that it is ready, for at most two `leaseCheckInterval`s. `true` when it answered.
+   */
+  async #awaitSuccessor(handle: LockHandle): Promise<boolean> {
+    // A fresh view of who is alive: the last listing may be a heartbeat old.
+    await this.#observeWorkers().catch((error: unknown) => this.#error(error));
+    const successor = this.#liveWorkers()
+      .filter((id) => id !== this.workerId)
+      .sort(compareIds)[0];
+    if (successor === undefined) return false;
+    try {
+      await handle.handOver(successor);
+      const key = workerKey(successor);
+      const giveUpAt = this.#clock.monotonic() + 2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS;
+      const poll = Math.min(HANDOVER_POLL_MS, this.leaseCheckInterval);
+      let etag = (await this.#store.head(key))?.etag;
+      while (handle.held && this.#clock.monotonic() < giveUpAt) {
+        await this.#clock.sleep(poll);
+        const seen = await this.#store.head(key);
+        if (!seen) return false; // it stopped: nobody to wait for
+        if (seen.etag === etag) continue;
+        etag = seen.etag;
+        const answer = await this.#store.get(key);
+        if (!answer) return false;
+        const { accepts, draining } = readAnswer(answer.body);
+        if (accepts === handle.token) return true;
+        if (draining) return false; // it is stopping too (a whole deployment going down)
+      }
+      return false;
+    } catch (error) {
+      this.#error(error);
+      return false;
+    }
+  }
+
+  /**
+   * Gives leadership up (for a graceful stop) and stops bidding, but keeps heartbeating, with
+   * `draining: true` in the worker record, until `stop()`: the others still see this instance
+   * alive, so what it is finishing is not taken for orphaned work. While leading, it first hands
+   * over like `handOver()` (leading on until the successor is ready, at most two
+   * `leaseCheckInterval`s), then releases the lease. Idempotent; a no-op before `start()`.
+   */
+  async resign(): Promise<void> {
+    if (!this.#loop || this.#draining) return;
+    const handle = this.#handle;
+    const ready = handle?.held ? await this.#awaitSuccessor(handle) : false;
+    this.#draining = true;
+    // The heartbeat first: the successor lists workers before it bids, so it sees this one fresh.
+    await this.#writeHeartbeat().catch((error: unknown) => this.#error(error));
+    if (!handle) return;
+    this.#handingOver = ready;
+    try {
+      await handle.release();
+    } catch (error) {
+      this.#error(error);
+    } finally {
+      this.#handingOver = false;
+    }
+  }
+
+  /** True while `resign()` has been called and `stop()` not yet. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * True when this instance took leadership over from `workerId` after that instance released the
+   * lease (a graceful stop: it may still be finishing runs, heartbeating as draining), rather than
+   * after its lease expired (crashed or cut off).
+   */
+  tookOverByRelease(workerId: string): boolean {
+    return this.#predecessor?.workerId === workerId && this.#predecessor.released;
+  }
+
+  /**
    * Stops: releases the leader lease if held (the successor, checking the lease every
    * `leaseCheckInterval`, takes over within about that long, with the next epoch) and deletes this
    * worker's heartbeat doc. Never throws for store failures; they are emitted as `coordinator-error`.
@@ -253,6 +403,7 @@ export class Coordinator {
     this.#stop?.abort();
     await this.#loop;
     this.#loop = undefined;
+    this.#draining = false;
     const handle = this.#handle;
     if (handle) await handle.release().catch((error: unknown) => this.#error(error));
     await this.#store.delete(workerKey(this.workerId)).catch((error: unknown) => this.#error(error));
@@ -268,19 +419,25 @@ export class Coordinator {
     const interval = this.heartbeatInterval;
     const coldStartEnds = this.#coldStartEnds;
     let nextHeartbeat = startedMono + interval;
+    let lastRoundAt = startedMono;
     while (!signal.aborted) {
       const now = this.#clock.monotonic();
       // Wake for the next heartbeat, the end of cold start, the moment the observed lease becomes
       // free, and the moment anyone may bid for a free lease; whichever comes first. In between, the
-      // successor only checks the lease.
-      const wakes = [
-        nextHeartbeat,
-        coldStartEnds,
-        this.#leaderAvailableAt,
-        (this.#freeSince ?? -Infinity) + interval,
-      ];
-      const roundAt = Math.min(...wakes.filter((at): at is number => at !== undefined && at > now));
-      const checkAt = this.#watchesLease(now) ? this.#leaseReadAt + this.leaseCheckInterval : Infinity;
+      // successor only checks the lease. A moment counts until a round has started at or after it:
+      // one that fell due while the last round waited on a slow store runs at once rather than being
+      // dropped. The heartbeat always counts (it is never before the last round), so the loop always
+      // has a wake-up ahead of it.
+      // Only the instance first in line wakes when the observed lease runs out; the others read
+      // it at their heartbeat rounds (they bid only after a further heartbeat anyway).
+      const firstInLine = this.#isStandby();
+      const availableAt = firstInLine ? this.#leaderAvailableAt : undefined;
+      const events = [coldStartEnds, availableAt, (this.#freeSince ?? -Infinity) + interval];
+      const pending = events.filter((at): at is number => at !== undefined && at > lastRoundAt);
+      const roundAt = Math.min(nextHeartbeat, ...pending);
+      if (this.#accepting && now >= this.#accepting.until) this.#accepting = undefined;
+      let checkAt = this.#watchesLease(now) ? this.#nextCheckAt : Infinity;
+      if (this.#accepting) checkAt = Math.min(checkAt, this.#leaseReadAt + HANDOVER_POLL_MS);
       try {
         await this.#clock.sleep(Math.max(0, Math.min(roundAt, checkAt) - now), signal);
       } catch {
@@ -293,6 +450,7 @@ export class Coordinator {
       }
       const heartbeat = at >= nextHeartbeat;
       if (heartbeat) nextHeartbeat = Math.max(nextHeartbeat + interval, at + 1);
+      lastRoundAt = at;
       this.#leaseChecksPaused = false;
       await this.#round(at, heartbeat, at >= coldStartEnds);
     }
@@ -306,50 +464,119 @@ export class Coordinator {
    */
   #watchesLease(now: number): boolean {
     if (this.leaseCheckInterval >= this.heartbeatInterval || this.#leaseChecksPaused) return false;
-    if (this.#stopping || this.isLeader() || now < this.#coldStartEnds) return false;
-    if (!this.#leader || this.#leader.workerId === this.workerId) return false;
-    return this.#smallerCandidates().length === 0;
+    if (this.#stopping || this.#draining || this.isLeader() || now < this.#coldStartEnds) return false;
+    // No leader known (a cluster starting, a lease just freed): every follower looks, briefly.
+    if (!this.#leader) return true;
+    if (this.#leader.workerId === this.workerId) return false;
+    return this.#isStandby();
   }
 
   /**
-   * HEAD on the lease; only when its ETag changed, the full read (and a bid if it was released).
-   * Unchanged means the leader has neither renewed nor released since the last read, which is the
-   * common case: a renewal comes once per heartbeat, a release once per term.
+   * While leading: publishes `data` (a small JSON object, for example a version of shared state)
+   * to every follower, in the lease, with the next renewal (within half a lease) at no request of
+   * its own. Replaces what was published before. A no-op while not leading.
+   */
+  publish(data: Record<string, unknown>): void {
+    this.#toPublish = { ...data };
+    if (this.#handle?.held) this.#publishView(this.#handle);
+  }
+
+  /**
+   * What the leader published with `publish()`, as this instance last read the lease (a follower
+   * reads it once per heartbeat, the standby once per renewal); while leading, its own data;
+   * `undefined` when no leader is known or it published nothing.
+   */
+  published(): Readonly<Record<string, unknown>> | undefined {
+    return this.isLeader() ? this.#toPublish : this.#publishedData;
+  }
+
+  /**
+   * Whether this follower is the one that watches the lease: the standby the leader names in it,
+   * or, when the lease names none (an older leader), the live worker first in line.
+   */
+  #isStandby(): boolean {
+    const standby = this.#published?.standby;
+    return standby !== undefined ? standby === this.workerId : this.#smallerCandidates().length === 0;
+  }
+
+  /**
+   * The leader names its standby (the live worker first in line) and the live workers in its lease,
+   * sent with the next renewal at no extra request, so followers need not list `workers/`.
+   */
+  #publishView(handle: LockHandle): void {
+    const live = this.#liveWorkers()
+      .filter((id) => id !== this.workerId)
+      .sort(compareIds);
+    handle.setData({
+      app: this.#toPublish,
+      ...(live[0] === undefined ? {} : { standby: live[0] }),
+      ...(live.length <= MAX_PUBLISHED_WORKERS ? { workers: [this.workerId, ...live].sort(compareIds) } : {}),
+    });
+  }
+
+  /**
+   * One read of the lease (a GET: a HEAD would be followed by a GET after nearly every renewal),
+   * and a bid if it was released, expired or handed over to this instance.
    */
   async #checkLease(at: number): Promise<void> {
-    this.#leaseReadAt = at;
     try {
-      const info = await this.#store.head(LEADER_KEY);
-      if ((info?.etag ?? null) === this.#leaseEtag) return;
-      await this.#observeLease(this.#clock.monotonic(), true);
+      await this.#observeLease(at, true);
     } catch (error) {
       this.#leaseChecksPaused = true;
       this.#error(error);
     }
   }
 
+  /**
+   * When the successor reads next: just after the leader's next renewal as its record announces
+   * it (`renewedAt + renewMs`, on the leader's wall clock), so a crashed leader's last renewal is
+   * seen within about `CHECK_AFTER_RENEWAL_MS` and the lease is taken over about one lease after
+   * the crash. Clock skew only moves the reads: they stay between half and one
+   * `leaseCheckInterval` apart, so cost and the failover bound hold whatever the clocks say.
+   */
+  #scheduleCheck(now: number, changed: boolean, renewedAt?: number, renewMs?: number): void {
+    const interval = this.leaseCheckInterval;
+    let delay = interval;
+    if (changed && renewedAt !== undefined && renewMs !== undefined) {
+      const untilRenewal = renewedAt + renewMs + CHECK_AFTER_RENEWAL_MS - this.#clock.now();
+      delay = Math.min(interval, Math.max(interval / 2, untilRenewal));
+    }
+    this.#nextCheckAt = now + delay;
+  }
+
   /** One round: heartbeat (unless leading), observe workers and the lease, and maybe bid. */
   async #round(now: number, heartbeat: boolean, mayBid: boolean): Promise<void> {
     try {
       if (heartbeat && !this.isLeader()) await this.#writeHeartbeat();
-      if (heartbeat || !this.isLeader()) await this.#observeWorkers();
+      // A follower lists workers only when the leader's lease does not tell who is alive.
+      const told = this.#leader !== null && this.#published?.workers !== undefined;
+      if (this.isLeader() ? heartbeat : !told) await this.#observeWorkers();
       if (this.isLeader()) {
-        if (heartbeat) await this.#forgetDeadWorkers();
+        if (heartbeat) {
+          this.#publishView(this.#handle!);
+          await this.#forgetDeadWorkers();
+        }
         return;
       }
+      // The successor's own checks read the lease often enough; a round adds nothing to them,
+      // unless it is the moment the observed lease runs out.
+      const expired = this.#leaderAvailableAt !== undefined && now >= this.#leaderAvailableAt;
+      if (this.#leader && this.#watchesLease(now) && this.#nextCheckAt > now && !expired) return;
       await this.#observeLease(now, mayBid);
     } catch (error) {
       this.#error(error);
     }
   }
 
-  async #writeHeartbeat(): Promise<void> {
+  async #writeHeartbeat(acceptsHandOver?: number): Promise<void> {
     const record: WorkerRecord = {
       workerId: this.workerId,
       startedAt: this.#startedAt,
       lastHeartbeat: this.#clock.now(),
       epoch: this.getEpoch(),
       nonce: createNonce(),
+      ...(acceptsHandOver === undefined ? {} : { acceptsHandOver }),
+      ...(this.#draining ? { draining: true } : {}),
     };
     await this.#store.put(workerKey(this.workerId), JSON.stringify(record), {
       contentType: 'application/json',
@@ -389,12 +616,31 @@ export class Coordinator {
   async #observeLease(now: number, mayBid: boolean): Promise<void> {
     this.#leaseReadAt = now;
     const info = await this.#locks.inspect(LEADER_LOCK);
+    const changed = (info?.etag ?? null) !== this.#leaseEtag;
+    this.#scheduleCheck(now, changed, info?.renewedAt, info?.renewMs);
+    if (info?.problem && changed) this.#error(info.problem);
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
+    this.#published = info?.state === 'held' ? readPublished(info.data) : undefined;
+    const app = info?.state === 'held' ? info.data?.app : undefined;
+    this.#publishedData =
+      typeof app === 'object' && app !== null && !Array.isArray(app)
+        ? (app as Record<string, unknown>)
+        : undefined;
+    if (info?.problem && !info.available) {
+      // Nobody known leads under a corrupted lease: wait it out, then bid as for an expired one.
+      this.#freeSince = undefined;
+      this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
+      this.#epoch = Math.max(this.#epoch, info.token);
+      this.#leader = null;
+      return;
+    }
     if (info && info.state === 'held' && !info.available) {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
+      if (info.successor === this.workerId && !this.#stopping && !this.#draining)
+        await this.#acceptHandOver(info.token);
       return;
     }
     // Free: never taken, released, or unchanged past its lease plus margin (its holder is gone).
@@ -402,13 +648,33 @@ export class Coordinator {
     if (info) this.#epoch = Math.max(this.#epoch, info.token);
     if (this.#leader) this.#leader = null;
     this.#freeSince ??= now;
-    if (!mayBid || this.#stopping) return;
+    if (!mayBid || this.#stopping || this.#draining) return;
+    // Bidding order needs a fresh view of who is alive (followers do not list while led); it also
+    // shows a predecessor that is draining as alive before this instance takes over.
+    await this.#observeWorkers();
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
-    if (smaller.length > 0 && !waitedLongEnough) return;
-    const handle = await this.#locks.acquire(LEADER_LOCK, { leaseMs: this.leaseMs, autoRenew: true });
+    const handedToMe = this.#accepting !== undefined && info?.token === this.#accepting.epoch;
+    if (smaller.length > 0 && !waitedLongEnough && !handedToMe) return;
+    this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
+    const handle = await this.#locks.acquire(LEADER_LOCK, {
+      leaseMs: this.leaseMs,
+      renewMs: this.renewMs,
+      autoRenew: true,
+    });
     if (handle) this.#promote(handle);
     else await this.#observeLease(this.#clock.monotonic(), false);
+  }
+
+  /**
+   * The leader offers its lease to this instance: answer in the worker doc (which the leader reads
+   * closely) and read the lease closely until the release, so the hand-over leaves no real gap.
+   */
+  async #acceptHandOver(epoch: number): Promise<void> {
+    const now = this.#clock.monotonic();
+    if (this.#accepting?.epoch === epoch && now < this.#accepting.until) return;
+    this.#accepting = { epoch, until: now + 2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS };
+    await this.#writeHeartbeat(epoch);
   }
 
   #follow(workerId: string, epoch: number): void {
@@ -425,11 +691,13 @@ export class Coordinator {
   }
 
   #promote(handle: LockHandle): void {
-    if (this.#stopping) {
+    if (this.#stopping || this.#draining) {
       void handle.release().catch(() => undefined);
       return;
     }
     this.#handle = handle;
+    this.#publishView(handle);
+    this.#accepting = undefined;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
     handle.signal.addEventListener('abort', () => this.#demote(handle), { once: true });
@@ -446,13 +714,20 @@ export class Coordinator {
     this.#handle = undefined;
     const error = handle.signal.reason as SchedulerError;
     const lost = (error?.metadata?.reason as DemotionReason | undefined) ?? 'expired';
-    const reason: DemotionReason = this.#stopping && lost === 'released' ? 'stopped' : lost;
+    const reason: DemotionReason =
+      this.#handingOver && lost === 'released'
+        ? 'handed-over'
+        : (this.#stopping || this.#draining) && lost === 'released'
+          ? 'stopped'
+          : lost;
+    // A hand-over or a stop is what was asked for, not a failure: no error to report.
+    const voluntary = reason === 'handed-over' || reason === 'stopped';
     this.#emit('coordinator-demoted', {
       workerId: this.workerId,
       epoch: handle.token,
       reason,
       timestamp: this.#clock.now(),
-      error,
+      ...(voluntary ? {} : { error }),
     });
   }
 
@@ -478,6 +753,28 @@ export class Coordinator {
 
   #error(error: unknown): void {
     this.#emit('coordinator-error', { workerId: this.workerId, error, timestamp: this.#clock.now() });
+  }
+}
+
+/** The leader's published view from its lease data; anything malformed is ignored, never obeyed. */
+function readPublished(data: Record<string, unknown> | undefined): { standby?: string; workers?: string[] } {
+  if (!data) return {};
+  const standby = typeof data.standby === 'string' ? data.standby : undefined;
+  const workers =
+    Array.isArray(data.workers) && data.workers.every((id) => typeof id === 'string')
+      ? (data.workers as string[])
+      : undefined;
+  return { ...(standby === undefined ? {} : { standby }), ...(workers === undefined ? {} : { workers }) };
+}
+
+/** What a worker doc says about a hand-over: the epoch it is ready to take over, and whether it drains. */
+function readAnswer(body: Uint8Array): { accepts: number | undefined; draining: boolean } {
+  try {
+    const record = JSON.parse(new TextDecoder().decode(body)) as Partial<WorkerRecord>;
+    const accepts = typeof record.acceptsHandOver === 'number' ? record.acceptsHandOver : undefined;
+    return { accepts, draining: record.draining === true };
+  } catch {
+    return { accepts: undefined, draining: false };
   }
 }
 

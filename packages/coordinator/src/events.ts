@@ -4,6 +4,8 @@ import type { SchedulerError } from '@s3-scheduler/core';
 export type DemotionReason =
   /** `stop()` released the lease. */
   | 'stopped'
+  /** `handOver()`: the successor took the lease over, as asked. */
+  | 'handed-over'
   /** Renewals could not succeed before the lease ran out (store unreachable, process paused). */
   | 'expired'
   /** A renewal found the lease changed: someone else holds it now. */

@@ -13,6 +13,13 @@ export interface WorkerRecord {
   epoch: number;
   /** New on every write, so every heartbeat changes the ETag even if the clock did not move. */
   nonce: string;
+  /**
+   * Set when this worker answers a leader's hand-over offer: the epoch of the lease it is ready to
+   * take over the moment that leader releases it.
+   */
+  acceptsHandOver?: number;
+  /** Set after `resign()`: still alive and finishing its runs, but no longer leading or bidding. */
+  draining?: boolean;
 }
 
 export function workerKey(workerId: string): string {

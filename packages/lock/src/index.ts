@@ -1,5 +1,6 @@
 export {
   type AcquireOptions,
+  fenceKey,
   LockClient,
   type LockClientOptions,
   type LockInfo,

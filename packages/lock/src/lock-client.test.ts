@@ -27,9 +27,44 @@ describe('LockClient', () => {
     expect(handle?.token).toBe(1);
     const record = await readRecord(memory, 'job');
     expect(Object.keys(record ?? {}).sort()).toEqual(
-      ['acquiredAt', 'leaseMs', 'nonce', 'owner', 'renewedAt', 'state', 'token'].sort(),
+      ['acquiredAt', 'leaseMs', 'nonce', 'owner', 'renewMs', 'renewedAt', 'state', 'token'].sort(),
     );
-    expect(record).toMatchObject({ owner: 'a', token: 1, leaseMs: LEASE, state: 'held' });
+    expect(record).toMatchObject({ owner: 'a', token: 1, leaseMs: LEASE, state: 'held', renewMs: LEASE / 3 });
+  });
+
+  it('renews every renewMs when given one, and refuses a period not shorter than the lease', async () => {
+    const { clock, memory, client } = setup();
+    const counter = new CountingStore(memory);
+    const handle = await client('a', counter).acquire('job', { leaseMs: LEASE, renewMs: LEASE / 2 });
+    expect(handle?.renewMs).toBe(LEASE / 2);
+    counter.reset();
+    await clock.advance(10 * LEASE);
+    expect(counter.writes).toBe(20);
+    expect(handle!.held).toBe(true);
+    await expect(client('b').acquire('other', { leaseMs: LEASE, renewMs: LEASE })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+  });
+
+  it('handOver names a successor in every later record and keeps the lease held until release', async () => {
+    const { clock, memory, client } = setup();
+    const a = await client('a').acquire('job', { leaseMs: LEASE });
+    await a!.handOver('b');
+    expect(await readRecord(memory, 'job')).toMatchObject({
+      owner: 'a',
+      token: 1,
+      state: 'held',
+      successor: 'b',
+    });
+    // Naming a successor grants it nothing: the lease is still held and not available to b.
+    expect(await client('b').acquire('job', { leaseMs: LEASE })).toBeNull();
+    await clock.advance(LEASE);
+    expect(a!.held).toBe(true);
+    expect(await readRecord(memory, 'job')).toMatchObject({ successor: 'b' });
+    expect(await a!.release()).toBe(true);
+    expect(await readRecord(memory, 'job')).not.toHaveProperty('successor');
+    expect((await client('b').acquire('job', { leaseMs: LEASE }))?.token).toBe(2);
+    await expect(a!.handOver('a')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('refuses a held lock and hands a released one over at once with token + 1', async () => {
@@ -256,14 +291,60 @@ describe('LockClient', () => {
     const { memory, client } = setup();
     await client('a').acquire('../../escape', { leaseMs: LEASE });
     const page = await memory.list('');
-    expect(page.objects.map((object) => object.key)).toEqual(['locks/%2E%2E%2F%2E%2E%2Fescape.json']);
+    expect(page.objects.map((object) => object.key)).toEqual([
+      'fences/%2E%2E%2F%2E%2E%2Fescape.json',
+      'locks/%2E%2E%2F%2E%2E%2Fescape.json',
+    ]);
   });
 
-  it('refuses to touch a corrupted lock object', async () => {
+  it('a corrupted or absurd lease counts as held for maxLeaseMs, then is taken over with a higher token', async () => {
+    const MAX = 5 * LEASE;
+    const corruptions = [
+      'not json',
+      JSON.stringify({ owner: 'x', token: 'seven' }),
+      // Well-formed but absurd: a lease no holder can mean.
+      JSON.stringify({
+        owner: 'x',
+        token: 3,
+        nonce: 'n',
+        leaseMs: 1e300,
+        state: 'held',
+        acquiredAt: 0,
+        renewedAt: 0,
+      }),
+    ];
+    for (const body of corruptions) {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const counting = new CountingStore(memory);
+      const make = (owner: string) => new LockClient({ store: counting, clock, owner, maxLeaseMs: MAX });
+      // Three tenures first: the token reached 3.
+      for (let i = 0; i < 3; i++) await (await make('a').acquire('job', { leaseMs: LEASE }))!.release();
+      await memory.put(lockKey('job'), body);
+      // A fresh process, which never saw the lease before, observes it.
+      const b = make('b');
+      const info = await b.inspect('job');
+      expect(info).toMatchObject({ state: 'held', available: false, problem: { code: 'STORE_CORRUPTED' } });
+      expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+      await clock.advance(MAX + b.marginFor(MAX) - 1);
+      expect(await b.acquire('job', { leaseMs: LEASE })).toBeNull();
+      expect(new TextDecoder().decode((await memory.get(lockKey('job')))!.body)).toBe(body);
+      await clock.advance(1);
+      const taken = await b.acquire('job', { leaseMs: LEASE });
+      // Never back to 1: the fencing record remembers token 3.
+      expect(taken?.token).toBe(4);
+      expect(counting.counts.delete).toBe(0);
+      taken!.signal.addEventListener('abort', () => undefined);
+      await taken!.release();
+    }
+  });
+
+  it('a lock object deleted by hand does not reset the token', async () => {
     const { memory, client } = setup();
-    await memory.put(lockKey('job'), 'not json');
-    await expect(client('a').acquire('job')).rejects.toMatchObject({ code: 'STORE_CORRUPTED' });
-    expect(new TextDecoder().decode((await memory.get(lockKey('job')))!.body)).toBe('not json');
+    const a = client('a');
+    for (let i = 0; i < 2; i++) await (await a.acquire('job', { leaseMs: LEASE }))!.release();
+    await memory.delete(lockKey('job'));
+    expect((await client('b').acquire('job', { leaseMs: LEASE }))?.token).toBe(3);
   });
 
   it('rejects bad options with a clear error', async () => {

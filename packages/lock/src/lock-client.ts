@@ -1,4 +1,11 @@
-import { type Clock, createNonce, createWorkerId, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  type Clock,
+  createNonce,
+  createWorkerId,
+  isSchedulerError,
+  SchedulerError,
+  systemClock,
+} from '@s3-scheduler/core';
 import {
   encodeKeySegment,
   isPreconditionFailed,
@@ -6,7 +13,13 @@ import {
   withResolvedOutcomes,
 } from '@s3-scheduler/storage';
 import { type HandleContext, LockHandle } from './lock-handle.js';
-import { decodeLockRecord, encodeLockRecord, type LockRecord } from './lock-record.js';
+import {
+  corrupted,
+  decodeLockRecord,
+  encodeLockRecord,
+  type LockRecord,
+  salvageToken,
+} from './lock-record.js';
 import { checkDuration, checkKnownOptions, defaultMarginMs } from './options.js';
 
 export interface LockClientOptions {
@@ -21,6 +34,14 @@ export interface LockClientOptions {
    * tenth of that lease, clamped to 100 ms–2 s.
    */
   marginMs?: number;
+  /**
+   * The longest lease this client believes. A lease stored with a longer `leaseMs` (an absurd
+   * value such as 1e300), or a lock object that does not decode at all (corrupted, wrong shape),
+   * counts as held for `maxLeaseMs` from when this client first saw it, then is taken over with a
+   * token above every earlier one; such objects are reported as `problem` by `inspect`. Must be at
+   * least every lease any holder of these locks uses. Default 24 h.
+   */
+  maxLeaseMs?: number;
 }
 
 export interface AcquireOptions {
@@ -28,8 +49,14 @@ export interface AcquireOptions {
   leaseMs?: number;
   /** Keep trying this long (ms) while someone else holds the lock. Default 0: one attempt. */
   wait?: number;
-  /** Renew every `leaseMs / 3` in the background until release or loss. Default true. */
+  /** Renew every `renewMs` in the background until release or loss. Default true. */
   autoRenew?: boolean;
+  /**
+   * Renewal period in ms, below `leaseMs`. Default `leaseMs / 3` (two more chances before the
+   * lease runs out). A longer period costs fewer writes and leaves less time to retry a failed
+   * renewal; the holder steps down at the deadline either way.
+   */
+  renewMs?: number;
   /** Stops waiting (rejects with the signal's reason). */
   signal?: AbortSignal;
 }
@@ -44,6 +71,12 @@ export interface LockInfo {
   leaseMs: number;
   acquiredAt: number;
   renewedAt: number;
+  /** The holder's renewal period (ms), when its record says. */
+  renewMs?: number;
+  /** The owner the holder is handing over to (graceful hand-over), if any. */
+  successor?: string;
+  /** What the holder published with `LockHandle.setData`, if anything. */
+  data?: Record<string, unknown>;
   etag: string;
   /** True when `acquire` could take it now: released, or unchanged past lease + margin. */
   available: boolean;
@@ -51,6 +84,12 @@ export interface LockInfo {
   observedForMs: number;
   /** Milliseconds until it becomes available if nothing changes (0 when available). */
   availableInMs: number;
+  /**
+   * Set when the stored object is not a sane lease (`STORE_CORRUPTED`): it does not decode (then
+   * `owner` is `''`, `token` the best known) or its `leaseMs` exceeds `maxLeaseMs`. It still counts
+   * as held for `maxLeaseMs`.
+   */
+  problem?: SchedulerError;
 }
 
 interface Observation {
@@ -58,13 +97,22 @@ interface Observation {
   since: number;
 }
 
-const CLIENT_OPTIONS = ['store', 'clock', 'owner', 'marginMs'] as const;
-const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'signal'] as const;
+const CLIENT_OPTIONS = ['store', 'clock', 'owner', 'marginMs', 'maxLeaseMs'] as const;
+const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'renewMs', 'signal'] as const;
 const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_MAX_LEASE_MS = 24 * 3_600_000;
 
 /** The key of a lock, relative to the client's store. */
 export function lockKey(name: string): string {
   return `locks/${encodeKeySegment(name)}.json`;
+}
+
+/**
+ * The key of a lock's fencing record: the highest token handed out, written before each take-over,
+ * so a lock object that gets corrupted or deleted never brings tokens back down.
+ */
+export function fenceKey(name: string): string {
+  return `fences/${encodeKeySegment(name)}.json`;
 }
 
 /**
@@ -78,6 +126,9 @@ export class LockClient {
   readonly store: ObjectStore;
   readonly clock: Clock;
   readonly #marginMs: number | undefined;
+  readonly maxLeaseMs: number;
+  /** Highest token seen per lock key (a floor for the next one, whatever happens to the object). */
+  readonly #highest = new Map<string, number>();
   readonly #observations = new Map<string, Observation>();
   readonly #context: HandleContext;
 
@@ -108,6 +159,13 @@ export class LockClient {
       options.marginMs === undefined
         ? undefined
         : checkDuration('LockClient', 'marginMs', options.marginMs, 0);
+    this.maxLeaseMs = checkDuration(
+      'LockClient',
+      'maxLeaseMs',
+      options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     this.#context = {
       store: this.store,
       clock: this.clock,
@@ -129,16 +187,23 @@ export class LockClient {
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle | null> {
     checkName(name, 'acquire');
     checkKnownOptions('acquire', options, ACQUIRE_OPTIONS);
-    const leaseMs = checkDuration('acquire', 'leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS, 1);
+    const leaseMs = checkDuration(
+      'acquire',
+      'leaseMs',
+      options.leaseMs ?? DEFAULT_LEASE_MS,
+      1,
+      this.maxLeaseMs,
+    );
     const wait = checkDuration('acquire', 'wait', options.wait ?? 0, 0);
     const autoRenew = options.autoRenew ?? true;
+    const renewMs = checkDuration('acquire', 'renewMs', options.renewMs ?? leaseMs / 3, 1, leaseMs - 1);
     const { signal } = options;
     const giveUpAt = this.clock.monotonic() + wait;
     // While waiting, poll often enough to notice a release soon, and exactly at expiry.
     const pollMs = Math.max(1, Math.round(leaseMs / 4));
     for (;;) {
       if (signal?.aborted) throw signal.reason;
-      const attempt = await this.#tryAcquire(name, leaseMs, autoRenew);
+      const attempt = await this.#tryAcquire(name, leaseMs, autoRenew, renewMs);
       if (attempt instanceof LockHandle) return attempt;
       const now = this.clock.monotonic();
       if (now >= giveUpAt) return null;
@@ -187,7 +252,7 @@ export class LockClient {
     const current = await this.store.get(key);
     if (!current) return null;
     const seenAt = this.clock.monotonic();
-    const record = decodeLockRecord(current.body, key);
+    const { record, problem } = this.#decode(current.body, key);
     const observation = this.#observe(key, current.etag, seenAt);
     const availableAt = this.#availableAt(record, observation);
     const now = this.clock.monotonic();
@@ -199,7 +264,46 @@ export class LockClient {
       available: now >= availableAt,
       observedForMs: now - observation.since,
       availableInMs: Math.max(0, availableAt - now),
+      ...(problem ? { problem } : {}),
     };
+  }
+
+  /**
+   * Decodes a stored lock. One that does not decode, or whose lease exceeds `maxLeaseMs`, becomes
+   * a lease of `maxLeaseMs` held by nobody known, with the best token known, plus the problem.
+   */
+  #decode(body: Uint8Array, key: string): { record: LockRecord; problem?: SchedulerError } {
+    let record: LockRecord;
+    try {
+      record = decodeLockRecord(body, key);
+    } catch (error) {
+      const token = Math.max(salvageToken(body) ?? 0, this.#highest.get(key) ?? 0);
+      const problem = isSchedulerError(error) ? error : corrupted(key, 'unreadable', error);
+      return {
+        record: {
+          owner: '',
+          token,
+          nonce: '',
+          leaseMs: this.maxLeaseMs,
+          state: 'held',
+          acquiredAt: 0,
+          renewedAt: 0,
+        },
+        problem,
+      };
+    }
+    this.#highest.set(key, Math.max(record.token, this.#highest.get(key) ?? 0));
+    if (record.leaseMs <= this.maxLeaseMs) return { record };
+    return {
+      record: { ...record, leaseMs: this.maxLeaseMs },
+      problem: corrupted(key, `leaseMs ${record.leaseMs} exceeds maxLeaseMs ${this.maxLeaseMs}`),
+    };
+  }
+
+  /** The highest token in the lock's fencing record (0 when none, or when it does not decode). */
+  async #fencedToken(name: string): Promise<number> {
+    const fence = await this.store.get(fenceKey(name));
+    return fence ? (salvageToken(fence.body) ?? 0) : 0;
   }
 
   /** One round: create, or take over a released or expired lease; else when to look again. */
@@ -207,6 +311,7 @@ export class LockClient {
     name: string,
     leaseMs: number,
     autoRenew: boolean,
+    renewMs: number,
   ): Promise<LockHandle | { availableAt: number }> {
     const key = lockKey(name);
     // A lost race means someone else wrote in between: read again, a couple of times at most.
@@ -214,12 +319,22 @@ export class LockClient {
       const current = await this.store.get(key);
       const seenAt = this.clock.monotonic();
       let previous: LockRecord | undefined;
+      let trusted = false;
       if (current) {
-        previous = decodeLockRecord(current.body, key);
+        const decoded = this.#decode(current.body, key);
+        previous = decoded.record;
+        trusted = decoded.problem === undefined;
         const availableAt = this.#availableAt(previous, this.#observe(key, current.etag, seenAt));
         if (this.clock.monotonic() < availableAt) return { availableAt };
       }
-      const token = previous ? previous.token + 1 : 1;
+      // A sound lease carries the last token; a missing or corrupted one cannot be trusted with it,
+      // so the fencing record (and every token this client has seen) sets the floor.
+      let token = Math.max(previous?.token ?? 0, this.#highest.get(key) ?? 0) + 1;
+      if (!trusted) token = Math.max(token, (await this.#fencedToken(name)) + 1);
+      // The fence first: should the lease object be lost later, no token is ever handed out twice.
+      await this.store.put(fenceKey(name), JSON.stringify({ token, nonce: createNonce() }), {
+        contentType: 'application/json',
+      });
       const acquiredAt = this.clock.now();
       const body = encodeLockRecord({
         owner: this.owner,
@@ -229,6 +344,7 @@ export class LockClient {
         state: 'held',
         acquiredAt,
         renewedAt: acquiredAt,
+        renewMs,
       });
       const sentAt = this.clock.monotonic();
       try {
@@ -238,6 +354,7 @@ export class LockClient {
           current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
         );
         this.#observe(key, etag, this.clock.monotonic());
+        this.#highest.set(key, Math.max(token, this.#highest.get(key) ?? 0));
         return new LockHandle(this.#context, {
           name,
           key,
@@ -248,6 +365,7 @@ export class LockClient {
           etag,
           sentAt,
           autoRenew,
+          renewMs,
         });
       } catch (error) {
         if (!isPreconditionFailed(error)) throw error;

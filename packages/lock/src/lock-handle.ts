@@ -24,6 +24,8 @@ export interface HandleInit {
   /** Monotonic time at which the winning write was sent. */
   sentAt: number;
   autoRenew: boolean;
+  /** Renewal period of `autoRenew` (ms), below `leaseMs`. */
+  renewMs: number;
 }
 
 /**
@@ -50,6 +52,12 @@ export class LockHandle {
   #renewing: Promise<void> | undefined;
   #released = false;
   readonly #autoRenew: boolean;
+  /** Renewal period (ms) of the auto-renew loop, written into the record for observers. */
+  readonly renewMs: number;
+  /** The owner asked to take over (graceful hand-over), written into every later record. */
+  #successor: string | undefined;
+  /** Published with every later write (`setData`). */
+  #data: Record<string, unknown> | undefined;
 
   constructor(context: HandleContext, init: HandleInit) {
     this.#context = context;
@@ -62,6 +70,7 @@ export class LockHandle {
     this.#etag = init.etag;
     this.#sentAt = init.sentAt;
     this.#autoRenew = init.autoRenew;
+    this.renewMs = init.renewMs;
     void this.#watchDeadline();
     if (this.#autoRenew) void this.#renewLoop();
   }
@@ -101,6 +110,34 @@ export class LockHandle {
       this.#renewing = undefined;
     });
     return this.#renewing;
+  }
+
+  /**
+   * Publishes `data` (a small JSON object) in the lock record from the next write on: the next
+   * renewal, hand-over or release. Costs no request of its own.
+   */
+  setData(data: Record<string, unknown> | undefined): void {
+    this.#data = data;
+  }
+
+  /**
+   * Offers the lease to `successor`: renews (compare-and-swap) with the record naming it, and keeps
+   * naming it in later renewals. The lease stays held and valid, so the holder goes on working;
+   * naming a successor grants it nothing. It tells the successor to get ready (watch the lease
+   * closely) for the `release()` that ends this tenure. Rejects like `renew()`.
+   */
+  async handOver(successor: string): Promise<void> {
+    if (typeof successor !== 'string' || successor === '' || successor === this.owner) {
+      throw new SchedulerError('handOver needs the id of another owner', {
+        code: 'INVALID_OPTION',
+        operation: 'handOver',
+        metadata: { successor },
+        suggestion: 'Pass the worker id of the instance that should take the lease over.',
+      });
+    }
+    this.#successor = successor;
+    await this.#renewing?.catch(() => undefined);
+    await this.renew();
   }
 
   /**
@@ -186,6 +223,9 @@ export class LockHandle {
       state,
       acquiredAt: this.acquiredAt,
       renewedAt: this.#context.clock.now(),
+      renewMs: this.renewMs,
+      ...(state === 'held' && this.#successor !== undefined ? { successor: this.#successor } : {}),
+      ...(this.#data === undefined ? {} : { data: this.#data }),
     });
   }
 
@@ -206,17 +246,17 @@ export class LockHandle {
     }
   }
 
-  /** Renews every third of the lease; after a failed attempt, retries sooner until the deadline. */
+  /** Renews every `renewMs`; after a failed attempt, retries sooner until the deadline. */
   async #renewLoop(): Promise<void> {
     const { clock } = this.#context;
     const retryMs = Math.max(1, Math.round(this.leaseMs / 15));
-    let wakeAt = this.#sentAt + this.leaseMs / 3;
+    let wakeAt = this.#sentAt + this.renewMs;
     try {
       while (!this.#timers.signal.aborted) {
         await clock.sleep(wakeAt - clock.monotonic(), this.#timers.signal);
         try {
           await this.renew();
-          wakeAt = this.#sentAt + this.leaseMs / 3;
+          wakeAt = this.#sentAt + this.renewMs;
         } catch {
           if (!this.held) return;
           wakeAt = clock.monotonic() + retryMs;

@@ -3,13 +3,16 @@ import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { GatedStore, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
+import { stopAll } from './test-support/stop-all.js';
 
 const START = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;
 const plugins: SchedulerPlugin[] = [];
+/** The clock of the test running now: a leader's stop() hands over, which takes clock time. */
+let clockOfTest: ManualClock | undefined;
 
 afterEach(async () => {
-  await Promise.all(plugins.splice(0).map((plugin) => plugin.stop()));
+  await stopAll(plugins, clockOfTest);
 });
 
 interface Cluster {
@@ -23,6 +26,7 @@ interface Cluster {
 /** Three instances with the same job set on one store, as three processes would be. */
 async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Promise<Cluster> {
   const clock = new ManualClock({ now: START });
+  clockOfTest = clock;
   const executions = new Map<string, string[]>();
   const instances: Cluster['instances'] = [];
   for (let i = 0; i < size; i++) {
@@ -75,7 +79,8 @@ async function runClusterScenario(shared: ObjectStore, stepped = false) {
   expect(leaders(cluster)).toHaveLength(0);
   await advance(20_000);
   expect(leaders(cluster)).toHaveLength(1);
-  await advance(10 * MINUTE);
+  // To 35 s before a slot, so that slot falls into the failover (at least half a lease plus margin).
+  await advance(10 * MINUTE + 5_000);
   const first = leaders(cluster)[0]!;
   const firstEpoch = first.plugin.getEpoch();
   // The leader dies without releasing anything: its requests hang from now on.
@@ -108,6 +113,7 @@ describe('three instances sharing one store', () => {
 
   it('two instances that both believe they lead still run each slot once (slot claims)', async () => {
     const clock = new ManualClock({ now: START });
+    clockOfTest = clock;
     const shared = new MemoryStore();
     const runs: string[] = [];
     for (const workerId of ['a', 'b']) {
@@ -132,6 +138,7 @@ describe('three instances sharing one store', () => {
 describe('catch-up of a job that never ran', () => {
   it('a first slot that falls into a hand-over is caught up by the new leader', async () => {
     const clock = new ManualClock({ now: START });
+    clockOfTest = clock;
     const shared = new MemoryStore();
     const runs: string[] = [];
     const stores = ['w0', 'w1'].map(() => new GatedStore(shared));
@@ -140,7 +147,8 @@ describe('catch-up of a job that never ran', () => {
         store: stores[i]!,
         clock,
         workerId,
-        heartbeatInterval: 20_000, // a 60 s lease: the hand-over takes longer than a minute
+        heartbeatInterval: 20_000,
+        leaseDuration: 60_000, // the failover takes longer than a minute
         skipColdStart: i === 0,
         coldStartObservationWindow: 1_000,
         logger: null,

@@ -110,7 +110,7 @@ describe('pauseOnFailure, maxRuns, startAt/endAt, jitter', () => {
     for (const plugin of plugins) await plugin.start();
     await clock.advance(2 * MINUTE);
     expect(runs).toBe(2);
-    await plugins[0]!.stop(); // hand over to w1, which knows 2 of 3 runs were taken
+    await stopAll([plugins[0]!], clock); // hand over to w1, which knows 2 of 3 runs were taken
     await clock.advance(5 * MINUTE);
     expect(runs).toBe(3);
     expect((await plugins[1]!.describe('limited')).counters.runsTaken).toBe(3);

@@ -1,5 +1,11 @@
-import { createNonce, isSchedulerError, SchedulerError } from '@s3-scheduler/core';
-import { encodeKeySegment, isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
+import { createHash } from 'node:crypto';
+import { createNonce, SchedulerError } from '@s3-scheduler/core';
+import {
+  decodeKeySegment,
+  encodeKeySegment,
+  isPreconditionFailed,
+  type ObjectStore,
+} from '@s3-scheduler/storage';
 import type { JobConfig } from './types.js';
 
 /** Job options that can be stored (everything but the action), applied over the code's config. */
@@ -53,6 +59,12 @@ export function emptyJobDocument(name: string): JobDocument {
 /** Reads and changes job documents by compare-and-swap; remembers ETags to find changes cheaply. */
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
+  /**
+   * A digest of every document key and ETag as the last `changed()` listed them: equal on two
+   * instances when both have seen the same documents, so a follower can tell from the version the
+   * leader publishes whether it needs to list at all.
+   */
+  version: string | undefined;
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -65,11 +77,20 @@ export class JobDocuments {
     return `${PREFIX}${encodeKeySegment(name)}.json`;
   }
 
+  /**
+   * The stored document of `name`. One that is corrupted counts as a fresh document (the job's
+   * code-defined configuration): the next change replaces it by compare-and-swap on its ETag.
+   */
   async read(name: string): Promise<{ doc: JobDocument; etag: string } | null> {
     const key = this.key(name);
     const object = await this.store.get(key);
     if (!object) return null;
-    const doc = decode(key, object.body);
+    let doc: JobDocument;
+    try {
+      doc = decode(key, object.body, name);
+    } catch {
+      doc = emptyJobDocument(name);
+    }
     this.#etags.set(key, object.etag);
     return { doc, etag: object.etag };
   }
@@ -113,38 +134,94 @@ export class JobDocuments {
     }
   }
 
-  /** Documents written since this instance last read them: one list, plus one read per change. */
-  async changed(): Promise<JobDocument[]> {
+  /**
+   * Documents written since this instance last read them: one list, plus one read per change. A
+   * document that does not decode, or that sits under another job's key, is passed to
+   * `onCorrupted` (once per version, `STORE_CORRUPTED` naming the key) and left out: it affects
+   * nothing but itself.
+   */
+  async changed(onCorrupted: (error: SchedulerError) => void = () => undefined): Promise<JobDocument[]> {
     const changed: JobDocument[] = [];
+    const digest = createHash('sha1');
     let startAfter: string | undefined;
     for (;;) {
       const page = await this.store.list(PREFIX, startAfter === undefined ? {} : { startAfter });
       for (const object of page.objects) {
+        digest.update(`${object.key}\u0000${object.etag}\u0000`);
         if (this.#etags.get(object.key) === object.etag) continue;
         const fresh = await this.store.get(object.key);
         if (!fresh) continue;
         this.#etags.set(object.key, fresh.etag);
-        changed.push(decode(object.key, fresh.body));
+        try {
+          changed.push(decode(object.key, fresh.body, nameOf(object.key)));
+        } catch (error) {
+          onCorrupted(error as SchedulerError);
+        }
       }
-      if (page.nextStartAfter === undefined) return changed;
+      if (page.nextStartAfter === undefined) {
+        this.version = digest.digest('base64url').slice(0, 16);
+        return changed;
+      }
       startAfter = page.nextStartAfter;
     }
   }
 }
 
-function decode(key: string, body: Uint8Array): JobDocument {
+/** The job name a document key stands for, or `undefined` for a key no job document has. */
+function nameOf(key: string): string | undefined {
+  if (!key.startsWith(PREFIX) || !key.endsWith('.json')) return undefined;
+  return decodeKeySegment(key.slice(PREFIX.length, -'.json'.length));
+}
+
+const isCount = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/** What is wrong with a parsed document, or `undefined` when every field has its type. */
+function problemOf(doc: Record<string, unknown>, expectedName: string | undefined): string | undefined {
+  if (doc.v !== 1) return 'v is not 1';
+  if (typeof doc.name !== 'string') return 'name is not a string';
+  if (doc.name !== expectedName) return `it names job '${doc.name}' but is stored under another job's key`;
+  const overrides = doc.overrides;
+  if (
+    overrides !== undefined &&
+    (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
+  )
+    return 'overrides is not an object';
+  if (doc.paused !== undefined && typeof doc.paused !== 'boolean') return 'paused is not a boolean';
+  if (doc.pausedNote !== undefined && doc.pausedNote !== null && typeof doc.pausedNote !== 'string')
+    return 'pausedNote is not a string';
+  for (const field of ['consecutiveFailures', 'runsTaken'] as const)
+    if (doc[field] !== undefined && !isCount(doc[field])) return `${field} is not a count`;
+  if (doc.since !== undefined && !Number.isFinite(doc.since)) return 'since is not a time';
+  if (
+    doc.buffer !== undefined &&
+    (!Array.isArray(doc.buffer) || !doc.buffer.every((at) => Number.isFinite(at)))
+  )
+    return 'buffer is not a list of times';
+  return undefined;
+}
+
+function decode(key: string, body: Uint8Array, expectedName: string | undefined): JobDocument {
+  let problem: string | undefined;
+  let cause: unknown;
+  let doc: Record<string, unknown> | undefined;
   try {
-    const doc = JSON.parse(new TextDecoder().decode(body)) as JobDocument;
-    if (doc?.v !== 1 || typeof doc.name !== 'string') throw new Error('not a job document');
-    return { ...emptyJobDocument(doc.name), ...doc };
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problem = 'not an object';
+    else {
+      doc = parsed as Record<string, unknown>;
+      problem = problemOf(doc, expectedName);
+    }
   } catch (error) {
-    if (isSchedulerError(error)) throw error;
-    throw new SchedulerError(`Stored job document '${key}' is corrupted`, {
-      code: 'STORE_CORRUPTED',
-      operation: 'readJobDocument',
-      metadata: { key },
-      suggestion: 'Delete the object; the job falls back to its definition in code.',
-      cause: error,
-    });
+    problem = 'not JSON';
+    cause = error;
   }
+  if (problem === undefined && doc) return { ...emptyJobDocument(doc.name as string), ...doc } as JobDocument;
+  throw new SchedulerError(`Stored job document '${key}' is corrupted: ${problem}`, {
+    code: 'STORE_CORRUPTED',
+    operation: 'readJobDocument',
+    metadata: { key, reason: problem, ...(expectedName === undefined ? {} : { jobName: expectedName }) },
+    suggestion:
+      'The job runs with its definition in code meanwhile; its next runtime change (updateJob, enable, pause…) replaces the document. Inspect it if this was not expected.',
+    cause,
+  });
 }

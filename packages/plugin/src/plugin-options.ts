@@ -15,6 +15,8 @@ const PLUGIN_KEYS = [
   'historyRetention',
   'enableCoordinator',
   'heartbeatInterval',
+  'leaseDuration',
+  'leaseCheckInterval',
   'coldStartObservationWindow',
   'skipColdStart',
   'connectionString',
@@ -54,6 +56,10 @@ export interface ResolvedPluginOptions {
   historyRetention: number;
   enableCoordinator: boolean;
   heartbeatInterval: number;
+  /** `undefined`: the coordinator's default (12 s, or 3 heartbeats when shorter). */
+  leaseDuration: number | undefined;
+  /** `undefined`: the coordinator's default (half the lease, at most a heartbeat). */
+  leaseCheckInterval: number | undefined;
   coldStartObservationWindow: number;
   skipColdStart: boolean;
   connectionString: string;
@@ -145,6 +151,7 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
       PLUGIN_DEFAULTS.enableCoordinator,
     ),
     heartbeatInterval,
+    ...leaseOptions(options, heartbeatInterval, operation),
     coldStartObservationWindow: checkNonNegativeInteger(
       options.coldStartObservationWindow ?? PLUGIN_DEFAULTS.coldStartObservationWindow,
       'coldStartObservationWindow',
@@ -166,6 +173,49 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
     database: options.database ?? null,
     logger: options.logger === undefined ? console : options.logger,
   };
+}
+
+/**
+ * The leader lease and the successor's check interval (ms), checked here so a mistake surfaces in
+ * the constructor rather than at `start()`: a lease of at least 100 ms (renewed every half lease),
+ * a check interval from 10 ms up to `heartbeatInterval`.
+ */
+function leaseOptions(
+  options: SchedulerPluginOptions,
+  heartbeatInterval: number,
+  operation: string,
+): { leaseDuration: number | undefined; leaseCheckInterval: number | undefined } {
+  const leaseDuration =
+    options.leaseDuration === undefined
+      ? undefined
+      : checkNonNegativeInteger(options.leaseDuration, 'leaseDuration', operation);
+  if (leaseDuration !== undefined && leaseDuration < 100) {
+    throw new SchedulerError("'leaseDuration' must be at least 100 ms", {
+      code: 'INVALID_OPTION',
+      operation,
+      metadata: { option: 'leaseDuration', value: leaseDuration },
+      suggestion: 'Use the default 12000 (failover in about 11 s), or a few seconds for faster failover.',
+    });
+  }
+  const leaseCheckInterval =
+    options.leaseCheckInterval === undefined
+      ? undefined
+      : checkNonNegativeInteger(options.leaseCheckInterval, 'leaseCheckInterval', operation);
+  if (
+    leaseCheckInterval !== undefined &&
+    (leaseCheckInterval < 10 || leaseCheckInterval > heartbeatInterval)
+  ) {
+    throw new SchedulerError(
+      `'leaseCheckInterval' must be between 10 ms and heartbeatInterval (${heartbeatInterval} ms)`,
+      {
+        code: 'INVALID_OPTION',
+        operation,
+        metadata: { option: 'leaseCheckInterval', value: leaseCheckInterval },
+        suggestion: 'Leave it out (half the lease), or pass heartbeatInterval to turn the checks off.',
+      },
+    );
+  }
+  return { leaseDuration, leaseCheckInterval };
 }
 
 function checkBooleanOption(value: unknown, option: string, fallback: boolean): boolean {

@@ -213,20 +213,24 @@ export class SchedulerPlugin {
    */
   async stop(): Promise<void> {
     if (!this.#started) return;
+    const coordinator = this.#coordinator;
+    // A leader goes on firing slots until its successor is ready, then releases (a hand-over with
+    // no gap); this instance then heartbeats on, marked draining, while its runs finish, so the
+    // successor sees it alive and does not take them for orphans.
+    await coordinator?.resign().catch((error: unknown) => this.#reportError('stop', error));
     this.#stopping = true;
     this.#stopController?.abort();
     this.#wake?.abort();
     await Promise.all(this.#loops);
     this.#loops = [];
-    const coordinator = this.#coordinator;
-    this.#coordinator = undefined;
-    await coordinator?.stop().catch((error: unknown) => this.#reportError('stop', error));
     let { drained } = await this.#executor.drain({ deadline: this.#options.stopTimeout });
     if (!drained) {
       for (const state of this.#jobs.values()) state.cancelAll('the scheduler is stopping');
       ({ drained } = await this.#executor.drain({ deadline: 5_000 }));
     }
     await Promise.allSettled([...this.#inflight]);
+    this.#coordinator = undefined;
+    await coordinator?.stop().catch((error: unknown) => this.#reportError('stop', error));
     await this.#history?.flushStatistics().catch((error: unknown) => this.#reportError('stop', error));
     this.#heap.clear();
     this.#started = false;
@@ -400,6 +404,11 @@ export class SchedulerPlugin {
   async describe(name: string, options: { count?: number; recent?: number } = {}): Promise<JobDescription> {
     const state = this.#job(name, 'describe');
     const history = await this.#ensureHistory();
+    // A follower's copy of the job documents follows the leader's published version lazily; a
+    // description is read rarely and should say what the cluster holds now.
+    if (this.#started && !this.isLeader()) {
+      await this.#syncDocuments().catch((error: unknown) => this.#reportError('syncJob', error, name));
+    }
     const def = state.def;
     const [recent, statistics] = await Promise.all([
       history.query(name, { limit: options.recent ?? 10 }),
@@ -1126,6 +1135,9 @@ export class SchedulerPlugin {
    * nothing runs twice), orphaned runs are recovered, and `runOnStart` jobs run once.
    */
   async #onPromoted(): Promise<void> {
+    // Followers list job documents only when the leader's published version moves, so a new
+    // leader reads them now: pauses, overrides and buffered slots are the cluster's, not its copy.
+    await this.#syncDocuments().catch((error: unknown) => this.#reportError('syncJob', error));
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
     // Every job is looked at once (its runs may have been orphaned whenever), those due lately
@@ -1211,11 +1223,17 @@ export class SchedulerPlugin {
    * Whether the instance holding a `running` record may still be running it: another instance
    * the coordinator sees alive — except the leader this one took over from, for runs it claimed
    * under an older epoch: its lease ran out or was given up, so its runs are orphans even while
-   * its last heartbeat still looks fresh.
+   * its last heartbeat still looks fresh. A leader that released its lease (a graceful stop) is
+   * the exception: it heartbeats on while it drains its runs, and they are its own until it is gone.
    */
   #holderAlive(record: RunRecord): boolean {
     if (record.workerId === null || record.workerId === this.#workerId) return false;
-    if (record.workerId === this.#previousLeader && (record.epoch ?? 0) < this.getEpoch()) return false;
+    if (
+      record.workerId === this.#previousLeader &&
+      (record.epoch ?? 0) < this.getEpoch() &&
+      !this.#coordinator?.tookOverByRelease(record.workerId)
+    )
+      return false;
     return this.getActiveWorkers().includes(record.workerId);
   }
 
@@ -1264,7 +1282,16 @@ export class SchedulerPlugin {
     await this.#history
       ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
       .catch((error: unknown) => this.#reportError('statistics', error));
-    await this.#syncDocuments();
+    // The leader lists job documents every heartbeat and publishes their version in its lease; a
+    // follower lists them only when that version is not the one it has (or none is published).
+    const coordinator = this.#coordinator;
+    const published = coordinator?.published()?.jobs;
+    if (this.isLeader() || published === undefined || published !== this.#documents!.version) {
+      await this.#syncDocuments();
+    }
+    if (coordinator?.isLeader() && this.#documents!.version !== undefined) {
+      coordinator.publish({ jobs: this.#documents!.version });
+    }
     if ([...this.#jobs.values()].some((state) => state.running.size > 0)) {
       for (const runId of await this.#markers!.takeCancelRequests(this.#workerId)) {
         for (const state of this.#jobs.values()) {
@@ -1287,7 +1314,9 @@ export class SchedulerPlugin {
 
   /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
   async #syncDocuments(): Promise<void> {
-    for (const doc of await this.#documents!.changed()) {
+    const corrupted = (error: SchedulerError) =>
+      this.#reportError('syncJob', error, error.metadata?.jobName as string | undefined);
+    for (const doc of await this.#documents!.changed(corrupted)) {
       const state = this.#jobs.get(doc.name);
       if (state) this.#applyDocument(state, doc);
     }
@@ -1400,6 +1429,10 @@ export class SchedulerPlugin {
       workerId: this.#workerId,
       clock: this.#clock,
       heartbeatInterval: this.#options.heartbeatInterval,
+      ...(this.#options.leaseDuration === undefined ? {} : { leaseMs: this.#options.leaseDuration }),
+      ...(this.#options.leaseCheckInterval === undefined
+        ? {}
+        : { leaseCheckInterval: this.#options.leaseCheckInterval }),
       coldStartObservationWindow: this.#options.coldStartObservationWindow,
       skipColdStart: this.#options.skipColdStart,
     });

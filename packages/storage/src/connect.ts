@@ -1,4 +1,4 @@
-import type { Clock } from '@s3-scheduler/core';
+import { abortReason, type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
 import {
   type ConnectionSettings,
   DEFAULT_CONNECTION_STRING,
@@ -10,6 +10,7 @@ import { PrefixedStore } from './prefixed-store.js';
 import { probeStore } from './probe.js';
 import { ResolvingStore } from './resolving-store.js';
 import type { S3Credentials } from './s3/s3-store.js';
+import { storeUnavailable } from './store-errors.js';
 
 export interface OpenStoreOptions {
   /**
@@ -24,11 +25,17 @@ export interface OpenStoreOptions {
   maxAttempts?: number;
   /** First back-off between attempts, doubled up to 2 s. Default 50 ms. */
   initialBackoffMs?: number;
+  /**
+   * Deadline in ms of the whole opening (the probe's requests and their retries): past it the
+   * opening rejects `STORE_UNAVAILABLE`, so a silent endpoint (one that accepts connections and
+   * never answers) fails `connect()`, and the plugin's `start()`, within this time. Default 30,000.
+   */
+  timeoutMs?: number;
   signal?: AbortSignal;
 }
 
 export interface ConnectOptions extends OpenStoreOptions {
-  /** S3: per-request timeout in ms. Default 10,000. */
+  /** S3: enforced deadline of each request in ms (see `S3StoreOptions`). Default 10,000. */
   requestTimeoutMs?: number;
   /** S3: credentials to use instead of those in the URL or the default chain. */
   credentials?: S3Credentials;
@@ -69,14 +76,60 @@ export async function openStore(
     ...(options.initialBackoffMs === undefined ? {} : { initialBackoffMs: options.initialBackoffMs }),
   });
   const store = options.prefix ? new PrefixedStore(resolving, options.prefix) : resolving;
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
-  if (options.unsafeSkipProbe) {
-    // Still one request, so a missing bucket or wrong credentials fail here and not later.
-    await store.list('', { limit: 1, ...signal });
-  } else {
-    await probeStore(store, signal);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
+    throw new SchedulerError(`Invalid option 'timeoutMs': ${String(timeoutMs)}`, {
+      code: 'INVALID_OPTION',
+      operation: 'openStore',
+      metadata: { option: 'timeoutMs', value: timeoutMs },
+      suggestion: 'Pass timeoutMs as a positive number of milliseconds, for example 30000.',
+    });
+  }
+  const clock = options.clock ?? systemClock;
+  const deadline = new AbortController();
+  const timer = new AbortController();
+  clock.sleep(timeoutMs, timer.signal).then(
+    () =>
+      deadline.abort(
+        storeUnavailable('open', store.description, {
+          reason: `the store did not answer within timeoutMs (${timeoutMs} ms)`,
+        }),
+      ),
+    () => undefined,
+  );
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  try {
+    if (options.unsafeSkipProbe) {
+      // Still one request, so a missing bucket or wrong credentials fail here and not later.
+      await raceAbort(store.list('', { limit: 1, signal }), signal);
+    } else {
+      await raceAbort(probeStore(store, { signal }), signal);
+    }
+  } finally {
+    timer.abort();
   }
   return store;
+}
+
+const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
+
+/** Settles as `promise` does, or rejects with the signal's reason once it aborts (whichever first). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 async function createBackend(settings: ConnectionSettings, options: ConnectOptions): Promise<ObjectStore> {

@@ -12,7 +12,7 @@ import type {
   ReadOptions,
   StoredObject,
 } from '../object-store.js';
-import { invalidKey } from '../store-errors.js';
+import { invalidKey, storeUnavailable } from '../store-errors.js';
 import { mapS3Error, type S3ErrorContext } from './s3-errors.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -33,7 +33,13 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   /** Static credentials. Default: the AWS SDK's default credential chain. */
   credentials?: S3Credentials;
-  /** Per-request timeout in ms (a timed-out write has an unknown outcome). Default 10,000. */
+  /**
+   * Deadline of each request in ms, the SDK's own attempts and the reading of the answer included.
+   * Enforced: past it the request is aborted (its socket closed) and fails `STORE_UNAVAILABLE`
+   * (retriable; a write's outcome is then unknown and `ResolvingStore` settles it by re-reading).
+   * A server that accepts connections and never answers, or one frozen mid-answer, thus fails
+   * every request within this time. Default 10,000.
+   */
   requestTimeoutMs?: number;
   /**
    * SDK attempts for reads and unconditional writes. Default 3. Conditional writes always make
@@ -64,6 +70,8 @@ export class S3Store implements ObjectStore {
   readonly bucket: string;
   readonly endpoint: string | undefined;
   readonly region: string;
+  /** The enforced deadline of each request, in ms. */
+  readonly requestTimeoutMs: number;
   #clients: Promise<Clients> | undefined;
   // Private, so credentials never show in JSON.stringify, util.inspect or a log of the store.
   readonly #options: S3StoreOptions;
@@ -73,6 +81,7 @@ export class S3Store implements ObjectStore {
     this.bucket = options.bucket;
     this.endpoint = options.endpoint;
     this.region = options.region ?? 'us-east-1';
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.description = `s3://${options.bucket}`;
   }
 
@@ -83,30 +92,36 @@ export class S3Store implements ObjectStore {
 
   async get(key: string, options: ReadOptions = {}): Promise<StoredObject | null> {
     checkKey(key);
-    const { sdk, client } = await this.#load();
-    const context = this.#context('get', key);
-    try {
-      const response = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-        abortSignal: options.signal,
-      });
-      const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
-      return {
-        body,
-        etag: unquoteEtag(response.ETag ?? ''),
-        lastModified: response.LastModified ?? new Date(0),
-      };
-    } catch (error) {
-      if (isNotFoundKey(error)) return null;
-      throw this.#error(error, context, options.signal);
-    }
+    return this.#withDeadline('get', key, options.signal, async (abortSignal) => {
+      const { sdk, client } = await this.#load();
+      const context = this.#context('get', key);
+      try {
+        const response = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+          abortSignal,
+        });
+        const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+        return {
+          body,
+          etag: unquoteEtag(response.ETag ?? ''),
+          lastModified: response.LastModified ?? new Date(0),
+        };
+      } catch (error) {
+        if (isNotFoundKey(error)) return null;
+        throw this.#error(error, context, options.signal);
+      }
+    });
   }
 
   async head(key: string, options: ReadOptions = {}): Promise<ObjectInfo | null> {
     checkKey(key);
+    return this.#withDeadline('head', key, options.signal, (abortSignal) => this.#head(key, abortSignal));
+  }
+
+  async #head(key: string, abortSignal: AbortSignal): Promise<ObjectInfo | null> {
     const { sdk, client } = await this.#load();
     try {
       const response = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
-        abortSignal: options.signal,
+        abortSignal,
       });
       return {
         key,
@@ -117,12 +132,23 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       // HEAD errors carry no body: a 404 cannot tell a missing key from a missing bucket.
       if (isNotFoundKey(error)) return null;
-      throw this.#error(error, this.#context('head', key), options.signal);
+      throw this.#error(error, this.#context('head', key), abortSignal);
     }
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     checkKey(key);
+    return this.#withDeadline('put', key, options.signal, (abortSignal) =>
+      this.#put(key, body, options, abortSignal),
+    );
+  }
+
+  async #put(
+    key: string,
+    body: Uint8Array | string,
+    options: PutOptions,
+    abortSignal: AbortSignal,
+  ): Promise<{ etag: string }> {
     const { sdk, client, conditional } = await this.#load();
     const isConditional = options.ifMatch !== undefined || options.ifNoneMatch !== undefined;
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
@@ -139,19 +165,25 @@ export class S3Store implements ObjectStore {
           // RGW before Ceph 20 only matches the unquoted form; AWS accepts both.
           ...(options.ifMatch === undefined ? {} : { IfMatch: unquoteEtag(options.ifMatch) }),
         }),
-        { abortSignal: options.signal },
+        { abortSignal },
       );
       if (response.ETag) return { etag: unquoteEtag(response.ETag) };
     } catch (error) {
       throw this.#error(error, context, options.signal);
     }
-    // No ETag in the answer (some proxies strip it): read it back.
-    const info = await this.head(key, options);
+    // No ETag in the answer (some proxies strip it): read it back, within the same deadline.
+    const info = await this.#head(key, abortSignal);
     return { etag: info?.etag ?? '' };
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     checkKey(key);
+    return this.#withDeadline('delete', key, options.signal, (abortSignal) =>
+      this.#delete(key, options, abortSignal),
+    );
+  }
+
+  async #delete(key: string, options: DeleteOptions, abortSignal: AbortSignal): Promise<void> {
     const { sdk, client, conditional } = await this.#load();
     const context = this.#context('delete', key, options);
     try {
@@ -161,7 +193,7 @@ export class S3Store implements ObjectStore {
           Key: key,
           ...(options.ifMatch === undefined ? {} : { IfMatch: unquoteEtag(options.ifMatch) }),
         }),
-        { abortSignal: options.signal },
+        { abortSignal },
       );
     } catch (error) {
       // A conditional delete of a missing key answers 404 on AWS; deleting nothing succeeds.
@@ -171,6 +203,12 @@ export class S3Store implements ObjectStore {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.#withDeadline('list', prefix, options.signal, (abortSignal) =>
+      this.#list(prefix, options, abortSignal),
+    );
+  }
+
+  async #list(prefix: string, options: ListOptions, abortSignal: AbortSignal): Promise<ListPage> {
     const { sdk, client } = await this.#load();
     const limit = Math.max(1, Math.min(Math.floor(options.limit ?? 1000), 1000));
     const context = this.#context('list', prefix);
@@ -193,7 +231,7 @@ export class S3Store implements ObjectStore {
                 : { StartAfter: options.startAfter }
               : { ContinuationToken: continuationToken }),
           }),
-          { abortSignal: options.signal },
+          { abortSignal },
         );
         for (const item of response.Contents ?? []) {
           if (item.Key === undefined) continue;
@@ -246,6 +284,52 @@ export class S3Store implements ObjectStore {
     conditional.destroy();
   }
 
+  /**
+   * Runs one request under the deadline: past `requestTimeoutMs` its signal aborts (the SDK closes
+   * the socket) and the call rejects `STORE_UNAVAILABLE` at once, even if the SDK does not return.
+   * The caller's own `signal` still wins with its own reason.
+   */
+  #withDeadline<T>(
+    operation: string,
+    key: string,
+    signal: AbortSignal | undefined,
+    request: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const controller = new AbortController();
+    const timeoutMs = this.requestTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        controller.abort(abortReason(signal!));
+        reject(abortReason(signal!));
+      };
+      const timer = setTimeout(() => {
+        finish();
+        const error = storeUnavailable(operation, key, {
+          reason: `no answer within requestTimeoutMs (${timeoutMs} ms)`,
+        });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request(controller.signal).then(
+        (value) => {
+          finish();
+          resolve(value);
+        },
+        (error: unknown) => {
+          finish();
+          reject(error);
+        },
+      );
+    });
+  }
+
   #load(): Promise<Clients> {
     this.#clients ??= this.#createClients();
     return this.#clients;
@@ -259,7 +343,10 @@ export class S3Store implements ObjectStore {
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }),
-      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
+      requestHandler: {
+        requestTimeout: this.requestTimeoutMs,
+        connectionTimeout: Math.min(5_000, this.requestTimeoutMs),
+      },
       // Default CRC32 checksums are not understood by every S3-compatible server.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
@@ -290,6 +377,8 @@ export class S3Store implements ObjectStore {
     return mapS3Error(error, context);
   }
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Where the next page starts: after the last key or group of this one, whichever is later. */
 function nextStartAfter(objects: ObjectInfo[], commonPrefixes: string[]): string {

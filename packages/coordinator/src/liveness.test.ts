@@ -1,0 +1,164 @@
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { fenceKey, lockKey } from '@s3-scheduler/lock';
+import { MemoryStore } from '@s3-scheduler/storage';
+import { FaultyStore } from '@s3-scheduler/storage/testing';
+import { describe, expect, it } from 'vitest';
+import { createCluster, type Node } from './cluster.test.helpers.js';
+import { LEADER_LOCK, workerKey } from './index.js';
+
+const H = 200; // heartbeat
+const LEASE = 3 * H;
+const MARGIN = 100; // default margin for a 600 ms lease
+const LATENCY = 120; // per request of the slow instance
+
+/** Advances in steps of `step` until `done()` or `ms` have passed; returns the time taken. */
+async function advanceUntil(clock: ManualClock, ms: number, done: () => boolean, step = 10): Promise<number> {
+  const from = clock.monotonic();
+  while (!done() && clock.monotonic() - from < ms) await clock.advance(step);
+  return clock.monotonic() - from;
+}
+
+describe('Coordinator liveness', () => {
+  it('a slow former leader keeps heartbeating and bidding, sees every worker, and leads again', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders, add } = createCluster([], memory, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const leaderIds = () => leaders().map((n: Node) => n.id);
+    const b = add('b');
+    await b.coordinator.start();
+    await clock.advance(H);
+    expect(leaderIds()).toEqual(['b']);
+    const a = add('a');
+    // 'a' reaches the store with 120 ms latency per request: more than half a heartbeat.
+    (a.gate as unknown as { inner: unknown }).inner = new FaultyStore(memory, {
+      clock,
+      latencyMs: [LATENCY, LATENCY],
+    });
+    const started = a.coordinator.start(); // its first round takes simulated time
+    await clock.advance(2 * H);
+    await started;
+    b.gate.crash();
+    await advanceUntil(clock, 10 * H, () => leaderIds().includes('a'));
+    expect(leaderIds()).toEqual(['a']);
+    const c = add('c');
+    await c.coordinator.start();
+    await clock.advance(4 * H);
+    // While it leads, 'a' sees every live worker.
+    expect(a.coordinator.getActiveWorkers()).toEqual(['a', 'c']);
+    // 'a' stalls 1.5 s, longer than its lease: 'c' takes over.
+    a.gate.pause();
+    await clock.advance(1500);
+    expect(leaderIds()).toEqual(['c']);
+    a.gate.resume();
+    await clock.advance(4 * H);
+    expect(leaderIds()).toEqual(['c']);
+    expect(a.coordinator.getLeader()).toBe('c');
+    // 'c' crashes: 'a' must heartbeat and bid, and lead within lease + margin + one heartbeat,
+    // plus its own request latency (a heartbeat, a listing and two lease reads and a write).
+    c.gate.crash();
+    const took = await advanceUntil(clock, 20 * H, () => leaderIds().includes('a'));
+    expect(leaderIds()).toEqual(['a']);
+    expect(took).toBeLessThanOrEqual(LEASE + MARGIN + H + 5 * LATENCY);
+    expect(journal.violations).toEqual([]);
+    expect(nodes.length).toBe(3);
+  }, 60_000);
+
+  for (const [kind, body] of [
+    ['unparseable', '{"owner":"x","tok'],
+    ['wrong shape', JSON.stringify({ owner: 7, token: 'two' })],
+    [
+      'absurd lease (leaseMs 1e300)',
+      JSON.stringify({
+        owner: 'x',
+        token: 1,
+        nonce: 'n',
+        leaseMs: 1e300,
+        state: 'held',
+        acquiredAt: 0,
+        renewedAt: 0,
+      }),
+    ],
+  ] as const) {
+    it(`a ${kind} leader lease is reported, waited out for a bounded time, and taken over with a higher epoch`, async () => {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const { nodes, journal, leaders } = createCluster(['a', 'b', 'c'], memory, clock, {
+        heartbeatInterval: H,
+        skipColdStart: true,
+      });
+      const errors: unknown[] = [];
+      for (const node of nodes) node.coordinator.on('coordinator-error', ({ error }) => errors.push(error));
+      await Promise.all(nodes.map((node) => node.coordinator.start()));
+      await clock.advance(2 * H);
+      expect(leaders().map((n: Node) => n.id)).toEqual(['a']);
+      const deletes: string[] = [];
+      const original = memory.delete.bind(memory);
+      memory.delete = async (key, options) => {
+        deletes.push(key);
+        return original(key, options);
+      };
+      await memory.put(lockKey(LEADER_LOCK), body);
+      const corruptedAt = clock.monotonic();
+      const took = await advanceUntil(
+        clock,
+        100 * LEASE,
+        () => leaders().length === 1 && journal.promotions.length > 1,
+        50,
+      );
+      // Waited out for 10 leases (maxLeaseMs) plus the margin and a heartbeat at most.
+      expect(took).toBeLessThanOrEqual(10 * LEASE + 2 * H + 3 * H);
+      expect(took).toBeGreaterThanOrEqual(10 * LEASE);
+      expect(journal.promotions.map((p) => p.epoch)).toEqual([1, 2]);
+      expect(errors).toContainEqual(expect.objectContaining({ code: 'STORE_CORRUPTED' }));
+      expect(deletes.filter((key) => key.startsWith('locks/') || key.startsWith('fences/'))).toEqual([]);
+      expect(await memory.get(fenceKey(LEADER_LOCK))).not.toBeNull();
+      expect(journal.violations).toEqual([]);
+      expect(corruptedAt).toBeGreaterThan(0);
+      for (const node of nodes) await node.coordinator.stop();
+    }, 60_000);
+  }
+
+  it('resign(): hands over at once, keeps heartbeating as draining, and the successor knows it was a release', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders } = createCluster(['a', 'b', 'c'], memory, clock, {
+      skipColdStart: true,
+    });
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await clock.advance(30_000);
+    const [a, b] = nodes as [Node, Node];
+    expect(leaders()).toEqual([a]);
+    // a leads on until b, the successor, has answered the hand-over offer (within 2 check intervals).
+    let resigned = false;
+    const resigning = a.coordinator.resign().then(() => {
+      resigned = true;
+    });
+    for (let t = 0; !resigned && t < 20_000; t += 100) {
+      expect(leaders()).toHaveLength(1);
+      await clock.advance(100);
+    }
+    await resigning;
+    expect(a.coordinator.draining).toBe(true);
+    await clock.advance(1000);
+    expect(leaders()).toEqual([b]);
+    expect(b.coordinator.tookOverByRelease('a')).toBe(true);
+    // Minutes later 'a' is still draining: never bids again, still seen alive, marked draining.
+    await clock.advance(5 * 30_000);
+    expect(leaders()).toEqual([b]);
+    expect(b.coordinator.getActiveWorkers()).toContain('a');
+    const record = JSON.parse(new TextDecoder().decode((await memory.get(workerKey('a')))!.body));
+    expect(record).toMatchObject({ workerId: 'a', draining: true });
+    expect(journal.demotions).toMatchObject([{ workerId: 'a', reason: 'handed-over' }]);
+    await a.coordinator.stop();
+    expect(await memory.get(workerKey('a'))).toBeNull();
+    // A leader that crashes is taken over by expiry, not by release.
+    b.gate.crash();
+    await clock.advance(4 * 90_000);
+    expect(leaders()).toHaveLength(1);
+    expect(leaders()[0]!.coordinator.tookOverByRelease('b')).toBe(false);
+    expect(journal.violations).toEqual([]);
+  });
+});
