@@ -63,6 +63,8 @@ export class SchedulerPlugin<Db = unknown> {
   readonly #options: ResolvedPluginOptions;
   readonly #lifecycle = new Lifecycle();
   readonly #admission = new RunAdmission();
+  /** The last generation given to a job's heap entries (see `#schedule`). */
+  #generations = 0;
   /** Which store options the user gave, as opposed to defaults (decides host and cold start). */
   readonly #given: { connectionString: boolean; coldStart: boolean };
   /** The process-local store was announced through the logger (once per plugin). */
@@ -619,7 +621,9 @@ export class SchedulerPlugin<Db = unknown> {
 
   /** Computes the job's next slot from `now` and queues it; the timer is re-armed. */
   #schedule(state: JobState, now: number): void {
-    state.generation++;
+    // Plugin-wide, not per job: a job removed and added again under the same name must not find
+    // the old job's heap entries current.
+    state.generation = ++this.#generations;
     const runnable = state.def.enabled && !state.paused && !state.removed;
     this.#queue(state, runnable ? nextSlot(state.def, now) : null);
     this.#rearm();

@@ -331,7 +331,8 @@ describe('the spec examples', () => {
     ]);
   });
 
-  it('Dynamic Job Management: the JobManager class', async () => {
+  // Simulates two days of 30 s heartbeats: 3–5 s on a loaded 2-core machine, hence the timeout.
+  it('Dynamic Job Management: the JobManager class', { timeout: 60_000 }, async () => {
     vi.spyOn(console, 'log').mockImplementation(() => undefined);
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
