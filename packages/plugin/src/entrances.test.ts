@@ -480,3 +480,51 @@ describe('the host database', () => {
     expectTypeOf(untyped).toEqualTypeOf<SchedulerPlugin<unknown>>();
   });
 });
+
+describe('slots claimed late', () => {
+  it('a caught-up slot that waited behind a running run, or in the overlap buffer, is recorded catch-up', async () => {
+    clock = new ManualClock({ now: START });
+    const shared = new MemoryStore();
+    const runs: string[] = [];
+    const make = (workerId: string) =>
+      track(
+        new SchedulerPlugin({
+          store: shared,
+          clock: clock!,
+          workerId,
+          heartbeatInterval: 5_000,
+          coldStartObservationWindow: 1_000,
+          logger: null,
+          jobs: {
+            slow: {
+              schedule: '* * * * *',
+              catchUp: 'all',
+              overlap: 'buffer-all',
+              action: async (_db, ctx) => {
+                runs.push(`${ctx.slot} ${ctx.trigger}`);
+                await clock!.sleep(20_000, ctx.signal).catch(() => undefined);
+              },
+            },
+          },
+        }),
+      );
+    const a = make('a');
+    await a.start();
+    await clock.advance(MINUTE);
+    await a.stop();
+    await clock.advance(3 * MINUTE); // 00:04:30: 00:02, 00:03 and 00:04 ran nowhere
+    const b = make('b');
+    await b.start();
+    await clock.advance(2 * MINUTE);
+    expect(runs).toEqual([
+      '2026-03-01T00:01:00.000Z schedule',
+      '2026-03-01T00:02:00.000Z catch-up',
+      '2026-03-01T00:03:00.000Z catch-up',
+      '2026-03-01T00:04:00.000Z catch-up',
+      // Came while 00:04 ran: waited in the buffer and ran 20 s late.
+      '2026-03-01T00:05:00.000Z catch-up',
+      // On time again.
+      '2026-03-01T00:06:00.000Z schedule',
+    ]);
+  });
+});

@@ -956,7 +956,10 @@ export class SchedulerPlugin<Db = unknown> {
         });
         return;
       }
-      await this.#claimAndRun(state, slot, 'schedule');
+      // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
+      // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
+      const late = this.#clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
+      await this.#claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
     } finally {
       state.draining = false;
     }
