@@ -528,3 +528,46 @@ describe('slots claimed late', () => {
     ]);
   });
 });
+
+describe('the host database installed late', () => {
+  it('a store opened before install(db) (a call before usePlugin) gives way to the host storage', async () => {
+    clock = new ManualClock({ now: START });
+    MemoryStore.resetBucket('late-host');
+    const plugin = track(
+      new SchedulerPlugin({
+        clock,
+        logger: null,
+        jobs: { a: { schedule: '* * * * *', action: () => undefined } },
+      }),
+    );
+    await plugin.pauseJob('a'); // opens the embedded default store
+    await plugin.install({
+      client: { config: { bucket: 'late-host', keyPrefix: 'app', endpoint: 'memory://' } },
+    });
+    await plugin.start();
+    const keys = (await new MemoryStore({ bucket: 'late-host' }).list('')).objects.map((o) => o.key);
+    expect(keys.some((key) => key.startsWith('app/plugin=scheduler/'))).toBe(true);
+  });
+
+  it('removeJob racing with a due slot: the removed job does not run', async () => {
+    clock = new ManualClock({ now: Date.parse('2026-03-01T00:00:59Z') });
+    const runs: string[] = [];
+    const plugin = track(
+      new SchedulerPlugin({
+        store: new MemoryStore(),
+        clock,
+        logger: null,
+        jobs: { a: { schedule: '* * * * *', action: (_db, ctx) => void runs.push(ctx.slot!) } },
+      }),
+    );
+    await plugin.start();
+    await clock.advance(999);
+    const removing = plugin.removeJob('a');
+    await clock.advance(2_000);
+    await removing;
+    expect(runs).toEqual([]);
+    await plugin.addJob('a', { schedule: '* * * * *', action: (_db, ctx) => void runs.push(ctx.slot!) });
+    await clock.advance(MINUTE);
+    expect(runs).toEqual(['2026-03-01T00:02:00.000Z']);
+  });
+});

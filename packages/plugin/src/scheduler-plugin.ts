@@ -19,7 +19,7 @@ import { type DueEntry, DueHeap } from './due-heap.js';
 import { EventHub } from './event-hub.js';
 import { eventBase, type SchedulerEvents, toError } from './events.js';
 import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
-import { type HostStorage, isProcessLocal, openHostStore, readHostStorage } from './host-store.js';
+import { isProcessLocal, openHostStore, readHostStorage } from './host-store.js';
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
@@ -71,8 +71,6 @@ export class SchedulerPlugin<Db = unknown> {
   #toldProcessLocal = false;
   /** Where the store in use lives: 'host' (the s3db database's), 'given' or 'default'. */
   #storeSource: 'host' | 'given' | 'default' | undefined;
-  /** The host database's storage, when the host is an s3db.js-like database. */
-  #hostStorage: HostStorage | undefined;
   readonly #clock: Clock;
   readonly #events = new EventHub<SchedulerEvents>();
   readonly #jobs = new Map<string, JobState>();
@@ -141,7 +139,11 @@ export class SchedulerPlugin<Db = unknown> {
    * up at the next `start()`).
    */
   async install(database?: Db): Promise<this> {
-    if (database !== undefined) this.#database = database;
+    if (database === undefined) return this;
+    this.#database = database;
+    // A store opened before the host was known (a call such as `updateJob` before `usePlugin`)
+    // was the embedded default: the host's storage replaces it at the next start.
+    if (!this.#started && this.#storeSource === 'default' && !this.#storeReady) this.#forgetStore();
     return this;
   }
 
@@ -228,6 +230,7 @@ export class SchedulerPlugin<Db = unknown> {
 
   async #start(): Promise<void> {
     const store = await this.#ensureStore();
+    this.#checkProcessLocal(store);
     await this.#ensureHistory();
     await this.#syncDocuments();
     this.#started = true;
@@ -698,8 +701,9 @@ export class SchedulerPlugin<Db = unknown> {
   ): Promise<void> {
     const name = state.def.name;
     // Leadership is checked again right before claiming: a leader that was paused past its lease
-    // (its timers firing late) finds out here, and leaves the slot to the new leader.
-    if (this.#stopping || !this.isLeader()) return;
+    // (its timers firing late) finds out here, and leaves the slot to the new leader. A job
+    // removed meanwhile (`removeJob` racing with a due slot) runs no more.
+    if (this.#stopping || !this.isLeader() || state.removed) return;
     try {
       if (state.paused) {
         this.#emitSkipped(state, slot, 'paused');
@@ -878,12 +882,16 @@ export class SchedulerPlugin<Db = unknown> {
     count: number,
     first: number | null = missed[0] ?? null,
   ): void {
-    if (count === 0) return;
-    state.counters.missed += count;
+    // A gap can be seen twice here (a late timer and the catch-up of a re-election): once is enough.
+    const fresh = missed.filter((slot) => slot > state.missedThrough);
+    if (count === 0 || fresh.length === 0) return;
+    state.missedThrough = fresh.at(-1)!;
     if (count <= missed.length) {
-      for (const slot of missed) this.#emitSkipped(state, slot, 'missed');
+      state.counters.missed += fresh.length;
+      for (const slot of fresh) this.#emitSkipped(state, slot, 'missed');
       return;
     }
+    state.counters.missed += count;
     this.#events.emit('plg:scheduler:job-skipped', {
       jobName: state.def.name,
       slot: new Date(missed.at(-1)!).toISOString(),
@@ -1495,7 +1503,6 @@ export class SchedulerPlugin<Db = unknown> {
     if (this.#store) return Promise.resolve(this.#store);
     this.#storeReady ??= (async () => {
       const store = await this.#openStore();
-      this.#checkProcessLocal(store);
       this.#store = store;
       return store;
     })().finally(() => {
@@ -1504,13 +1511,22 @@ export class SchedulerPlugin<Db = unknown> {
     return this.#storeReady;
   }
 
+  /** Drops the store and what was built on it, so the next use opens it again. */
+  #forgetStore(): void {
+    this.#store = undefined;
+    this.#history = undefined;
+    this.#documents = undefined;
+    this.#markers = undefined;
+    this.#storeSource = undefined;
+  }
+
   /**
    * Which store: an explicit `store`, then an explicit `connectionString`, then the host
    * database's own bucket (s3db.js: its key prefix plus `keyPrefix`), then the embedded default.
    */
   async #openStore(): Promise<ObjectStore> {
     const clock = this.#clock;
-    this.#hostStorage = readHostStorage(this.#database, this.#options.keyPrefix);
+    const host = readHostStorage(this.#database, this.#options.keyPrefix);
     if (this.#options.store) {
       this.#storeSource = 'given';
       return openStore(this.#options.store, { clock, prefix: this.#options.keyPrefix });
@@ -1519,7 +1535,6 @@ export class SchedulerPlugin<Db = unknown> {
       this.#storeSource = 'given';
       return connect(this.#options.connectionString, { clock });
     }
-    const host = this.#hostStorage;
     if (host && host.kind !== 'unsupported') {
       this.#storeSource = 'host';
       return openHostStore(host, clock);
@@ -1535,7 +1550,8 @@ export class SchedulerPlugin<Db = unknown> {
    */
   #checkProcessLocal(store: ObjectStore): void {
     if (!isProcessLocal(store)) return;
-    const host = this.#hostStorage;
+    // Read again: the host may have been installed after the store was opened.
+    const host = readHostStorage(this.#database, this.#options.keyPrefix);
     if (host && host.kind !== 'memory') {
       throw new SchedulerError(
         `The scheduler would run on the process-local memory store (${store.description}) while its host database keeps its data in ${host.describe}: every process would run every slot`,
