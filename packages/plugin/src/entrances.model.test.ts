@@ -120,23 +120,38 @@ const step = (description: string, act: (model: Model, real: Real) => void): Com
 const instance = fc.integer({ min: 0, max: INSTANCES - 1 });
 const jobName = fc.constantFrom(...JOB_NAMES);
 
+const advance = fc.integer({ min: 100, max: 30_000 }).map(
+  (ms): Command => ({
+    check: () => true,
+    async run(model, real) {
+      await real.clock.advance(ms);
+      checkInvariants(model, real);
+    },
+    toString: () => `advance(${ms})`,
+  }),
+);
+
+const runJobBurst = fc.tuple(instance, jobName, fc.integer({ min: 2, max: 3 })).map(([i, name, times]) =>
+  step(`${times} × runJob(${i}, ${name}) at once`, (_m, real) => {
+    for (let k = 0; k < times; k++) track(real, `runJob ${i}`, () => real.plugins[i]!.runJob(name));
+  }),
+);
+
+// Time passing, starts and bursts of runJob are weighted up (listed more than once): without them little happens.
 const commands = [
+  advance,
+  advance,
+  advance,
+  instance.map((i) =>
+    step(`start(${i})`, (_m, real) => track(real, `start ${i}`, () => real.plugins[i]!.start())),
+  ),
   instance.map((i) =>
     step(`start(${i})`, (_m, real) => track(real, `start ${i}`, () => real.plugins[i]!.start())),
   ),
   instance.map((i) =>
     step(`stop(${i})`, (_m, real) => track(real, `stop ${i}`, () => real.plugins[i]!.stop())),
   ),
-  fc.integer({ min: 100, max: 20_000 }).map(
-    (ms): Command => ({
-      check: () => true,
-      async run(model, real) {
-        await real.clock.advance(ms);
-        checkInvariants(model, real);
-      },
-      toString: () => `advance(${ms})`,
-    }),
-  ),
+
   fc
     .tuple(instance, jobName)
     .map(([i, name]) =>
@@ -144,11 +159,8 @@ const commands = [
         track(real, `runJob ${i}`, () => real.plugins[i]!.runJob(name)),
       ),
     ),
-  fc.tuple(instance, jobName, fc.integer({ min: 2, max: 3 })).map(([i, name, times]) =>
-    step(`${times} × runJob(${i}, ${name}) at once`, (_m, real) => {
-      for (let k = 0; k < times; k++) track(real, `runJob ${i}`, () => real.plugins[i]!.runJob(name));
-    }),
-  ),
+  runJobBurst,
+  runJobBurst,
   fc.tuple(instance, jobName, fc.constantFrom(...SCHEDULES)).map(([i, name, schedule]) =>
     step(`addJob(${i}, ${name}, ${schedule})`, (model, real) => {
       track(real, `addJob ${i}`, () => real.plugins[i]!.addJob(name, jobConfig(real, i, name, schedule)));
@@ -184,7 +196,10 @@ const commands = [
 ];
 
 describe('the public API under random interleavings (model-based)', () => {
-  it('keeps one claim per slot, one leader per epoch, no overlapping skip runs and a consistent job set', async () => {
+  // 50 runs of up to 40 steps: 2–6 s measured on a loaded 2-core machine.
+  it('keeps one claim per slot, one leader per epoch, no overlapping skip runs and a consistent job set', {
+    timeout: 120_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
         const clock = new ManualClock({ now: Date.parse('2026-03-01T00:00:00Z') });
@@ -218,6 +233,9 @@ describe('the public API under random interleavings (model-based)', () => {
           real.plugins.push(plugin);
           model.jobs.push(new Set(['a']));
         }
+        // Instance 0 starts with the run (not awaited: the commands race with it); the others
+        // start when a command says so.
+        track(real, 'start 0', () => real.plugins[0]!.start());
         try {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
           // Everything called settles (stops wait for runs: time moves meanwhile), still consistent.
@@ -233,13 +251,15 @@ describe('the public API under random interleavings (model-based)', () => {
           await stopAll([...real.plugins], clock);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 50 },
     );
     // The interleavings did exercise the scheduler: slots ran, leaders were elected, manual runs
-    // ran and some were refused while another run of the job went on.
-    expect(seen.scheduled).toBeGreaterThan(0);
-    expect(seen.leaders).toBeGreaterThan(0);
-    expect(seen.manual).toBeGreaterThan(0);
-    expect(seen.refusedRunning).toBeGreaterThan(0);
+    // ran and some were refused while another run of the job went on. (Over 50 runs each is all
+    // but certain: measured, the rarest happens about 15 times.)
+    console.log(`model-based test: ${JSON.stringify(seen)}`);
+    expect(seen.scheduled, JSON.stringify(seen)).toBeGreaterThan(0);
+    expect(seen.leaders, JSON.stringify(seen)).toBeGreaterThan(0);
+    expect(seen.manual, JSON.stringify(seen)).toBeGreaterThan(0);
+    expect(seen.refusedRunning, JSON.stringify(seen)).toBeGreaterThan(0);
   });
 });
