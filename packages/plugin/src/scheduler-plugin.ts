@@ -747,8 +747,7 @@ export class SchedulerPlugin<Db = unknown> {
       if (isSchedulerError(error) && error.retriable) {
         this.#later(attempt, () => {
           if (this.#clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
-            state.counters.missed++;
-            this.#emitSkipped(state, slot, 'missed');
+            this.#reportMissed(state, [slot], 1);
             return Promise.resolve();
           }
           return this.#dispatch(state, slot, trigger, attempt + 1, runId);
