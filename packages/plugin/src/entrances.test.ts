@@ -1,6 +1,6 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { ForwardingStore, MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { GatedStore } from '@s3-scheduler/storage/testing';
+import { GatedStore, s3TestBackend, s3TestEnv, uniqueTestPrefix } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { SchedulerEvents } from './events.js';
 import { readHostStorage } from './host-store.js';
@@ -569,5 +569,59 @@ describe('the host database installed late', () => {
     await plugin.addJob('a', { schedule: '* * * * *', action: (_db, ctx) => void runs.push(ctx.slot!) });
     await clock.advance(MINUTE);
     expect(runs).toEqual(['2026-03-01T00:02:00.000Z']);
+  });
+});
+
+const s3 = await s3TestBackend();
+const env = s3TestEnv();
+describe.runIf(s3 !== undefined)('an s3db.js-like host on the real S3 server', () => {
+  it('two instances installed into hosts on one bucket share one scheduler, under the host prefix plus plugin=scheduler/', {
+    timeout: 60_000,
+  }, async () => {
+    const prefix = `${uniqueTestPrefix()}app`;
+    // What an s3db.js Database on `http://key:secret@host/bucket/prefix` exposes as `db.client.config`.
+    const host = () => ({
+      client: {
+        config: {
+          bucket: env!.bucket,
+          keyPrefix: prefix,
+          endpoint: env!.endpoint,
+          region: env!.region,
+          forcePathStyle: true,
+          accessKeyId: env!.accessKeyId,
+          secretAccessKey: env!.secretAccessKey,
+        },
+      },
+    });
+    const log: string[] = [];
+    const make = (workerId: string) =>
+      new SchedulerPlugin<ReturnType<typeof host>>({
+        workerId,
+        logger: null,
+        jobs: {
+          once: {
+            schedule: null,
+            action: async (database, ctx) => {
+              log.push(`${ctx.workerId} ${database.client.config.keyPrefix === prefix}`);
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            },
+          },
+        },
+      });
+    const [a, b] = [make('a'), make('b')];
+    try {
+      await a.install(host());
+      await b.install(host());
+      await Promise.all([a.start(), b.start()]);
+      await a.runJob('once');
+      // b sees a's run in the shared history: one store, not two process-local ones.
+      const history = await b.getJobHistory('once');
+      expect(history.map((entry) => entry.workerId)).toEqual(['a']);
+      expect(log).toEqual(['a true']);
+      const keys = (await s3!.list(`${prefix}/plugin=scheduler/`, { limit: 1000 })).objects.map((o) => o.key);
+      expect(keys.some((key) => key.includes('/plugin=scheduler/history/'))).toBe(true);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });
