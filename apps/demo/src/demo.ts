@@ -317,6 +317,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
       records,
       executions,
       promotions: cluster.promotions,
+      missedReports: cluster.missedReports,
       startedAt,
       endedAt,
     });

@@ -5,7 +5,14 @@ import { ExecutionCounter } from './executions.js';
 import { KillableClock } from './faults.js';
 import { DemoInstance } from './instance.js';
 import { demoJobs } from './jobs.js';
-import type { Cluster, ClusterEvent, ClusterSnapshot, InstanceReport, Promotion } from './model.js';
+import type {
+  Cluster,
+  ClusterEvent,
+  ClusterSnapshot,
+  InstanceReport,
+  MissedReport,
+  Promotion,
+} from './model.js';
 import { mergeReports } from './snapshot.js';
 
 export interface LocalClusterOptions {
@@ -39,6 +46,7 @@ export class LocalCluster implements Cluster {
   readonly description: string;
   readonly counter = new ExecutionCounter();
   readonly promotions: Promotion[] = [];
+  readonly missedReports: MissedReport[] = [];
   readonly jobsSince = new Map<string, number>();
   readonly #members: Member[] = [];
   readonly #handlers: Array<(event: ClusterEvent) => void> = [];
@@ -66,6 +74,9 @@ export class LocalCluster implements Cluster {
       demo.plugin.on('plg:scheduler:coordinator-promoted', ({ workerId, epoch, timestamp }) =>
         this.promotions.push({ workerId, epoch, at: timestamp }),
       );
+      demo.plugin.on('plg:scheduler:job-skipped', ({ jobName, slot, reason, count, workerId }) => {
+        if (reason === 'missed') this.missedReports.push({ job: jobName, slot, count: count ?? 1, workerId });
+      });
       this.#members.push({ demo, store, clock, killed: false, paused: false });
     }
   }

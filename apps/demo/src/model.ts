@@ -61,6 +61,17 @@ export interface Promotion {
   at: number;
 }
 
+/**
+ * Slots the scheduler reported not run because of the job's catch-up policy (`job-skipped {
+ * reason: 'missed' }`): `slot` is the newest, `count` how many (more than one for a long gap).
+ */
+export interface MissedReport {
+  job: string;
+  slot: string;
+  count: number;
+  workerId: string;
+}
+
 /** The operations the live view and the scripted flags use, on either kind of cluster. */
 export interface Cluster {
   /** The store, secrets redacted, with the run's own prefix. */
@@ -84,6 +95,7 @@ export interface Cluster {
   stop(): Promise<void>;
   onEvent(handler: (event: ClusterEvent) => void): void;
   readonly promotions: readonly Promotion[];
+  readonly missedReports: readonly MissedReport[];
   /** When each job joined the cluster (the configured ones at start). */
   readonly jobsSince: ReadonlyMap<string, number>;
 }

@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { type Clock, systemClock } from '@s3-scheduler/core';
 import { demoJobs } from './jobs.js';
 import { workerIds } from './local-cluster.js';
-import type { Cluster, ClusterEvent, ClusterSnapshot, InstanceReport, Promotion } from './model.js';
+import type {
+  Cluster,
+  ClusterEvent,
+  ClusterSnapshot,
+  InstanceReport,
+  MissedReport,
+  Promotion,
+} from './model.js';
 import type { ParentMessage, WorkerMessage, WorkerSettings } from './protocol.js';
 import { mergeReports } from './snapshot.js';
 
@@ -45,6 +52,7 @@ export class ProcessCluster implements Cluster {
   readonly mode = 'multi-process';
   readonly description: string;
   readonly promotions: Promotion[] = [];
+  readonly missedReports: MissedReport[] = [];
   readonly jobsSince = new Map<string, number>();
   readonly #options: ProcessClusterOptions;
   readonly #children: Child[] = [];
@@ -119,6 +127,9 @@ export class ProcessCluster implements Cluster {
             break;
           case 'promoted':
             this.promotions.push(message.promotion);
+            break;
+          case 'missed':
+            this.missedReports.push(message.report);
             break;
         }
       });

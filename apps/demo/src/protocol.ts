@@ -1,4 +1,4 @@
-import type { ClusterEvent, InstanceReport, Promotion } from './model.js';
+import type { ClusterEvent, InstanceReport, MissedReport, Promotion } from './model.js';
 
 /** What a forked instance is started with (in the DEMO_WORKER environment variable). */
 export interface WorkerSettings {
@@ -22,4 +22,5 @@ export type WorkerMessage =
   | { type: 'report'; report: InstanceReport }
   | { type: 'event'; event: ClusterEvent }
   | { type: 'promoted'; promotion: Promotion }
+  | { type: 'missed'; report: MissedReport }
   | { type: 'stopped' };

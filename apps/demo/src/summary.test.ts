@@ -1,6 +1,6 @@
 import type { RunRecord } from '@s3-scheduler/history';
 import { describe, expect, it } from 'vitest';
-import { type SummaryInput, summarize } from './summary.js';
+import { formatSummary, type SummaryInput, summarize } from './summary.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.500Z');
 const at = (seconds: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + seconds * 1000).toISOString();
@@ -64,6 +64,25 @@ describe('summarize', () => {
     expect(summary.ok).toBe(false);
     expect(summary.epochChanged).toBe(true);
     expect(summary.runsPerInstance).toEqual({ 'node-a': 1, 'node-b': 2 });
+  });
+
+  it("shows the scheduler's missed reports, and the slots neither run nor reported", () => {
+    const records = [run(5), run(20, { trigger: 'catch-up', workerId: 'node-b', epoch: 2 }), run(30)];
+    const silent = summarize(input(records));
+    expect(silent.jobs.tick!.unreported).toEqual([at(10), at(15), at(25)]);
+    expect(silent.totals).toMatchObject({ reportedMissed: 0, unreported: 3 });
+    const reported = summarize(
+      input(records, {
+        missedReports: [at(10), at(15)].map((slot) => ({ job: 'tick', slot, count: 1, workerId: 'node-b' })),
+      }),
+    );
+    expect(reported.jobs.tick).toMatchObject({ reportedMissed: 2, unreported: [at(25)] });
+    expect(formatSummary(reported)).toContain('reported missed by the scheduler (job-skipped): 2');
+    // One summary report with a count covers the whole gap up to its slot.
+    const summarized = summarize(
+      input(records, { missedReports: [{ job: 'tick', slot: at(25), count: 3, workerId: 'node-b' }] }),
+    );
+    expect(summarized.jobs.tick).toMatchObject({ reportedMissed: 3, unreported: [] });
   });
 
   it('with catchUp all, no gap is excused', () => {

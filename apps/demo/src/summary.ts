@@ -1,7 +1,7 @@
 import { parseCron } from '@s3-scheduler/cron';
 import type { HistoryStore, RunRecord } from '@s3-scheduler/history';
 import type { Execution } from './executions.js';
-import type { Promotion } from './model.js';
+import type { MissedReport, Promotion } from './model.js';
 import { clockTime, clockTimeMs } from './time-format.js';
 
 /**
@@ -32,6 +32,8 @@ export interface SummaryInput {
   /** Execution markers from the store, plus the in-process tally. */
   executions: readonly Execution[];
   promotions: readonly Promotion[];
+  /** The scheduler's own `job-skipped { reason: 'missed' }` reports (none when absent). */
+  missedReports?: readonly MissedReport[];
   startedAt: number;
   endedAt: number;
 }
@@ -49,6 +51,10 @@ export interface JobSummary {
   missed: string[];
   /** Slots not run by the `catchUp: 'latest'` policy: superseded by the newest slot of a gap. */
   notRunByPolicy: string[];
+  /** Slots the scheduler itself reported not run under the catch-up policy (`job-skipped` missed). */
+  reportedMissed: number;
+  /** Of `notRunByPolicy` and `missed`, the slots no instance reported: lost silently. */
+  unreported: string[];
 }
 
 export interface Summary {
@@ -70,6 +76,9 @@ export interface Summary {
     duplicated: number;
     missed: number;
     notRunByPolicy: number;
+    reportedMissed: number;
+    /** Slots neither run nor reported by the scheduler. */
+    unreported: number;
     /** Executions (markers, tally) of a slot whose stored record names another run, or no record. */
     executionsWithoutRecord: number;
   };
@@ -127,7 +136,17 @@ export function summarize(input: SummaryInput): Summary {
       duplicated: [],
       missed: [],
       notRunByPolicy: [],
+      reportedMissed: 0,
+      unreported: [],
     };
+    const reports = (input.missedReports ?? []).filter((report) => report.job === name);
+    const reported = new Set(reports.filter((report) => report.count === 1).map((report) => report.slot));
+    for (const report of reports) summary.reportedMissed += report.count;
+    // A summary report (a long gap) covers everything up to its newest slot.
+    const coveredUntil = Math.max(
+      -Infinity,
+      ...reports.filter((report) => report.count > 1).map((report) => Date.parse(report.slot)),
+    );
     jobs[name] = summary;
     const bySlot = new Map<number, RunRecord>();
     for (const record of records) {
@@ -184,6 +203,9 @@ export function summarize(input: SummaryInput): Summary {
       else gap.push(slot);
     }
     closeGap(undefined);
+    for (const slot of [...summary.notRunByPolicy, ...summary.missed].sort()) {
+      if (!reported.has(slot) && Date.parse(slot) > coveredUntil) summary.unreported.push(slot);
+    }
   }
 
   const totals = {
@@ -192,6 +214,8 @@ export function summarize(input: SummaryInput): Summary {
     duplicated: 0,
     missed: 0,
     notRunByPolicy: 0,
+    reportedMissed: 0,
+    unreported: 0,
     executionsWithoutRecord,
   };
   for (const job of Object.values(jobs)) {
@@ -200,6 +224,8 @@ export function summarize(input: SummaryInput): Summary {
     totals.duplicated += job.duplicated.length;
     totals.missed += job.missed.length;
     totals.notRunByPolicy += job.notRunByPolicy.length;
+    totals.reportedMissed += job.reportedMissed;
+    totals.unreported += job.unreported.length;
   }
   const epochsInHistory = [
     ...new Set(
@@ -257,7 +283,8 @@ export function formatSummary(summary: Summary): string {
     pad('manual', 7),
     pad('dup', 4),
     pad('missed', 7),
-    'not run (catch-up policy)',
+    pad('not run (catch-up policy)', 27),
+    'reported missed',
   ];
   lines.push(head.join(''));
   for (const [name, job] of Object.entries(summary.jobs)) {
@@ -275,7 +302,8 @@ export function formatSummary(summary: Summary): string {
         pad(job.byTrigger.manual ?? 0, 7),
         pad(job.duplicated.length, 4),
         pad(job.missed.length, 7),
-        String(job.notRunByPolicy.length),
+        pad(job.notRunByPolicy.length, 27),
+        String(job.reportedMissed),
       ].join(''),
     );
   }
@@ -284,12 +312,17 @@ export function formatSummary(summary: Summary): string {
   lines.push(`  runs per instance: ${perInstance.join(' · ')}`);
   lines.push(`  duplicated slots: ${summary.totals.duplicated} (must be 0)`);
   lines.push(`  missed slots:     ${summary.totals.missed} (must be 0)`);
+  lines.push(
+    `  not run under the catch-up policy: ${summary.totals.notRunByPolicy}; reported missed by the scheduler (job-skipped): ${summary.totals.reportedMissed}; not reported: ${summary.totals.unreported}`,
+  );
   if (summary.totals.executionsWithoutRecord > 0) {
     lines.push(`  executions without a matching history record: ${summary.totals.executionsWithoutRecord}`);
   }
   for (const [name, job] of Object.entries(summary.jobs)) {
     if (job.duplicated.length) lines.push(`    ${name} ran twice: ${job.duplicated.join(', ')}`);
     if (job.missed.length) lines.push(`    ${name} missed: ${job.missed.join(', ')}`);
+    if (job.unreported.length)
+      lines.push(`    ${name} not run and not reported: ${job.unreported.join(', ')}`);
   }
   lines.push(summary.ok ? '  OK: every slot ran at most once and none was lost.' : '  FAILED: see above.');
   return lines.join('\n');

@@ -30,6 +30,10 @@ const instance = new DemoInstance({
 instance.plugin.on('plg:scheduler:coordinator-promoted', ({ workerId, epoch, timestamp }) =>
   send({ type: 'promoted', promotion: { workerId, epoch, at: timestamp } }),
 );
+instance.plugin.on('plg:scheduler:job-skipped', ({ jobName, slot, reason, count, workerId }) => {
+  if (reason === 'missed')
+    send({ type: 'missed', report: { job: jobName, slot, count: count ?? 1, workerId } });
+});
 await instance.plugin.start();
 send({ type: 'ready' });
 const reporter = setInterval(() => send({ type: 'report', report: instance.report(undefined) }), 200);

@@ -48,6 +48,13 @@ export type SchedulerEvents = {
     slot: string;
     reason: 'overlap' | 'missed' | 'paused' | 'max-runs';
     workerId: string;
+    /**
+     * Only on the summary of a long gap (more than 1,000 missed slots): how many slots were
+     * missed in all; `slot` is then the newest of them.
+     */
+    count?: number;
+    /** With `count`: the oldest missed slot. */
+    firstSlot?: string;
   };
   /** A slot waits in the job's shared buffer for the running run to end (`buffer-*`, `cancel-other`). */
   'plg:scheduler:job-buffered': { jobName: string; slot: string; waiting: number; workerId: string };

@@ -99,6 +99,8 @@ export class JobState {
    * in the store has missed, at most, the slots since then.
    */
   since = Number.POSITIVE_INFINITY;
+  /** The newest slot this instance reported missed: none is reported twice. */
+  missedThrough = Number.NEGATIVE_INFINITY;
   /** The shared runtime state (overrides, pause, buffer) as last read or written. */
   document: JobDocument | null = null;
 

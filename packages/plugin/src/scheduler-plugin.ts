@@ -19,13 +19,16 @@ import { type DueEntry, DueHeap } from './due-heap.js';
 import { EventHub } from './event-hub.js';
 import { eventBase, type SchedulerEvents, toError } from './events.js';
 import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
+import { isProcessLocal, openHostStore, readHostStorage } from './host-store.js';
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
+import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
+import { RunAdmission } from './run-admission.js';
 import { RunMarkers } from './run-markers.js';
-import { catchUpSlots, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
+import { catchUpPlan, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
 import { ON_TIME_TOLERANCE_MS, selectDueSlots } from './slot-selection.js';
 import type {
   BackfillResult,
@@ -56,8 +59,18 @@ const MAX_BACKFILL_SLOTS = 10_000;
  * write so it runs at most once even if two instances believe they lead, and every run leaves
  * a record in the partitioned history.
  */
-export class SchedulerPlugin {
+export class SchedulerPlugin<Db = unknown> {
   readonly #options: ResolvedPluginOptions;
+  readonly #lifecycle = new Lifecycle();
+  readonly #admission = new RunAdmission();
+  /** The last generation given to a job's heap entries (see `#schedule`). */
+  #generations = 0;
+  /** Which store options the user gave, as opposed to defaults (decides host and cold start). */
+  readonly #given: { connectionString: boolean; coldStart: boolean };
+  /** The process-local store was announced through the logger (once per plugin). */
+  #toldProcessLocal = false;
+  /** Where the store in use lives: 'host' (the s3db database's), 'given' or 'default'. */
+  #storeSource: 'host' | 'given' | 'default' | undefined;
   readonly #clock: Clock;
   readonly #events = new EventHub<SchedulerEvents>();
   readonly #jobs = new Map<string, JobState>();
@@ -65,7 +78,7 @@ export class SchedulerPlugin {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #claims = new Limiter(MAX_CLAIMS_IN_FLIGHT);
   #workerId: string;
-  #database: unknown;
+  #database: Db;
   #store: ObjectStore | undefined;
   #storeReady: Promise<ObjectStore> | undefined;
   #history: HistoryStore | undefined;
@@ -87,11 +100,15 @@ export class SchedulerPlugin {
   /** The leader of the latest term this instance saw begin. */
   #lastSeenLeader: string | null = null;
 
-  constructor(options: SchedulerPluginOptions = {}) {
+  constructor(options: SchedulerPluginOptions<Db> = {}) {
     this.#options = resolvePluginOptions(options);
     this.#clock = this.#options.clock;
     this.#workerId = this.#options.workerId ?? createWorkerId();
-    this.#database = this.#options.database;
+    this.#database = this.#options.database as Db;
+    this.#given = {
+      connectionString: options?.connectionString !== undefined,
+      coldStart: options?.coldStartObservationWindow !== undefined || options?.skipColdStart !== undefined,
+    };
     this.#executor = this.#createExecutor();
     const jobs = options.jobs ?? {};
     if (typeof jobs !== 'object' || jobs === null) {
@@ -105,21 +122,33 @@ export class SchedulerPlugin {
     for (const [name, config] of Object.entries(jobs)) {
       this.#jobs.set(
         name,
-        new JobState(normalizeJob(name, config, this.#options, 'validateConfiguration'), config),
+        new JobState(
+          normalizeJob(name, config as JobConfig, this.#options, 'validateConfiguration'),
+          config as JobConfig,
+        ),
       );
     }
   }
 
   // ── Host integration ────────────────────────────────────────────────────────────────────────
 
-  /** Called by `db.usePlugin(plugin)`: remembers the host, passed as each action's first argument. */
-  async install(database?: unknown): Promise<this> {
-    if (database !== undefined) this.#database = database;
+  /**
+   * Called by `db.usePlugin(plugin)`: remembers the host, passed as each action's first
+   * argument. Given an s3db.js `Database` and no `store`/`connectionString`, the scheduler keeps
+   * its objects in that database's bucket, under its key prefix plus `plugin=scheduler/` (taken
+   * up at the next `start()`).
+   */
+  async install(database?: Db): Promise<this> {
+    if (database === undefined) return this;
+    this.#database = database;
+    // A store opened before the host was known (a call such as `updateJob` before `usePlugin`)
+    // was the embedded default: the host's storage replaces it at the next start.
+    if (!this.#started && this.#storeSource === 'default' && !this.#storeReady) this.#forgetStore();
     return this;
   }
 
   /** Alias of `install` for hosts that call `setup`. */
-  async setup(database?: unknown): Promise<this> {
+  async setup(database?: Db): Promise<this> {
     return this.install(database);
   }
 
@@ -179,39 +208,59 @@ export class SchedulerPlugin {
 
   /**
    * Connects to the store (probing it), joins the cluster and starts firing slots when this
-   * instance leads. Throws `STORE_UNSAFE`, `BUCKET_NOT_FOUND`, `ACCESS_DENIED` or
-   * `INVALID_CONNECTION_STRING` from the store. Idempotent; may be called again after `stop()`.
+   * instance leads. Throws `STORE_UNSAFE` (also when installed into a host database whose storage
+   * is shared but the scheduler would run on the process-local memory store), `BUCKET_NOT_FOUND`,
+   * `ACCESS_DENIED` or `INVALID_CONNECTION_STRING` from the store. Idempotent and ordered with
+   * `stop()`: concurrent calls share one start, and it may be called again after `stop()`.
    */
-  async start(): Promise<void> {
-    if (this.#started || !this.#options.enabled) return;
+  start(): Promise<void> {
+    if (!this.#options.enabled) return Promise.resolve();
+    return this.#lifecycle.request('started', () => this.#start());
+  }
+
+  /**
+   * Hands leadership over when leading (fires slots on until the successor is ready, at most two
+   * `leaseCheckInterval`s, then releases), stops firing, waits up to `stopTimeout` for running
+   * jobs, then cancels what still runs. The plugin can start again.
+   * Idempotent; a `stop()` called during a `start()` runs once that start is done, so nothing is
+   * left running.
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.request('stopped', () => this.#stop());
+  }
+
+  async #start(): Promise<void> {
     const store = await this.#ensureStore();
+    this.#checkProcessLocal(store);
     await this.#ensureHistory();
     await this.#syncDocuments();
     this.#started = true;
     this.#stopping = false;
     this.#ranOnStart = false;
     this.#stopController = new AbortController();
-    const now = this.#clock.now();
-    for (const state of this.#jobs.values()) {
-      state.since = now;
-      this.#schedule(state, now);
+    try {
+      const now = this.#clock.now();
+      for (const state of this.#jobs.values()) {
+        state.since = now;
+        this.#schedule(state, now);
+      }
+      if (this.#options.enableCoordinator) {
+        this.#coordinator = this.#createCoordinator(store);
+        await this.#coordinator.start();
+      } else {
+        void this.#track(this.#onPromoted());
+      }
+      const signal = this.#stopController.signal;
+      this.#loops = [this.#timerLoop(signal), this.#maintenanceLoop(signal)];
+    } catch (error) {
+      // Nothing of a failed start may stay behind (a coordinator renewing its lease above all).
+      await this.#stop();
+      throw error;
     }
-    if (this.#options.enableCoordinator) {
-      this.#coordinator = this.#createCoordinator(store);
-      await this.#coordinator.start();
-    } else {
-      void this.#track(this.#onPromoted());
-    }
-    const signal = this.#stopController.signal;
-    this.#loops = [this.#timerLoop(signal), this.#maintenanceLoop(signal)];
     this.#events.emit('scheduler_started', { workerId: this.#workerId, jobs: this.#jobs.size });
   }
 
-  /**
-   * Stops firing slots, hands leadership over at once (release, not expiry), waits up to
-   * `stopTimeout` for running jobs, then cancels what still runs. The plugin can start again.
-   */
-  async stop(): Promise<void> {
+  async #stop(): Promise<void> {
     if (!this.#started) return;
     const coordinator = this.#coordinator;
     // A leader goes on firing slots until its successor is ready, then releases (a hand-over with
@@ -240,7 +289,7 @@ export class SchedulerPlugin {
 
   // ── Jobs ────────────────────────────────────────────────────────────────────────────────────
 
-  async addJob(name: string, config: JobConfig): Promise<void> {
+  async addJob(name: string, config: JobConfig<Db>): Promise<void> {
     checkJobName(name, 'addJob');
     if (this.#jobs.has(name)) {
       throw new SchedulerError(`Job already exists: ${name}`, {
@@ -250,7 +299,10 @@ export class SchedulerPlugin {
         suggestion: 'Use updateJob() to change it, or removeJob() first.',
       });
     }
-    const state = new JobState(normalizeJob(name, config, this.#options, 'addJob'), config);
+    const state = new JobState(
+      normalizeJob(name, config as JobConfig, this.#options, 'addJob'),
+      config as JobConfig,
+    );
     this.#jobs.set(name, state);
     state.since = this.#clock.now();
     if (!this.#started) return;
@@ -281,7 +333,7 @@ export class SchedulerPlugin {
    * the job's shared document, so the leader takes the change up wherever it runs (within a
    * heartbeat); a new `action` applies to this instance only (code cannot be stored).
    */
-  async updateJob(name: string, updates: Partial<JobConfig>): Promise<void> {
+  async updateJob(name: string, updates: Partial<JobConfig<Db>>): Promise<void> {
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
       throw new SchedulerError(`updateJob('${name}') needs an object of changes`, {
@@ -532,25 +584,33 @@ export class SchedulerPlugin {
    */
   async runJob(name: string): Promise<RunJobResult> {
     const state = this.#job(name, 'runJob');
-    const history = await this.#ensureHistory();
-    if (state.def.overlap === 'skip') await this.#refuseIfRunning(state, history);
-    const runId = createRunId(this.#clock.now());
-    const claim = await history.claim({
-      job: name,
-      runId,
-      trigger: 'manual',
-      workerId: this.#workerId,
-      epoch: this.getEpoch(),
-      startedAt: this.#clock.now(),
-    });
-    if (!claim.claimed) {
-      throw new SchedulerError(`Run ${runId} of job '${name}' could not be recorded`, {
-        code: 'INTERNAL',
-        operation: 'runJob',
-        metadata: { jobName: name, runId },
+    // Admitted before the first await: two concurrent calls cannot both pass the check below.
+    const release = state.def.overlap === 'skip' ? this.#admit(state, 'runJob') : undefined;
+    let outcome: RunOutcome<unknown>;
+    let claim: Awaited<ReturnType<HistoryStore['claim']>>;
+    try {
+      const history = await this.#ensureHistory();
+      if (release) await this.#refuseIfRunning(state, history);
+      const runId = createRunId(this.#clock.now());
+      claim = await history.claim({
+        job: name,
+        runId,
+        trigger: 'manual',
+        workerId: this.#workerId,
+        epoch: this.getEpoch(),
+        startedAt: this.#clock.now(),
       });
+      if (!claim.claimed) {
+        throw new SchedulerError(`Run ${runId} of job '${name}' could not be recorded`, {
+          code: 'INTERNAL',
+          operation: 'runJob',
+          metadata: { jobName: name, runId },
+        });
+      }
+      outcome = await this.#execute(state, claim.run, release);
+    } finally {
+      release?.();
     }
-    const outcome = await this.#execute(state, claim.run);
     return {
       runId: claim.run.record.runId,
       jobName: name,
@@ -574,7 +634,9 @@ export class SchedulerPlugin {
 
   /** Computes the job's next slot from `now` and queues it; the timer is re-armed. */
   #schedule(state: JobState, now: number): void {
-    state.generation++;
+    // Plugin-wide, not per job: a job removed and added again under the same name must not find
+    // the old job's heap entries current.
+    state.generation = ++this.#generations;
     const runnable = state.def.enabled && !state.paused && !state.removed;
     this.#queue(state, runnable ? nextSlot(state.def, now) : null);
     this.#rearm();
@@ -630,15 +692,7 @@ export class SchedulerPlugin {
     this.#queue(state, next);
     if (!this.isLeader()) return;
     const { run, missed } = selectDueSlots(due, state.def, now);
-    for (const slot of missed) {
-      state.counters.missed++;
-      this.#events.emit('plg:scheduler:job-skipped', {
-        jobName: state.def.name,
-        slot: new Date(slot).toISOString(),
-        reason: 'missed',
-        workerId: this.#workerId,
-      });
-    }
+    this.#reportMissed(state, missed, missed.length);
     for (const slot of run) {
       void this.#track(this.#dispatch(state, slot, slot === due.at(-1) ? 'schedule' : 'catch-up'));
     }
@@ -657,19 +711,21 @@ export class SchedulerPlugin {
   ): Promise<void> {
     const name = state.def.name;
     // Leadership is checked again right before claiming: a leader that was paused past its lease
-    // (its timers firing late) finds out here, and leaves the slot to the new leader.
-    if (this.#stopping || !this.isLeader()) return;
+    // (its timers firing late) finds out here, and leaves the slot to the new leader. A job
+    // removed meanwhile (`removeJob` racing with a due slot) runs no more.
+    if (this.#stopping || !this.isLeader() || state.removed) return;
     try {
       if (state.paused) {
         this.#emitSkipped(state, slot, 'paused');
         return;
       }
-      if (state.busy && trigger === 'catch-up' && state.def.overlap !== 'allow') {
+      const busy = state.busy || this.#admission.held(name);
+      if (busy && trigger === 'catch-up' && state.def.overlap !== 'allow') {
         // Slots caught up after an outage run one after the other, whatever the overlap policy.
         await this.#bufferSlot(state, slot, state.def.bufferLimit);
         return;
       }
-      if (state.busy) {
+      if (busy) {
         switch (state.def.overlap) {
           case 'allow':
             break;
@@ -689,14 +745,19 @@ export class SchedulerPlugin {
             break;
         }
       }
-      await this.#claimAndRun(state, slot, trigger, runId);
+      // `skip`: admitted like a manual run, so a `runJob()` starting meanwhile cannot overlap it.
+      const admitted = state.def.overlap === 'skip' ? this.#admission.tryEnter(name) : undefined;
+      if (state.def.overlap === 'skip' && !admitted) {
+        await this.#recordSkipped(state, slot, trigger);
+        return;
+      }
+      await this.#claimAndRun(state, slot, trigger, runId, admitted);
     } catch (error) {
       this.#reportError('dispatch', error, name);
       if (isSchedulerError(error) && error.retriable) {
         this.#later(attempt, () => {
           if (this.#clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
-            state.counters.missed++;
-            this.#emitSkipped(state, slot, 'missed');
+            this.#reportMissed(state, [slot], 1);
             return Promise.resolve();
           }
           return this.#dispatch(state, slot, trigger, attempt + 1, runId);
@@ -729,6 +790,22 @@ export class SchedulerPlugin {
     slot: number,
     trigger: RunTrigger,
     runId = createRunId(this.#clock.now()),
+    admitted?: () => void,
+  ): Promise<void> {
+    try {
+      await this.#claimAndStart(state, slot, trigger, runId, admitted);
+    } finally {
+      // Started runs are in `state.running` by now; anything else gave up its admission.
+      admitted?.();
+    }
+  }
+
+  async #claimAndStart(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    runId: string,
+    admitted: (() => void) | undefined,
   ): Promise<void> {
     const history = this.#history!;
     const name = state.def.name;
@@ -749,7 +826,7 @@ export class SchedulerPlugin {
       claim.existing.record.status === 'running'
     ) {
       // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
-      void this.#track(this.#execute(state, claim.existing));
+      void this.#track(this.#execute(state, claim.existing, admitted));
       return;
     }
     if (!claim.claimed) {
@@ -771,7 +848,7 @@ export class SchedulerPlugin {
       return;
     }
     // Not awaited: the caller (timer, catch-up sweep, buffer drain) goes on while the job runs.
-    void this.#track(this.#execute(state, claim.run));
+    void this.#track(this.#execute(state, claim.run, admitted));
   }
 
   /** Counts one scheduled run against `maxRuns` in the shared document; false once exhausted. */
@@ -800,6 +877,38 @@ export class SchedulerPlugin {
     if (!skipped.claimed) return;
     state.counters.skippedOverlap++;
     this.#emitSkipped(state, slot, 'overlap');
+  }
+
+  /**
+   * Reports slots not run because of `catchUp`/`catchUpWindow`: one `job-skipped { reason:
+   * 'missed' }` per slot, or, for a gap of more than `MAX_MISSED_EVENTS` slots, one summary event
+   * for the newest with `count` (all of them) and `firstSlot` (the oldest). Counted in
+   * `missedBeyondCatchUp`.
+   */
+  #reportMissed(
+    state: JobState,
+    missed: readonly number[],
+    count: number,
+    first: number | null = missed[0] ?? null,
+  ): void {
+    // A gap can be seen twice here (a late timer and the catch-up of a re-election): once is enough.
+    const fresh = missed.filter((slot) => slot > state.missedThrough);
+    if (count === 0 || fresh.length === 0) return;
+    state.missedThrough = fresh.at(-1)!;
+    if (count <= missed.length) {
+      state.counters.missed += fresh.length;
+      for (const slot of fresh) this.#emitSkipped(state, slot, 'missed');
+      return;
+    }
+    state.counters.missed += count;
+    this.#events.emit('plg:scheduler:job-skipped', {
+      jobName: state.def.name,
+      slot: new Date(missed.at(-1)!).toISOString(),
+      reason: 'missed',
+      workerId: this.#workerId,
+      count,
+      firstSlot: new Date(first ?? missed[0]!).toISOString(),
+    });
   }
 
   #emitSkipped(
@@ -844,8 +953,8 @@ export class SchedulerPlugin {
 
   /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
   async #drainBuffer(state: JobState): Promise<void> {
-    if (!this.isLeader() || state.busy || state.draining || state.buffer.length === 0 || this.#stopping)
-      return;
+    const busy = state.busy || this.#admission.held(state.def.name);
+    if (!this.isLeader() || busy || state.draining || state.buffer.length === 0 || this.#stopping) return;
     // One drain at a time per job: two would each take a slot, and one would find the job busy.
     state.draining = true;
     try {
@@ -855,7 +964,7 @@ export class SchedulerPlugin {
         return slot !== undefined;
       });
       if (slot === undefined) return;
-      if (state.busy || !this.isLeader()) {
+      if (state.busy || this.#admission.held(state.def.name) || !this.isLeader()) {
         // Something started meanwhile: the slot goes back to the head of the queue.
         const back = slot;
         state.document = await this.#documents!.update(state.def.name, (doc) => {
@@ -864,7 +973,10 @@ export class SchedulerPlugin {
         });
         return;
       }
-      await this.#claimAndRun(state, slot, 'schedule');
+      // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
+      // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
+      const late = this.#clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
+      await this.#claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
     } finally {
       state.draining = false;
     }
@@ -946,7 +1058,7 @@ export class SchedulerPlugin {
   }
 
   /** Runs a claimed record through the executor, records the outcome and emits the events. */
-  async #execute(state: JobState, handle: RunHandle): Promise<RunOutcome<unknown>> {
+  async #execute(state: JobState, handle: RunHandle, admitted?: () => void): Promise<RunOutcome<unknown>> {
     const def = state.def;
     const record = handle.record;
     const controller = new AbortController();
@@ -957,6 +1069,8 @@ export class SchedulerPlugin {
       slot: record.slot,
       epoch: record.epoch ?? 0,
     });
+    // Registered as running: from here `state.running` keeps other runs out, not the admission.
+    admitted?.();
     state.counters.lastRunAt = this.#clock.now();
     const context: JobContext = {
       ...def.context,
@@ -1102,7 +1216,27 @@ export class SchedulerPlugin {
     }
   }
 
-  /** Refuses a manual run while the job runs here, or on an instance that is still alive. */
+  /**
+   * Admits one run of a `skip` job on this instance (see `RunAdmission`), or throws
+   * `JOB_ALREADY_RUNNING` when a run of it is running or being started here.
+   */
+  #admit(state: JobState, operation: string): () => void {
+    const name = state.def.name;
+    const release = state.running.size === 0 ? this.#admission.tryEnter(name) : undefined;
+    if (release) return release;
+    throw new SchedulerError(`Job '${name}' is already running on this instance`, {
+      code: 'JOB_ALREADY_RUNNING',
+      operation,
+      metadata: {
+        jobName: name,
+        runId: [...state.running.keys()][0] ?? null,
+        workerId: this.#workerId,
+      },
+      suggestion: "Wait for the run to finish, or set overlap: 'allow' on the job.",
+    });
+  }
+
+  /** Refuses a manual run while the job runs on an instance that is still alive. */
   async #refuseIfRunning(state: JobState, history: HistoryStore): Promise<void> {
     const name = state.def.name;
     const local = [...state.running.keys()][0];
@@ -1198,7 +1332,10 @@ export class SchedulerPlugin {
       const after = newest
         ? Date.parse(newest.slot!)
         : Math.min(state.since, state.document?.since ?? Infinity);
-      for (const slot of catchUpSlots(state.def, this.#clock.now(), after)) {
+      const plan = catchUpPlan(state.def, this.#clock.now(), after);
+      if (this.#stopping || !this.isLeader()) return;
+      this.#reportMissed(state, plan.missed, plan.missedCount, plan.firstMissed);
+      for (const slot of plan.run) {
         if (this.#stopping || !this.isLeader()) return;
         await this.#dispatch(state, slot, 'catch-up');
       }
@@ -1394,16 +1531,77 @@ export class SchedulerPlugin {
   #ensureStore(): Promise<ObjectStore> {
     if (this.#store) return Promise.resolve(this.#store);
     this.#storeReady ??= (async () => {
-      const options = { clock: this.#clock };
-      const store = this.#options.store
-        ? await openStore(this.#options.store, { ...options, prefix: this.#options.keyPrefix })
-        : await connect(this.#options.connectionString, options);
+      const store = await this.#openStore();
       this.#store = store;
       return store;
     })().finally(() => {
       this.#storeReady = undefined;
     });
     return this.#storeReady;
+  }
+
+  /** Drops the store and what was built on it, so the next use opens it again. */
+  #forgetStore(): void {
+    this.#store = undefined;
+    this.#history = undefined;
+    this.#documents = undefined;
+    this.#markers = undefined;
+    this.#storeSource = undefined;
+  }
+
+  /**
+   * Which store: an explicit `store`, then an explicit `connectionString`, then the host
+   * database's own bucket (s3db.js: its key prefix plus `keyPrefix`), then the embedded default.
+   */
+  async #openStore(): Promise<ObjectStore> {
+    const clock = this.#clock;
+    const host = readHostStorage(this.#database, this.#options.keyPrefix);
+    if (this.#options.store) {
+      this.#storeSource = 'given';
+      return openStore(this.#options.store, { clock, prefix: this.#options.keyPrefix });
+    }
+    if (this.#given.connectionString) {
+      this.#storeSource = 'given';
+      return connect(this.#options.connectionString, { clock });
+    }
+    if (host && host.kind !== 'unsupported') {
+      this.#storeSource = 'host';
+      return openHostStore(host, clock);
+    }
+    this.#storeSource = 'default';
+    return connect(this.#options.connectionString, { clock });
+  }
+
+  /**
+   * The memory store is process-local: in a host database whose storage other processes share,
+   * each process would run every slot. That is refused; a plain single-process start on it is
+   * announced once through the logger.
+   */
+  #checkProcessLocal(store: ObjectStore): void {
+    if (!isProcessLocal(store)) return;
+    // Read again: the host may have been installed after the store was opened.
+    const host = readHostStorage(this.#database, this.#options.keyPrefix);
+    if (host && host.kind !== 'memory') {
+      throw new SchedulerError(
+        `The scheduler would run on the process-local memory store (${store.description}) while its host database keeps its data in ${host.describe}: every process would run every slot`,
+        {
+          code: 'STORE_UNSAFE',
+          operation: 'start',
+          metadata: { store: store.description, host: host.describe },
+          suggestion:
+            host.kind === 's3'
+              ? "Remove the memory 'store'/'connectionString' option so the scheduler uses the database's bucket, or pass connectionString: 's3://key:secret@bucket/prefix?endpoint=…'."
+              : "This host backend cannot be shared by the scheduler: pass connectionString: 's3://key:secret@bucket/prefix?endpoint=…' (or a 'store') that every process reaches.",
+        },
+      );
+    }
+    if (this.#storeSource !== 'given' || this.#given.connectionString) {
+      if (this.#toldProcessLocal) return;
+      this.#toldProcessLocal = true;
+      this.#options.logger?.warn(
+        `[s3-scheduler] running on the embedded store ${store.description}: it lives in this process only, so instances in other processes do not share its jobs' runs. For several processes, pass connectionString: 's3://…' or install the plugin into an s3db.js database on S3.`,
+      );
+    }
   }
 
   async #ensureHistory(): Promise<HistoryStore> {
@@ -1434,7 +1632,9 @@ export class SchedulerPlugin {
         ? {}
         : { leaseCheckInterval: this.#options.leaseCheckInterval }),
       coldStartObservationWindow: this.#options.coldStartObservationWindow,
-      skipColdStart: this.#options.skipColdStart,
+      // The cold-start window waits for the heartbeats of instances in other processes; on a
+      // process-local store there are none, so unless asked for, the embedded default leads at once.
+      skipColdStart: this.#options.skipColdStart || (!this.#given.coldStart && isProcessLocal(store)),
     });
     coordinator.on('coordinator-elected', (payload) => {
       if (payload.workerId === this.#workerId) {

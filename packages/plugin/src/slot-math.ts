@@ -1,4 +1,5 @@
 import { hashString } from '@s3-scheduler/core';
+import { ON_TIME_TOLERANCE_MS } from './slot-selection.js';
 import type { NormalizedJob } from './types.js';
 
 /** Bound on slots walked at once (catch-up after a long outage, a backfill). */
@@ -82,4 +83,44 @@ export function catchUpSlots(job: NormalizedJob, now: number, after: number): nu
     return latest !== null && latest > from ? [latest] : [];
   }
   return slotsBetween(job, from, now);
+}
+
+/** Beyond this many missed slots, a catch-up reports one summary event instead of one per slot. */
+export const MAX_MISSED_EVENTS = MAX_SLOTS;
+/** Slots counted at most when a gap is measured (a year of a per-minute job is ~525,600). */
+const MAX_COUNTED_SLOTS = 1_000_000;
+
+/**
+ * What a leader does with the slots in `(after, now]` nobody ran (after a leader change, a cold
+ * start, an outage, a restart): `run` are the slots the job's policy catches up (see
+ * `catchUpSlots`, plus the slot of this very moment, which is on time), `missed` the others,
+ * oldest first, the newest `MAX_MISSED_EVENTS` of them listed, `missedCount` how many there are
+ * in all (counting stops after a million), `firstMissed` the oldest.
+ */
+export function catchUpPlan(
+  job: NormalizedJob,
+  now: number,
+  after: number,
+): { run: number[]; missed: number[]; missedCount: number; firstMissed: number | null } {
+  const run = catchUpSlots(job, now, after);
+  // The slot of this very moment is on time, not caught up: whatever the policy, it runs.
+  const latest = latestSlot(job, now);
+  if (run.length === 0 && latest !== null && latest > after && now - latest <= ON_TIME_TOLERANCE_MS) {
+    run.push(latest);
+  }
+  if (!job.cron || !Number.isFinite(after)) return { run, missed: [], missedCount: 0, firstMissed: null };
+  const chosen = new Set(run);
+  const missed: number[] = [];
+  let missedCount = 0;
+  let walked = 0;
+  let firstMissed: number | null = null;
+  for (let slot = nextSlot(job, after); slot !== null && slot <= now; slot = nextSlot(job, slot)) {
+    if (++walked > MAX_COUNTED_SLOTS) break;
+    if (chosen.has(slot)) continue;
+    missedCount++;
+    firstMissed ??= slot;
+    missed.push(slot);
+    if (missed.length > MAX_MISSED_EVENTS) missed.shift();
+  }
+  return { run, missed, missedCount, firstMissed };
 }

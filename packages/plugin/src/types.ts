@@ -30,13 +30,17 @@ export interface JobContext {
 
 export type RunTrigger = 'schedule' | 'manual' | 'catch-up' | 'run-on-start' | 'backfill';
 
-export type JobAction = (database: unknown, context: JobContext, plugin: unknown) => unknown;
+/**
+ * A job's code: `database` is the host given to `install(db)`/`usePlugin` or the `database`
+ * option (typed `Db` with `new SchedulerPlugin<Db>(…)`), `plugin` the scheduler itself.
+ */
+export type JobAction<Db = unknown> = (database: Db, context: JobContext, plugin: unknown) => unknown;
 
-export interface JobConfig {
+export interface JobConfig<Db = unknown> {
   /** Cron expression or preset; `null` for a job run only by `runJob()`. */
   schedule: string | null;
   description?: string;
-  action: JobAction;
+  action: JobAction<Db>;
   enabled?: boolean;
   timezone?: string;
   retries?: number;
@@ -97,10 +101,10 @@ export interface NormalizedJob {
   jitter: number;
 }
 
-export interface SchedulerPluginOptions {
+export interface SchedulerPluginOptions<Db = unknown> {
   enabled?: boolean;
   timezone?: string;
-  jobs?: Record<string, JobConfig>;
+  jobs?: Record<string, JobConfig<Db>>;
   maxConcurrentJobs?: number;
   persistJobs?: boolean;
   historyResource?: string;
@@ -130,7 +134,7 @@ export interface SchedulerPluginOptions {
   /** How long `stop()` waits for running jobs. Default 30 s. */
   stopTimeout?: number;
   /** Passed as the first argument of every action (set by `usePlugin` hosts). */
-  database?: unknown;
+  database?: Db;
   logger?: Pick<Console, 'warn' | 'error'> | null;
 }
 
