@@ -53,7 +53,7 @@ describe.runIf(store)('Coordinator on real S3', () => {
     expect(handover).toBeLessThanOrEqual(H + 500);
     expect(leaders()[0]!.coordinator.getEpoch()).toBe(3);
     expect(journal.violations).toEqual([]);
-  }, 20_000);
+  });
 
   it('graceful stop hands over within leaseCheckInterval (default 500 ms) plus request time', async ({
     annotate,
@@ -80,5 +80,5 @@ describe.runIf(store)('Coordinator on real S3', () => {
     await annotate(`release ${released.toFixed(0)} ms, then new leader after ${handover.toFixed(0)} ms`);
     expect(released + handover).toBeLessThanOrEqual(500 + 500);
     expect(journal.violations).toEqual([]);
-  }, 20_000);
+  });
 });

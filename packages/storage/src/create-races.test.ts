@@ -111,5 +111,5 @@ describe.runIf(s3TestEnv())('1,000 create-only races on the real S3 server', () 
         await Promise.all(keys.slice(i, i + 50).map((key) => backend.delete(key)));
       await backend.close();
     }
-  }, 600_000);
+  });
 });
