@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -19,5 +20,7 @@ export default defineConfig({
     testTimeout: SAFETY_NET_MS,
     hookTimeout: SAFETY_NET_MS,
     teardownTimeout: 60_000,
+    // A failing test prints every ManualClock's time and the last store operations.
+    setupFiles: [fileURLToPath(new URL('./vitest.setup.ts', import.meta.url))],
   },
 });

@@ -1,5 +1,5 @@
-import { SystemClock } from '@s3-scheduler/core';
-import { s3TestStore } from '@s3-scheduler/storage/testing';
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { RealStoreStepper, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCluster, type Node } from './cluster.test.helpers.js';
 
@@ -7,25 +7,18 @@ import { createCluster, type Node } from './cluster.test.helpers.js';
 const store = await s3TestStore({ prefix: 'coordinator/' });
 // Its own lease: the first test's cluster keeps running (and leading) until afterAll.
 const handoverStore = await s3TestStore({ prefix: 'coordinator-handover/' });
-const clock = new SystemClock();
+// Every request goes to the real server, but time is the manual clock's: it moves only once the
+// server has answered every request in flight, so the bounds below (in simulated ms) hold
+// however slow the server or the machine is.
+const clock = new ManualClock();
+const running: Node[] = [];
+const time = new RealStoreStepper(clock, () => running.map((node) => node.gate));
 const H = 500;
 const LEASE = 1500; // default 3 × H; margin 150 ms
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await pause(20);
-  }
-  return performance.now() - started;
-}
-
 describe.runIf(store)('Coordinator on real S3', () => {
-  const running: Node[] = [];
   afterAll(async () => {
-    await Promise.all(running.map((node) => node.coordinator.stop().catch(() => undefined)));
+    await time.drive(Promise.all(running.map((node) => node.coordinator.stop().catch(() => undefined))));
   });
 
   it('five contenders elect one leader; a crashed leader is replaced with epoch 2; stop hands over', async () => {
@@ -34,13 +27,13 @@ describe.runIf(store)('Coordinator on real S3', () => {
       skipColdStart: true,
     });
     running.push(...nodes);
-    await Promise.all(nodes.map((node) => node.coordinator.start()));
-    await until(() => leaders().length === 1, 3000);
+    await time.drive(Promise.all(nodes.map((node) => node.coordinator.start())));
+    await time.until(() => leaders().length === 1, 3000);
     const first = leaders()[0]!;
     expect(first.coordinator.getEpoch()).toBe(1);
 
     first.gate.crash(); // crash: no more requests, no release
-    const failover = await until(
+    const failover = await time.until(
       () => leaders().length === 1 && leaders()[0] !== first,
       LEASE + 150 + 2 * H + 1500,
     );
@@ -48,8 +41,11 @@ describe.runIf(store)('Coordinator on real S3', () => {
     expect(second.coordinator.getEpoch()).toBe(2);
     expect(failover).toBeLessThanOrEqual(LEASE + 150 + H + 1000);
 
-    await second.coordinator.stop(); // graceful: release, next leader within one heartbeat
-    const handover = await until(() => leaders().some((node) => node !== second && node !== first), H + 1500);
+    await time.drive(second.coordinator.stop()); // graceful: release, next leader within one heartbeat
+    const handover = await time.until(
+      () => leaders().some((node) => node !== second && node !== first),
+      H + 1500,
+    );
     expect(handover).toBeLessThanOrEqual(H + 500);
     expect(leaders()[0]!.coordinator.getEpoch()).toBe(3);
     expect(journal.violations).toEqual([]);
@@ -64,20 +60,20 @@ describe.runIf(store)('Coordinator on real S3', () => {
     });
     running.push(...nodes);
     expect(nodes[1]!.coordinator.leaseCheckInterval).toBe(500);
-    await Promise.all(nodes.map((node) => node.coordinator.start()));
-    await until(() => leaders().length === 1, 3000);
+    await time.drive(Promise.all(nodes.map((node) => node.coordinator.start())));
+    await time.until(() => leaders().length === 1, 3000);
     const [leader] = leaders();
     // Wait until every follower follows it: only then is the successor checking the lease.
-    await until(() => nodes.every((node) => node.coordinator.getLeader() === leader!.id), 5000);
-    await pause(300); // an arbitrary phase of the check cadence
+    await time.until(() => nodes.every((node) => node.coordinator.getLeader() === leader!.id), 5000);
+    await time.advance(300); // an arbitrary phase of the check cadence
     const epoch = leader!.coordinator.getEpoch();
-    const stopped = performance.now();
-    await leader!.coordinator.stop();
-    const released = performance.now() - stopped;
-    const handover = await until(() => leaders().length === 1 && leaders()[0] !== leader, 3000);
+    const stopped = clock.monotonic();
+    await time.drive(leader!.coordinator.stop());
+    const released = clock.monotonic() - stopped;
+    const handover = await time.until(() => leaders().length === 1 && leaders()[0] !== leader, 3000);
     expect(leaders()[0]!.coordinator.getEpoch()).toBe(epoch + 1);
     // Checked from the release on: a check interval, then HEAD, GET, GET and the PUT of the bid.
-    await annotate(`release ${released.toFixed(0)} ms, then new leader after ${handover.toFixed(0)} ms`);
+    await annotate(`release ${released} ms, then new leader after ${handover} ms (simulated)`);
     expect(released + handover).toBeLessThanOrEqual(500 + 500);
     expect(journal.violations).toEqual([]);
   });
