@@ -1,6 +1,6 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { GatedStore, s3TestStore } from '@s3-scheduler/storage/testing';
+import { GatedStore, RealStoreStepper, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 
@@ -48,19 +48,8 @@ async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Pr
     instances.push({ plugin, store });
   }
   await Promise.all(instances.map(({ plugin }) => plugin.start()));
-  const settleRequests = async () => {
-    for (let quiet = 0; quiet < 3; ) {
-      await clock.settle(5);
-      quiet = instances.every(({ store }) => store.inflight === 0) ? quiet + 1 : 0;
-    }
-  };
-  const advance = async (ms: number) => {
-    if (!stepped) return clock.advance(ms);
-    for (let left = ms; left > 0; left -= 1000) {
-      await clock.advance(Math.min(1000, left));
-      await settleRequests();
-    }
-  };
+  const time = new RealStoreStepper(clock, () => instances.map(({ store }) => store), 1000);
+  const advance = (ms: number) => (stepped ? time.advance(ms) : clock.advance(ms));
   return { clock, advance, instances, executions };
 }
 
@@ -70,8 +59,9 @@ function leaders(cluster: Cluster) {
 
 /**
  * Cold start, `leadMinutes` under the first leader, its crash, `afterMinutes` more. On the real
- * server time moves in 1-second steps that wait for every request (about 50 ms each), so that
- * run is shorter: it proves the same on S3 with fewer slots.
+ * server time moves from timer to timer, each time once every request is answered
+ * (`RealStoreStepper`), which costs wall time per timer, so that run is shorter: it proves the
+ * same on S3 with fewer slots.
  */
 async function runClusterScenario(
   shared: ObjectStore,
