@@ -34,5 +34,7 @@ describe('simulated cluster, smoke seeds', () => {
     expect(step, '.ci/run has no `pnpm sim` step').not.toBeNull();
     expect({ seeds: Number(step![1]), from: Number(step![2]), days: Number(step![3]) }).toEqual(LONG_RUN);
     expect(LONG_RUN.seeds * LONG_RUN.days).toBeGreaterThanOrEqual(200);
+    // …with the same checks that the faults really happened as the smoke test above.
+    expect(ci).toMatch(/pnpm sim --seeds \d+ --from \d+ --days [\d.]+ .*--check-exercised/);
   });
 });

@@ -20,7 +20,7 @@ One seed in this process, exactly as a failure message prints it:
   --seed S             run only seed S
   --trace              print a line per harness action and plugin event
   --strict-outages     also demand that the slots of a store outage be claimed afterwards
-  --settle-turns T     macrotask turns the simulated clock settles per timer wake (default 3)
+  --settle-turns T     macrotask turns the simulated clock settles per timer wake (default 2)
   --json               print the report as one JSON line (what the many-seed mode reads)
 
   -h, --help           this text
