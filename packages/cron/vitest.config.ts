@@ -1,10 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['src/**/*.test.ts'],
-    // The property tests take a few seconds; leave room on a busy two-core CI machine.
-    testTimeout: 30_000,
-    benchmark: { include: ['bench/**/*.bench.ts'] },
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      benchmark: { include: ['bench/**/*.bench.ts'] },
+    },
+  }),
+);

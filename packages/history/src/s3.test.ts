@@ -10,7 +10,7 @@ const NEWEST = Date.UTC(2026, 0, 10, 12);
 const HOUR = 3_600_000;
 const slotOf = (i: number) => new Date(NEWEST - i * HOUR).toISOString();
 
-describe.runIf(env)('HistoryStore on the real S3 server', { timeout: 60_000 }, () => {
+describe.runIf(env)('HistoryStore on the real S3 server', () => {
   it('lets exactly one of several instances claim a slot, and fences a stale holder', async () => {
     const store = (await s3TestStore())!;
     const instances = Array.from({ length: 6 }, () => new HistoryStore({ store }));

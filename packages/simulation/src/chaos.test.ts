@@ -22,7 +22,7 @@ describe.runIf(env !== undefined)(
           stdio: 'inherit',
         },
       );
-    }, 120_000);
+    });
 
     it('leaves no slot missed and none executed twice', { timeout: DURATION_MS + 120_000 }, async () => {
       const result = await runChaos({

@@ -19,7 +19,7 @@ const lock = (owner: string, token: number) =>
   });
 
 describe('simulation harness', () => {
-  it('reproduces a seed exactly, alone or after another seed', { timeout: 120_000 }, async () => {
+  it('reproduces a seed exactly, alone or after another seed', async () => {
     const first = await runSimulation({ seed: 7, days: 1 });
     await runSimulation({ seed: 8, days: 1 });
     const again = await runSimulation({ seed: 7, days: 1 });

@@ -86,30 +86,33 @@ describe('1,000 create-only races of 4 writers through lost responses and 5xx', 
       clock: instantClock,
       seed: 42,
     });
-    expect(report.faults.lostResponse).toBeGreaterThan(200);
-    expect(report.faults.serverError500).toBeGreaterThan(200);
+    expect(report.faults.lostResponse).toBeGreaterThan(report.races / 5);
+    expect(report.faults.serverError500).toBeGreaterThan(report.races / 5);
     console.info(
       `[races] memory: ${report.races} races in ${report.ms} ms, faults ${JSON.stringify(report.faults)}`,
     );
   });
 });
 
-describe.runIf(s3TestEnv())('1,000 create-only races on the real S3 server', () => {
+// 400 races on the real server (1,600 concurrent create-only writes, about 20 s on a busy
+// machine); the memory store above runs the full 1,000 in milliseconds.
+const S3_RACES = 400;
+describe.runIf(s3TestEnv())(`${S3_RACES} create-only races on the real S3 server`, () => {
   it('exactly one winner per race, and every writer learns the true outcome', async () => {
     const backend = (await s3TestBackend())!;
     const prefix = uniqueTestPrefix();
     try {
-      const report = await runRaces(backend, { races: 1000, writers: 4, batch: 25, prefix, seed: 7 });
-      expect(report.faults.lostResponse).toBeGreaterThan(200);
-      expect(report.faults.serverError500).toBeGreaterThan(200);
+      const report = await runRaces(backend, { races: S3_RACES, writers: 4, batch: 25, prefix, seed: 7 });
+      expect(report.faults.lostResponse).toBeGreaterThan(report.races / 5);
+      expect(report.faults.serverError500).toBeGreaterThan(report.races / 5);
       console.info(
         `[races] S3: ${report.races} races in ${report.ms} ms, faults ${JSON.stringify(report.faults)}`,
       );
     } finally {
-      const keys = Array.from({ length: 1000 }, (_, race) => `${prefix}race-${race}`);
+      const keys = Array.from({ length: S3_RACES }, (_, race) => `${prefix}race-${race}`);
       for (let i = 0; i < keys.length; i += 50)
         await Promise.all(keys.slice(i, i + 50).map((key) => backend.delete(key)));
       await backend.close();
     }
-  }, 600_000);
+  });
 });

@@ -1,2 +1,3 @@
+export { recordClock, recordStoreOperation } from './failure-context.js';
 export { ManualClock, type ManualClockOptions } from './manual-clock.js';
 export { SkewedClock } from './skewed-clock.js';

@@ -1,5 +1,6 @@
 import { abortReason } from '../abort.js';
 import { type Clock, normalizeDelay } from '../clock.js';
+import { recordClock } from './failure-context.js';
 
 interface PendingSleep {
   due: number;
@@ -26,6 +27,7 @@ export class ManualClock implements Clock {
   constructor(options: ManualClockOptions | number | Date = {}) {
     const start = typeof options === 'number' || options instanceof Date ? options : options.now;
     this.#wall = start === undefined ? Date.UTC(2026, 0, 1) : Number(start);
+    recordClock(this); // printed when a test fails (failure-context.ts)
   }
 
   now(): number {

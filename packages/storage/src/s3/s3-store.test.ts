@@ -17,7 +17,7 @@ if (env) {
     async () => (await s3TestStore())!,
     {
       conditionalDelete: process.env.S3_CONDITIONAL_DELETE === 'true',
-      timeoutMs: 60_000,
+      timeoutMs: 300_000, // the safety net of vitest.shared.ts: no verdict from a slow machine
     },
   );
 }

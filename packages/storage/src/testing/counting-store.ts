@@ -1,3 +1,4 @@
+import { recordStoreOperation } from '@s3-scheduler/core/testing';
 import { ForwardingStore, type StoreOperation } from '../forwarding-store.js';
 
 export type RequestKind = StoreOperation;
@@ -27,10 +28,11 @@ export class CountingStore extends ForwardingStore {
 
   protected override around<T>(
     operation: StoreOperation,
-    _key: string,
+    key: string,
     request: () => Promise<T>,
   ): Promise<T> {
     this.counts[operation]++;
+    recordStoreOperation('counting', operation, key, 'sent'); // for a failing test's report
     return request();
   }
 }

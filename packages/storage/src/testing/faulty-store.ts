@@ -1,6 +1,9 @@
 import { type Clock, seededRandom, systemClock } from '@s3-scheduler/core';
+import { recordStoreOperation } from '@s3-scheduler/core/testing';
 import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from '../object-store.js';
 import { storeUnavailable } from '../store-errors.js';
+
+type FaultError = { metadata?: { reason?: unknown } };
 
 /** The faults a `FaultyStore` can inject. */
 export type FaultKind = 'conflict409' | 'serverError500' | 'slowDown503' | 'lostResponse' | 'timeout';
@@ -88,8 +91,20 @@ export class FaultyStore implements ObjectStore {
     return this.inner.delete(key, options);
   }
 
-  /** Applies latency, then either throws a fault, returns a write fault to apply, or nothing. */
+  /** `#decide`, with its outcome recorded for a failing test's report (`recordStoreOperation`). */
   async #before(operation: string, key: string, conditional: boolean): Promise<FaultKind | undefined> {
+    try {
+      const fault = await this.#decide(operation, key, conditional);
+      recordStoreOperation('faulty', operation, key, fault ?? 'sent');
+      return fault;
+    } catch (error) {
+      recordStoreOperation('faulty', operation, key, String((error as FaultError).metadata?.reason ?? error));
+      throw error;
+    }
+  }
+
+  /** Applies latency, then either throws a fault, returns a write fault to apply, or nothing. */
+  async #decide(operation: string, key: string, conditional: boolean): Promise<FaultKind | undefined> {
     const latency = this.#options.latencyMs;
     if (latency) await this.#clock.sleep(Math.round(latency[0] + this.#random() * (latency[1] - latency[0])));
     if (this.outage) throw storeUnavailable(operation, key, { statusCode: 503, reason: 'outage' });

@@ -1,3 +1,4 @@
+import { recordStoreOperation } from '@s3-scheduler/core/testing';
 import { ForwardingStore, type StoreOperation } from '../forwarding-store.js';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -46,10 +47,17 @@ export class GatedStore extends ForwardingStore {
   }
 
   protected override async around<T>(
-    _operation: StoreOperation,
-    _key: string,
+    operation: StoreOperation,
+    key: string,
     request: () => Promise<T>,
   ): Promise<T> {
+    // For a failing test's report: what this process asked for, and whether it hangs.
+    recordStoreOperation(
+      'gated',
+      operation,
+      key,
+      this.#killed ? 'hung (killed)' : this.paused ? 'held (paused)' : 'sent',
+    );
     await this.#gate();
     this.#inflight++;
     let result: T;
