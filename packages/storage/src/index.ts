@@ -24,6 +24,7 @@ export type {
   ReadOptions,
   StoredObject,
 } from './object-store.js';
+export { OBJECT_STORE_METHODS } from './object-store.js';
 export {
   PluginStorage,
   type PluginStorageOptions,
