@@ -32,7 +32,7 @@ describe('shared validation', () => {
     expect(showValue('x'.repeat(5000))).toContain('(4900 more characters)');
     expect(showValue([1, 2])).toBe('an array of 2 items');
     expect(showValue(new Map())).toBe('a Map');
-    expect(showValue(Object.create(null))).toBe('an empty object');
+    expect(showValue(Object.create(null))).toBe('an object');
     const error = thrown(() => checkInteger(Number.NaN, where));
     expect(error.message).toContain('got NaN');
     expect(error.metadata).toEqual({ option: 'retries', value: 'NaN' });

@@ -58,7 +58,7 @@ export function showValue(value: unknown, maxLength = MAX_SHOWN_LENGTH): string 
       return `a ${cut(name, 40)}`;
     }
     const keys = Object.keys(value as object);
-    if (keys.length === 0) return 'an empty object';
+    if (keys.length === 0) return 'an object';
     const shown = keys.slice(0, 5).map((key) => cut(key, 30));
     return `an object with keys ${shown.join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}`;
   } catch {
