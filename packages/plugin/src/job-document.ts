@@ -1,5 +1,6 @@
 import { createNonce, isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { encodeKeySegment, isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
+import { sanitizeJobDocument } from './stored-values.js';
 import type { JobConfig } from './types.js';
 
 /** Job options that can be stored (everything but the action), applied over the code's config. */
@@ -59,6 +60,8 @@ export class JobDocuments {
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => number,
+    /** Told about each stored value that is refused and ignored (written by an older version). */
+    private readonly onInvalid: (error: SchedulerError) => void = () => undefined,
   ) {}
 
   key(name: string): string {
@@ -69,7 +72,7 @@ export class JobDocuments {
     const key = this.key(name);
     const object = await this.store.get(key);
     if (!object) return null;
-    const doc = decode(key, object.body);
+    const doc = decode(key, object.body, this.onInvalid);
     this.#etags.set(key, object.etag);
     return { doc, etag: object.etag };
   }
@@ -124,7 +127,7 @@ export class JobDocuments {
         const fresh = await this.store.get(object.key);
         if (!fresh) continue;
         this.#etags.set(object.key, fresh.etag);
-        changed.push(decode(object.key, fresh.body));
+        changed.push(decode(object.key, fresh.body, this.onInvalid));
       }
       if (page.nextStartAfter === undefined) return changed;
       startAfter = page.nextStartAfter;
@@ -132,11 +135,11 @@ export class JobDocuments {
   }
 }
 
-function decode(key: string, body: Uint8Array): JobDocument {
+function decode(key: string, body: Uint8Array, onInvalid: (error: SchedulerError) => void): JobDocument {
+  let doc: JobDocument;
   try {
-    const doc = JSON.parse(new TextDecoder().decode(body)) as JobDocument;
+    doc = JSON.parse(new TextDecoder().decode(body)) as JobDocument;
     if (doc?.v !== 1 || typeof doc.name !== 'string') throw new Error('not a job document');
-    return { ...emptyJobDocument(doc.name), ...doc };
   } catch (error) {
     if (isSchedulerError(error)) throw error;
     throw new SchedulerError(`Stored job document '${key}' is corrupted`, {
@@ -147,4 +150,5 @@ function decode(key: string, body: Uint8Array): JobDocument {
       cause: error,
     });
   }
+  return sanitizeJobDocument(doc, onInvalid);
 }

@@ -1,6 +1,7 @@
 import { Coordinator } from '@s3-scheduler/coordinator';
 import {
   type Clock,
+  checkFunction,
   createRunId,
   createWorkerId,
   isSchedulerError,
@@ -36,7 +37,13 @@ import type {
   RunTrigger,
   SchedulerPluginOptions,
 } from './types.js';
-import { parseInstant } from './validate.js';
+import {
+  checkBackfillArguments,
+  checkDescribeArguments,
+  checkHistoryArguments,
+  checkPauseArguments,
+  parseInstant,
+} from './validate.js';
 
 /** The scheduler re-reads the wall clock at least this often, so a clock jump is noticed. */
 const MAX_TIMER_SLEEP_MS = 60_000;
@@ -161,6 +168,7 @@ export class SchedulerPlugin {
   // ── Events ──────────────────────────────────────────────────────────────────────────────────
 
   on<K extends keyof SchedulerEvents>(type: K, handler: (payload: SchedulerEvents[K]) => unknown): this {
+    checkFunction(handler, { operation: 'on', option: 'handler' });
     this.#events.on(type, handler);
     return this;
   }
@@ -171,6 +179,7 @@ export class SchedulerPlugin {
   }
 
   once<K extends keyof SchedulerEvents>(type: K, handler: (payload: SchedulerEvents[K]) => unknown): this {
+    checkFunction(handler, { operation: 'once', option: 'handler' });
     this.#events.once(type, handler);
     return this;
   }
@@ -266,6 +275,7 @@ export class SchedulerPlugin {
   }
 
   async removeJob(name: string): Promise<void> {
+    checkJobName(name, 'removeJob');
     const state = this.#job(name, 'removeJob');
     state.removed = true;
     this.#jobs.delete(name);
@@ -278,6 +288,7 @@ export class SchedulerPlugin {
    * heartbeat); a new `action` applies to this instance only (code cannot be stored).
    */
   async updateJob(name: string, updates: Partial<JobConfig>): Promise<void> {
+    checkJobName(name, 'updateJob');
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
       throw new SchedulerError(`updateJob('${name}') needs an object of changes`, {
@@ -303,15 +314,18 @@ export class SchedulerPlugin {
   }
 
   async enableJob(name: string): Promise<void> {
+    checkJobName(name, 'enableJob');
     await this.updateJob(name, { enabled: true });
   }
 
   async disableJob(name: string): Promise<void> {
+    checkJobName(name, 'disableJob');
     await this.updateJob(name, { enabled: false });
   }
 
   /** Pauses a job cluster-wide, with a note, until `resumeJob()`; `runJob` still works. */
   async pauseJob(name: string, note = 'Paused by pauseJob()'): Promise<void> {
+    checkPauseArguments(name, note);
     const state = this.#job(name, 'pauseJob');
     await this.#ensureHistory();
     state.document = await this.#documents!.update(name, (doc) => {
@@ -325,6 +339,7 @@ export class SchedulerPlugin {
 
   /** Ends a pause (from `pauseJob()` or `pauseOnFailure`) and resets the failure streak. */
   async resumeJob(name: string): Promise<void> {
+    checkJobName(name, 'resumeJob');
     const state = this.#job(name, 'resumeJob');
     await this.#ensureHistory();
     state.document = await this.#documents!.update(name, (doc) => {
@@ -347,6 +362,7 @@ export class SchedulerPlugin {
     name: string,
     options: { from: Date | string | number; to: Date | string | number; overlap?: 'allow' | 'buffer-all' },
   ): Promise<BackfillResult> {
+    checkBackfillArguments(name, options);
     const state = this.#job(name, 'backfill');
     const from = parseInstant(options?.from, 'from', 'backfill');
     const to = parseInstant(options?.to, 'to', 'backfill');
@@ -398,6 +414,7 @@ export class SchedulerPlugin {
    * of every instance, runs going on now (where, under which epoch), counters, pause and buffer.
    */
   async describe(name: string, options: { count?: number; recent?: number } = {}): Promise<JobDescription> {
+    checkDescribeArguments(name, options);
     const state = this.#job(name, 'describe');
     const history = await this.#ensureHistory();
     const def = state.def;
@@ -496,7 +513,7 @@ export class SchedulerPlugin {
       after?: Date | string | number;
     } = {},
   ): Promise<HistoryEntry[]> {
-    checkJobName(name, 'getJobHistory');
+    checkHistoryArguments(name, options);
     const history = await this.#ensureHistory();
     const page = await history.query(name, {
       limit: Math.min(options.limit ?? 100, 1000),
@@ -510,6 +527,7 @@ export class SchedulerPlugin {
 
   /** Per-job statistics kept in the store (all instances), without scanning history. */
   async getJobStatistics(name: string) {
+    checkJobName(name, 'getJobStatistics');
     this.#job(name, 'getJobStatistics');
     const history = await this.#ensureHistory();
     return history.statistics(name);
@@ -522,6 +540,7 @@ export class SchedulerPlugin {
    * `JOB_ALREADY_RUNNING`, naming where it runs.
    */
   async runJob(name: string): Promise<RunJobResult> {
+    checkJobName(name, 'runJob');
     const state = this.#job(name, 'runJob');
     const history = await this.#ensureHistory();
     if (state.def.overlap === 'skip') await this.#refuseIfRunning(state, history);
@@ -1380,7 +1399,11 @@ export class SchedulerPlugin {
   async #ensureHistory(): Promise<HistoryStore> {
     if (this.#history) return this.#history;
     const store = await this.#ensureStore();
-    this.#documents ??= new JobDocuments(store, () => this.#clock.now());
+    this.#documents ??= new JobDocuments(
+      store,
+      () => this.#clock.now(),
+      (error) => this.#reportError('syncJob', error),
+    );
     this.#markers ??= new RunMarkers(store);
     this.#history ??= new HistoryStore({
       store,

@@ -3,6 +3,7 @@ export {
   type ConnectionSettings,
   DEFAULT_CONNECTION_STRING,
   DEFAULT_PREFIX,
+  MAX_CONNECTION_STRING_LENGTH,
   type MemoryConnection,
   parseConnectionString,
   redactConnectionString,
