@@ -278,6 +278,31 @@ describe('method arguments', () => {
     );
   });
 
+  it('log lines are redacted, whatever error they carry', async () => {
+    const secret = 'L0g-Secret-77';
+    let failing = false;
+    class LeakyStore extends MemoryStore {
+      override async list(...args: Parameters<MemoryStore['list']>) {
+        if (failing) throw new Error(`GET https://user:${secret}@host/x?X-Amz-Signature=${secret}`);
+        return super.list(...args);
+      }
+    }
+    const lines: string[] = [];
+    const scheduler = plugin(
+      {
+        jobs: { j: job() },
+        logger: { warn: (line: string) => lines.push(line), error: (line: string) => lines.push(line) },
+      },
+      new LeakyStore(),
+    );
+    await scheduler.start();
+    failing = true;
+    await clock.advance(120_000);
+    failing = false;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).not.toContain(secret);
+  });
+
   it('a throwing logger loses the line, not the process', async () => {
     const store = new MemoryStore();
     const scheduler = plugin(

@@ -6,6 +6,7 @@ import {
   checkMethods,
   checkString,
   invalidOption,
+  redactText,
   systemClock,
   type Where,
 } from '@s3-scheduler/core';
@@ -264,7 +265,8 @@ function resolveLogger(value: unknown, where: Where): SafeLogger | null {
     (message: string): void => {
       try {
         const method = logger[name];
-        if (typeof method === 'function') method.call(logger, message);
+        // Lines carry error messages from anywhere (a store, an action): redacted and cut here.
+        if (typeof method === 'function') method.call(logger, redactText(message));
       } catch {
         // A broken logger loses the line, not the process.
       }
