@@ -184,6 +184,20 @@ describe('the constructor refuses what start() would trip over', () => {
     ],
     ['a schedule that is not a string', { jobs: { m: { schedule: 5 as never, action } } }, 'INVALID_CRON'],
     ['a job under a blank name', { jobs: { ' ': job() } }, 'INVALID_JOB'],
+    [
+      'a job option whose getter throws',
+      {
+        jobs: {
+          g: Object.defineProperty(job(), 'retries', {
+            enumerable: true,
+            get() {
+              throw new Error('getter');
+            },
+          }),
+        },
+      },
+      'INVALID_OPTION',
+    ],
   ])('%s', (_title, options, code) => {
     const base = { clock, logger: null, ...options } as SchedulerPluginOptions;
     if (!('store' in options)) base.store = new MemoryStore();
@@ -263,6 +277,7 @@ describe('method arguments', () => {
     ['runJob with an object as name', (p) => p.runJob(Object.create(null) as never), 'INVALID_JOB'],
     ['removeJob with a symbol', (p) => p.removeJob(Symbol('x') as never), 'INVALID_JOB'],
     ['updateJob with null', (p) => p.updateJob('j', null as never), 'INVALID_OPTION'],
+    ['updateJob with an array', (p) => p.updateJob('j', [] as never), 'INVALID_OPTION'],
   ])('%s', async (_title, call, code) => {
     const scheduler = await started();
     expectCoded(await rejected(call(scheduler)), code);

@@ -42,6 +42,7 @@ import {
   checkDescribeArguments,
   checkHistoryArguments,
   checkPauseArguments,
+  checkUpdateArguments,
   parseInstant,
 } from './validate.js';
 
@@ -288,7 +289,7 @@ export class SchedulerPlugin {
    * heartbeat); a new `action` applies to this instance only (code cannot be stored).
    */
   async updateJob(name: string, updates: Partial<JobConfig>): Promise<void> {
-    checkJobName(name, 'updateJob');
+    checkUpdateArguments(name, updates);
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
       throw new SchedulerError(`updateJob('${name}') needs an object of changes`, {

@@ -43,6 +43,19 @@ export function checkJobName(name: unknown, operation: string): string {
   );
 }
 
+/** `updateJob(name, updates)`: the changes are a plain object (job options are checked by `normalizeJob`). */
+export function checkUpdateArguments(name: unknown, updates: unknown): void {
+  checkJobName(name, 'updateJob');
+  if (typeof updates !== 'object' || updates === null || Array.isArray(updates)) {
+    throw invalidOption(
+      { operation: 'updateJob', option: 'updates' },
+      updates,
+      'an object of job options',
+      "Pass the options to change, such as { schedule: '0 4 * * *' }.",
+    );
+  }
+}
+
 /** `pauseJob(name, note?)`: the note is a string of at most 1,000 characters. */
 export function checkPauseArguments(name: unknown, note: unknown): string {
   checkJobName(name, 'pauseJob');
