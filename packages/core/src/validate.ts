@@ -110,7 +110,8 @@ export function invalidOption(
 /**
  * An options object: `undefined` is `{}`; `null`, arrays and anything not a plain object are an
  * `INVALID_OPTION`; unknown keys (typos, `__proto__`, `constructor`) are an `UNKNOWN_OPTION` that
- * names the closest known key.
+ * names the closest known key. Returns a plain copy, each property read once: use it, not the
+ * original, so what was checked is what is used.
  */
 export function checkOptions(
   value: unknown,
@@ -121,8 +122,28 @@ export function checkOptions(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption(where, value, 'an object', `Pass an object with some of: ${known.join(', ')}.`);
   }
-  checkKnownKeys(value as Record<string, unknown>, known, where);
-  return value as Record<string, unknown>;
+  // Read every property once, into plain data: a getter (or a Proxy) cannot answer one thing to
+  // the check and another to the code that uses the value, nor throw a TypeError later.
+  const copy: Record<string, unknown> = {};
+  try {
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(copy, key, {
+        value: (value as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  } catch {
+    throw invalidOption(
+      where,
+      value,
+      'an object whose properties can be read',
+      'Pass plain data, without getters that throw.',
+    );
+  }
+  checkKnownKeys(copy, known, where);
+  return copy;
 }
 
 /** Throws `UNKNOWN_OPTION` for the first own key not in `known`, naming the closest known one. */
@@ -235,9 +256,12 @@ export function checkFunction<T extends (...args: never[]) => unknown>(
  */
 export function checkMethods<T>(value: unknown, methods: readonly string[], where: Where, what: string): T {
   if ((typeof value === 'object' && value !== null) || typeof value === 'function') {
-    const missing = methods.filter(
-      (method) => typeof (value as Record<string, unknown>)[method] !== 'function',
-    );
+    let missing: string[];
+    try {
+      missing = methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
+    } catch {
+      missing = [...methods]; // A getter or Proxy that throws: as good as missing.
+    }
     if (missing.length === 0) return value as T;
     throw invalidOption(
       where,
@@ -249,6 +273,15 @@ export function checkMethods<T>(value: unknown, methods: readonly string[], wher
   throw invalidOption(where, value, `${what} (with ${methods.join(', ')}())`);
 }
 
+/** `instanceof Date` that cannot throw (a Proxy's getPrototypeOf trap may). */
+function isDate(value: unknown): value is Date {
+  try {
+    return value instanceof Date;
+  } catch {
+    return false;
+  }
+}
+
 /** The latest instant accepted anywhere (keys hold 13 digits of milliseconds): 2286-11-20. */
 export const MAX_INSTANT_MS = 9_999_999_999_999;
 
@@ -258,7 +291,7 @@ export const MAX_INSTANT_MS = 9_999_999_999_999;
  */
 export function checkInstant(value: unknown, where: Where): number {
   let ms = Number.NaN;
-  if (value instanceof Date) ms = value.getTime();
+  if (isDate(value)) ms = value.getTime();
   else if (typeof value === 'number') ms = value;
   else if (typeof value === 'string' && value.length <= 100) ms = Date.parse(value);
   if (Number.isInteger(ms) && ms >= 0 && ms <= MAX_INSTANT_MS) return ms;

@@ -86,7 +86,33 @@ const oddString = fc.oneof(
   fc.integer({ min: 1_000, max: 60_000 }).map((length) => 'x'.repeat(length)),
 );
 
+/** A Proxy on which every operation throws: the most hostile object a caller can pass. */
+const trap = () => {
+  throw new Error('trap');
+};
+const hostileProxy = new Proxy(
+  {},
+  {
+    // Symbol lookups stay answered: fast-check itself looks for its clone marker on every value.
+    get: (_target, key) => (typeof key === 'symbol' ? undefined : trap()),
+    getPrototypeOf: trap,
+    ownKeys: trap,
+    has: (_target, key) => (typeof key === 'symbol' ? false : trap()),
+    getOwnPropertyDescriptor: trap,
+  },
+);
+/** Answers 5 to the first read of `count`/`limit` and Infinity afterwards (check, then use). */
+function fickle(): Record<string, unknown> {
+  let reads = 0;
+  const value = () => (reads++ === 0 ? 5 : Number.POSITIVE_INFINITY);
+  return Object.defineProperties(
+    {},
+    { count: { get: value, enumerable: true }, limit: { get: value, enumerable: true } },
+  );
+}
+
 const protoObject = fc.constantFrom(
+  hostileProxy,
   JSON.parse('{"__proto__": {"polluted": true}}'),
   JSON.parse('{"constructor": {"prototype": {"polluted": true}}}'),
   Object.create(null),
@@ -211,7 +237,10 @@ const methodArgs = fc.tuple(
     // The shapes that most often break an options argument, then anything.
     {
       weight: 2,
-      arbitrary: fc.constantFrom(undefined, null, Number.NaN, 5, 'note', [], {}, Object.create(null)),
+      arbitrary: fc.oneof(
+        fc.constantFrom(undefined, null, Number.NaN, 5, 'note', [], {}, Object.create(null), hostileProxy),
+        fc.constant(null).map(() => fickle()),
+      ),
     },
     {
       weight: 2,
@@ -330,9 +359,14 @@ async function storeJunk(store: MemoryStore, field: string, value: unknown): Pro
   if (['overrides', 'paused', 'pausedNote', 'buffer', 'runsTaken', 'since'].includes(field))
     doc[field] = value;
   else doc.overrides = { ...doc.overrides, [field]: value };
-  const body = JSON.stringify(doc, (_key, item) =>
-    typeof item === 'number' && !Number.isFinite(item) ? 1e308 : item,
-  );
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(doc, (_key, item) =>
+      typeof item === 'number' && !Number.isFinite(item) ? 1e308 : item,
+    );
+  } catch {
+    return; // Not storable as JSON (a Proxy): nothing reaches the store.
+  }
   if (body !== undefined) await store.put(key, body);
 }
 
@@ -358,16 +392,16 @@ describe('fuzzing the public API with hostile input', () => {
           let plugin: SchedulerPlugin | undefined;
           // No options at all is valid and would run on the system clock: not this test's concern.
           if (options === undefined) return;
-          const merged =
-            typeof options === 'object' && options !== null && !Array.isArray(options)
-              ? { ...base, ...(options as SchedulerPluginOptions) }
-              : options;
-          // The simulated clock stays, so every wait of start() and stop() is bounded in steps.
-          if (
-            merged === undefined ||
-            (typeof merged === 'object' && merged !== null && 'clock' in merged && merged.clock === undefined)
-          ) {
-            (merged as SchedulerPluginOptions).clock = clock;
+          let merged: unknown = options;
+          try {
+            if (typeof options === 'object' && options !== null && !Array.isArray(options)) {
+              const copy: SchedulerPluginOptions = { ...base, ...(options as SchedulerPluginOptions) };
+              // The simulated clock stays, so every wait of start() and stop() is bounded in steps.
+              if (copy.clock === undefined) copy.clock = clock;
+              merged = copy;
+            }
+          } catch {
+            // A Proxy that throws on every read goes to the constructor as it is.
           }
           try {
             plugin = new SchedulerPlugin(merged as SchedulerPluginOptions);

@@ -57,6 +57,26 @@ async function rejected(promise: Promise<unknown>): Promise<SchedulerError> {
   throw new Error(`expected a SchedulerError, got ${String(error)}`);
 }
 
+/** A Proxy on which every read throws. */
+function throwingProxy(): object {
+  const trap = () => {
+    throw new Error('trap');
+  };
+  return new Proxy(
+    {},
+    { get: trap, ownKeys: trap, getOwnPropertyDescriptor: trap, getPrototypeOf: trap, has: trap },
+  );
+}
+
+/** `count` reads 5 the first time and Infinity afterwards: checked once, it must be used as checked. */
+function fickleCount(): object {
+  let reads = 0;
+  return Object.defineProperty({}, 'count', {
+    enumerable: true,
+    get: () => (reads++ === 0 ? 5 : Number.POSITIVE_INFINITY),
+  });
+}
+
 function expectCoded(error: SchedulerError, code: string): void {
   expect(error.code).toBe(code);
   expect(error.suggestion).toMatch(/\S/);
@@ -184,6 +204,9 @@ describe('the constructor refuses what start() would trip over', () => {
     ],
     ['a schedule that is not a string', { jobs: { m: { schedule: 5 as never, action } } }, 'INVALID_CRON'],
     ['a job under a blank name', { jobs: { ' ': job() } }, 'INVALID_JOB'],
+    ['options that are a Proxy that throws', throwingProxy() as SchedulerPluginOptions, 'INVALID_OPTION'],
+    ['jobs that are a Proxy that throws', { jobs: throwingProxy() as never }, 'INVALID_OPTION'],
+    ['a store that is a Proxy that throws', { store: throwingProxy() as never }, 'INVALID_OPTION'],
     [
       'a job option whose getter throws',
       {
@@ -199,8 +222,13 @@ describe('the constructor refuses what start() would trip over', () => {
       'INVALID_OPTION',
     ],
   ])('%s', (_title, options, code) => {
-    const base = { clock, logger: null, ...options } as SchedulerPluginOptions;
-    if (!('store' in options)) base.store = new MemoryStore();
+    let base: SchedulerPluginOptions;
+    try {
+      base = { clock, logger: null, ...options } as SchedulerPluginOptions;
+      if (!('store' in options)) base.store = new MemoryStore();
+    } catch {
+      base = options; // The Proxy itself goes to the constructor.
+    }
     expectCoded(
       caught(() => new SchedulerPlugin(base)),
       code,
@@ -278,9 +306,21 @@ describe('method arguments', () => {
     ['removeJob with a symbol', (p) => p.removeJob(Symbol('x') as never), 'INVALID_JOB'],
     ['updateJob with null', (p) => p.updateJob('j', null as never), 'INVALID_OPTION'],
     ['updateJob with an array', (p) => p.updateJob('j', [] as never), 'INVALID_OPTION'],
+    [
+      'updateJob with a Proxy that throws',
+      (p) => p.updateJob('j', throwingProxy() as never),
+      'INVALID_OPTION',
+    ],
+    ['describe with a Proxy that throws', (p) => p.describe('j', throwingProxy() as never), 'INVALID_OPTION'],
+    [
+      'describe with a count that changes between reads',
+      (p) => p.describe('j', fickleCount() as never),
+      'NONE',
+    ],
   ])('%s', async (_title, call, code) => {
     const scheduler = await started();
-    expectCoded(await rejected(call(scheduler)), code);
+    if (code === 'NONE') await call(scheduler);
+    else expectCoded(await rejected(call(scheduler)), code);
     expect(scheduler.isStarted).toBe(true);
     expect((await scheduler.describe('j')).paused).toBe(false);
   });

@@ -2,8 +2,8 @@ import {
   type Clock,
   checkBoolean,
   checkInteger,
-  checkKnownKeys,
   checkMethods,
+  checkOptions,
   checkString,
   invalidOption,
   redactText,
@@ -19,7 +19,8 @@ import {
   type ObjectStore,
   parseConnectionString,
 } from '@s3-scheduler/storage';
-import { checkJobName } from './validate.js';
+import type { JobConfig } from './types.js';
+import { checkJobName, keysOf } from './validate.js';
 
 const PLUGIN_KEYS = [
   'enabled',
@@ -111,6 +112,8 @@ export interface ResolvedPluginOptions {
   stopTimeout: number;
   database: unknown;
   logger: SafeLogger | null;
+  /** The job definitions by name (a plain copy of the `jobs` object). */
+  jobs: Record<string, JobConfig>;
 }
 
 /**
@@ -129,8 +132,8 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
       'Call new SchedulerPlugin({ jobs: { … } }).',
     );
   }
-  const options = (input ?? {}) as Record<string, unknown>;
-  checkKnownKeys(options, PLUGIN_KEYS, { operation, option: 'options' });
+  // A plain copy, each option read once: what is checked here is what the plugin uses.
+  const options = checkOptions(input, PLUGIN_KEYS, { operation, option: 'options' });
   const at = (option: string): Where => ({ operation, option });
   const integer = (option: keyof typeof PLUGIN_DEFAULTS, min: number, max: number, unit = 'ms') =>
     checkInteger(options[option] ?? PLUGIN_DEFAULTS[option], at(option), { min, max, unit });
@@ -158,8 +161,9 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
       "Pass jobs: { daily_cleanup: { schedule: '0 3 * * *', action } } (or leave it out and use addJob()).",
     );
   }
+  const jobsCopy = jobs === undefined ? {} : checkOptions(jobs, keysOf(jobs), at('jobs'));
   // Job names become keys and log lines: a blank or 40 KB name is refused before its job.
-  for (const name of Object.keys(jobs ?? {})) checkJobName(name, operation);
+  for (const name of Object.keys(jobsCopy)) checkJobName(name, operation);
   const store =
     options.store === undefined
       ? undefined
@@ -218,6 +222,7 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
     stopTimeout: integer('stopTimeout', 0, PLUGIN_LIMITS.stopTimeout),
     database: options.database ?? null,
     logger: resolveLogger(options.logger, at('logger')),
+    jobs: jobsCopy as Record<string, JobConfig>,
   };
 }
 

@@ -101,7 +101,7 @@ export class SchedulerPlugin {
     this.#workerId = this.#options.workerId ?? createWorkerId();
     this.#database = this.#options.database;
     this.#executor = this.#createExecutor();
-    const jobs = options.jobs ?? {};
+    const jobs = this.#options.jobs;
     if (typeof jobs !== 'object' || jobs === null) {
       throw new SchedulerError("'jobs' must be an object keyed by job name", {
         code: 'INVALID_OPTION',
@@ -289,7 +289,7 @@ export class SchedulerPlugin {
    * heartbeat); a new `action` applies to this instance only (code cannot be stored).
    */
   async updateJob(name: string, updates: Partial<JobConfig>): Promise<void> {
-    checkUpdateArguments(name, updates);
+    updates = checkUpdateArguments(name, updates);
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
       throw new SchedulerError(`updateJob('${name}') needs an object of changes`, {
@@ -363,7 +363,7 @@ export class SchedulerPlugin {
     name: string,
     options: { from: Date | string | number; to: Date | string | number; overlap?: 'allow' | 'buffer-all' },
   ): Promise<BackfillResult> {
-    checkBackfillArguments(name, options);
+    options = checkBackfillArguments(name, options);
     const state = this.#job(name, 'backfill');
     const from = parseInstant(options?.from, 'from', 'backfill');
     const to = parseInstant(options?.to, 'to', 'backfill');
@@ -415,7 +415,7 @@ export class SchedulerPlugin {
    * of every instance, runs going on now (where, under which epoch), counters, pause and buffer.
    */
   async describe(name: string, options: { count?: number; recent?: number } = {}): Promise<JobDescription> {
-    checkDescribeArguments(name, options);
+    options = checkDescribeArguments(name, options);
     const state = this.#job(name, 'describe');
     const history = await this.#ensureHistory();
     const def = state.def;
@@ -514,7 +514,7 @@ export class SchedulerPlugin {
       after?: Date | string | number;
     } = {},
   ): Promise<HistoryEntry[]> {
-    checkHistoryArguments(name, options);
+    options = checkHistoryArguments(name, options);
     const history = await this.#ensureHistory();
     const page = await history.query(name, {
       limit: Math.min(options.limit ?? 100, 1000),

@@ -44,7 +44,7 @@ export function checkJobName(name: unknown, operation: string): string {
 }
 
 /** `updateJob(name, updates)`: the changes are a plain object (job options are checked by `normalizeJob`). */
-export function checkUpdateArguments(name: unknown, updates: unknown): void {
+export function checkUpdateArguments<T>(name: unknown, updates: T): T {
   checkJobName(name, 'updateJob');
   if (typeof updates !== 'object' || updates === null || Array.isArray(updates)) {
     throw invalidOption(
@@ -54,6 +54,8 @@ export function checkUpdateArguments(name: unknown, updates: unknown): void {
       "Pass the options to change, such as { schedule: '0 4 * * *' }.",
     );
   }
+  // Unknown keys are refused by normalizeJob with the job's context; here only a plain copy.
+  return checkOptions(updates, keysOf(updates), { operation: 'updateJob', option: 'updates' }) as T;
 }
 
 /** `pauseJob(name, note?)`: the note is a string of at most 1,000 characters. */
@@ -91,7 +93,7 @@ export function checkDescribeArguments(name: unknown, options: unknown): Describ
 }
 
 /** `getJobHistory(name, { limit?, status?, before?, after? })`: `limit` 1–1,000, dates 1970–2286. */
-export function checkHistoryArguments(name: unknown, options: unknown): void {
+export function checkHistoryArguments<T>(name: unknown, options: T): T {
   const operation = 'getJobHistory';
   checkJobName(name, operation);
   const input = checkOptions(options, ['limit', 'status', 'before', 'after'], {
@@ -105,10 +107,11 @@ export function checkHistoryArguments(name: unknown, options: unknown): void {
     checkString(input.status, { operation, option: 'status' }, { maxLength: 32 });
   if (input.before !== undefined) checkInstant(input.before, { operation, option: 'before' });
   if (input.after !== undefined) checkInstant(input.after, { operation, option: 'after' });
+  return input as T;
 }
 
 /** `backfill(name, { from, to, overlap? })`: an object with two dates and a known overlap. */
-export function checkBackfillArguments(name: unknown, options: unknown): void {
+export function checkBackfillArguments<T>(name: unknown, options: T): T {
   const operation = 'backfill';
   checkJobName(name, operation);
   if (options === undefined) {
@@ -119,9 +122,22 @@ export function checkBackfillArguments(name: unknown, options: unknown): void {
   checkInstant(input.to, { operation, option: 'to' });
   if (input.overlap !== undefined)
     checkEnum(input.overlap, ['allow', 'buffer-all'], { operation, option: 'overlap' });
+  return input as T;
 }
 
 /** A Date, an ISO 8601 string or epoch ms (1970–2286), as epoch ms; anything else is an `INVALID_OPTION`. */
 export function parseInstant(value: unknown, option: string, operation: string, jobName?: string): number {
   return checkInstant(value, { operation, option, ...(jobName === undefined ? {} : { jobName }) });
+}
+
+/**
+ * The own keys of an object, or none when reading them throws (a Proxy): `checkOptions` then
+ * reads them again and refuses the object with a coded error.
+ */
+export function keysOf(value: object): string[] {
+  try {
+    return Object.keys(value);
+  } catch {
+    return [];
+  }
 }
