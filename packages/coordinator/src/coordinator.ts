@@ -1,4 +1,13 @@
-import { type Clock, createNonce, createWorkerId, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  type Clock,
+  checkKnownKeys,
+  checkNumber,
+  createNonce,
+  createWorkerId,
+  invalidOption,
+  SchedulerError,
+  systemClock,
+} from '@s3-scheduler/core';
 import { LockClient, type LockHandle, lockKey } from '@s3-scheduler/lock';
 import { decodeKeySegment, listAll, type ObjectStore, withResolvedOutcomes } from '@s3-scheduler/storage';
 import mittModule, { type Emitter, type Handler } from 'mitt';
@@ -161,16 +170,7 @@ export class Coordinator {
     if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
       throw invalid('store', undefined, 'Pass { store } with an ObjectStore, such as new MemoryStore().');
     }
-    for (const key of Object.keys(options)) {
-      if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
-        throw new SchedulerError(`Unknown coordinator option '${key}'`, {
-          code: 'UNKNOWN_OPTION',
-          operation: 'Coordinator',
-          metadata: { option: key, known: KNOWN_OPTIONS },
-          suggestion: `Use one of: ${KNOWN_OPTIONS.join(', ')}.`,
-        });
-      }
-    }
+    checkKnownKeys(options, KNOWN_OPTIONS, { operation: 'Coordinator', option: 'options' });
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? createWorkerId();
     if (
@@ -783,17 +783,10 @@ function compareIds(a: string, b: string): number {
 }
 
 function duration(option: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value === Infinity) {
-    throw invalid(option, value, `Pass ${option} as a finite number of milliseconds ≥ ${min}.`);
-  }
-  return value;
+  // The shared validation of @s3-scheduler/core: finite, at least `min`, shown truthfully.
+  return checkNumber(value, { operation: 'Coordinator', option }, { min, unit: 'ms' });
 }
 
 function invalid(option: string, value: unknown, suggestion: string): SchedulerError {
-  return new SchedulerError(`Invalid coordinator option '${option}': ${String(value)}`, {
-    code: 'INVALID_OPTION',
-    operation: 'Coordinator',
-    metadata: { option, value },
-    suggestion,
-  });
+  return invalidOption({ operation: 'Coordinator', option }, value, 'valid', suggestion);
 }

@@ -4,7 +4,7 @@ export { closestMatch } from './closest-match.js';
 export { ERROR_CODES, isKnownErrorCode, type SchedulerErrorCode } from './error-codes.js';
 export { createNonce, createRunId, createWorkerId, runIdTime } from './ids.js';
 export { hashString, seededRandom } from './random.js';
-export { REDACTED, redactText, redactValue } from './redact.js';
+export { isSecretKey, MAX_TEXT_LENGTH, REDACTED, redactText, redactValue } from './redact.js';
 export {
   isSchedulerError,
   SchedulerError,
@@ -12,3 +12,23 @@ export {
   type SchedulerErrorOptions,
 } from './scheduler-error.js';
 export { type SleepOptions, sleep } from './sleep.js';
+export {
+  checkBoolean,
+  checkEnum,
+  checkFunction,
+  checkInstant,
+  checkInteger,
+  checkKnownKeys,
+  checkMethods,
+  checkNumber,
+  checkOptions,
+  checkString,
+  invalidOption,
+  MAX_INSTANT_MS,
+  MAX_SHOWN_LENGTH,
+  metadataValue,
+  type RangeRule,
+  type StringRule,
+  showValue,
+  type Where,
+} from './validate.js';

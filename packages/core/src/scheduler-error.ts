@@ -67,6 +67,16 @@ export class SchedulerError extends Error {
     if (this.stack) this.stack = redactText(this.stack);
   }
 
+  /**
+   * What `util.inspect` (and so `console.log`) shows: the redacted stack and fields, and the cause
+   * as its redacted summary. Node would otherwise print the cause's own message and stack as they
+   * are, and a cause (a failed S3 call, a user's error) may carry a secret.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const { name: _name, message: _message, ...fields } = this.toJSON();
+    return `${this.stack ?? `${this.name}: ${this.message}`} ${JSON.stringify(fields, null, 2)}`;
+  }
+
   /** The spec's examples read `error.context`; it is the same object as `metadata`. */
   get context(): Record<string, unknown> {
     return this.metadata;

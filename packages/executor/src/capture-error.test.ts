@@ -19,6 +19,18 @@ describe('captureError', () => {
     expect(JSON.parse(JSON.stringify(captured))).toEqual(captured);
   });
 
+  it('cuts a 40 KB message, name and stack before redacting them', () => {
+    const error = Object.assign(new Error(`https://u:pw@h ${'y'.repeat(40_000)}`), {
+      name: 'N'.repeat(5000),
+    });
+    const captured = captureError(error);
+    expect(captured.message.length).toBeLessThan(8300);
+    expect(captured.message).toContain('more characters');
+    expect(captured.message).not.toContain(':pw@');
+    expect(captured.name.length).toBeLessThan(200);
+    expect((captured.stack ?? '').length).toBeLessThan(8300);
+  });
+
   it('describes values that are not errors as JOB_FAILED', () => {
     expect(captureError('boom')).toEqual({
       name: 'SchedulerError',

@@ -5,6 +5,8 @@ import type { CapturedError } from './types.js';
  * A plain, JSON-safe copy of whatever an action threw: `name`, `message`, `code` and `stack`, with
  * secrets redacted (messages of failed S3 calls can carry presigned URLs). A value that is not an
  * error (`throw 'boom'`, `reject(undefined)`) becomes a `JOB_FAILED` description of that value.
+ * Messages and stacks are cut at 8,192 characters (names and codes at 100) before they are
+ * redacted, so a 40 KB message costs no more than a short one.
  */
 export function captureError(error: unknown): CapturedError {
   if (isErrorLike(error)) {
@@ -15,10 +17,10 @@ export function captureError(error: unknown): CapturedError {
       stack?: unknown;
     };
     const captured: CapturedError = {
-      name: typeof name === 'string' && name !== '' ? name : 'Error',
+      name: typeof name === 'string' && name !== '' ? redactText(name, 100) : 'Error',
       message: redactText(message),
     };
-    if (typeof code === 'string' || typeof code === 'number') captured.code = String(code);
+    if (typeof code === 'string' || typeof code === 'number') captured.code = redactText(String(code), 100);
     if (typeof stack === 'string') captured.stack = redactText(stack);
     return captured;
   }

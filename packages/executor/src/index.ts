@@ -1,5 +1,6 @@
 export { computeBackoff } from './backoff.js';
 export { Executor } from './executor.js';
+export { DEFAULT_BACKOFF, RUN_LIMITS, resolveBackoff } from './options.js';
 export type {
   Action,
   ActionContext,

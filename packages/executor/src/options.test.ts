@@ -48,6 +48,31 @@ describe('option validation', () => {
     expect(called).toBe(false);
   });
 
+  it.each<[string, RunOptions, unknown]>([
+    ['retries', { retries: 1e20 }, 1e20],
+    ['retries', { retries: 101 }, 101],
+    ['timeout', { timeout: 1e20 }, 1e20],
+    ['timeout', { timeout: Number.NEGATIVE_INFINITY }, '-Infinity'],
+    ['timeout', { timeout: 8 * 86_400_000 }, 8 * 86_400_000],
+    ['abandonGraceMs', { abandonGraceMs: 1e12 }, 1e12],
+    ['backoff.initialMs', { backoff: { initialMs: 2 * 86_400_000 } }, 2 * 86_400_000],
+    ['backoff.factor', { backoff: { factor: 1e9 } }, 1e9],
+    ['backoff.maxMs', { backoff: { maxMs: Number.NaN } }, 'NaN'],
+  ])('refuses the absurd %s = %o that would keep a run going for ever', (option, options, value) => {
+    const error = thrown(() => executor.run(noop, options));
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.metadata).toEqual({ option, value });
+    expect(error.message).toContain(`got ${typeof value === 'number' ? String(value) : value}`);
+  });
+
+  it('refuses a backoff that is not an object, and prototype keys in it', () => {
+    expect(thrown(() => executor.run(noop, { backoff: 5 as never })).code).toBe('INVALID_OPTION');
+    expect(thrown(() => executor.run(noop, { backoff: [] as never })).code).toBe('INVALID_OPTION');
+    expect(thrown(() => executor.run(noop, { backoff: JSON.parse('{"__proto__":{}}') })).code).toBe(
+      'UNKNOWN_OPTION',
+    );
+  });
+
   it('names the closest known option for a typo', () => {
     const error = thrown(() => executor.run(noop, { retires: 3 } as RunOptions));
     expect(error.code).toBe('UNKNOWN_OPTION');

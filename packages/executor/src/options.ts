@@ -1,4 +1,15 @@
-import { type Clock, closestMatch, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  type Clock,
+  checkEnum,
+  checkFunction,
+  checkInteger,
+  checkMethods,
+  checkNumber,
+  checkOptions,
+  invalidOption,
+  type SchedulerError,
+  systemClock,
+} from '@s3-scheduler/core';
 import type {
   BackoffOptions,
   CallbackName,
@@ -59,35 +70,56 @@ export function defaultRetryable(error: unknown): boolean {
   );
 }
 
+/**
+ * Upper bounds of the run options: values beyond them are mistakes (`retries: 1e20` would keep a
+ * run going for ever), refused with `INVALID_OPTION`.
+ */
+export const RUN_LIMITS = Object.freeze({
+  /** Most retries of one run. */
+  retries: 100,
+  /** Longest attempt timeout: 7 days (0 means no timeout). */
+  timeoutMs: 7 * 86_400_000,
+  /** Longest grace for an aborted attempt: 1 hour. */
+  abandonGraceMs: 3_600_000,
+  /** Longest first back-off delay, and longest delay whatever `maxMs` and `factor` say: 1 day. */
+  backoffMs: 86_400_000,
+  /** Largest back-off factor. */
+  backoffFactor: 100,
+});
+
 export function resolveRunOptions<C extends object>(options: unknown): ResolvedRunOptions<C> {
   const operation = 'Executor.run';
-  const input = asOptionsObject<RunOptions<C>>(options, 'options', RUN_KEYS, operation);
-  const {
-    retries = 0,
-    timeout = 0,
-    abandonGraceMs = DEFAULT_ABANDON_GRACE_MS,
-    retryable = defaultRetryable,
-  } = input;
-  if (!Number.isSafeInteger(retries) || retries < 0) {
-    throw invalid(operation, 'retries', retries, 'a non-negative integer (0 means a single attempt)');
-  }
-  if (!isNonNegativeNumber(timeout)) {
-    throw invalid(operation, 'timeout', timeout, 'a non-negative number of ms (0 means no timeout)');
-  }
-  if (!isNonNegativeNumber(abandonGraceMs)) {
-    throw invalid(operation, 'abandonGraceMs', abandonGraceMs, 'a non-negative number of ms');
-  }
-  if (typeof retryable !== 'function') {
-    throw invalid(operation, 'retryable', retryable, 'a function (error) => boolean');
-  }
+  const input = checkOptions(options, RUN_KEYS, { operation, option: 'options' }) as RunOptions<C>;
+  const at = (option: string) => ({ operation, option });
+  const retries = checkInteger(input.retries ?? 0, at('retries'), { max: RUN_LIMITS.retries });
+  // 0 and Infinity both mean no timeout (as documented); a finite timeout has an upper bound.
+  const timeout =
+    input.timeout === Number.POSITIVE_INFINITY
+      ? input.timeout
+      : checkNumber(input.timeout ?? 0, at('timeout'), {
+          max: RUN_LIMITS.timeoutMs,
+          unit: 'ms (0 or Infinity: no timeout)',
+        });
+  const abandonGraceMs =
+    input.abandonGraceMs === Number.POSITIVE_INFINITY
+      ? input.abandonGraceMs
+      : checkNumber(input.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS, at('abandonGraceMs'), {
+          max: RUN_LIMITS.abandonGraceMs,
+          unit: 'ms (Infinity: wait as long as it takes)',
+        });
+  const retryable = checkFunction<(error: unknown) => boolean>(
+    input.retryable ?? defaultRetryable,
+    at('retryable'),
+    'a function (error) => boolean',
+  );
   if (input.signal !== undefined && !isAbortSignal(input.signal)) {
-    throw invalid(operation, 'signal', input.signal, 'an AbortSignal');
+    throw invalidOption(at('signal'), input.signal, 'an AbortSignal');
   }
   if (input.seed !== undefined && !Number.isSafeInteger(input.seed)) {
-    throw invalid(operation, 'seed', input.seed, 'an integer');
+    throw invalidOption(at('seed'), input.seed, 'an integer');
   }
   if (input.context !== undefined && (typeof input.context !== 'object' || input.context === null)) {
-    throw invalid(operation, 'context', input.context, 'an object');
+    throw invalidOption(at('context'), input.context, 'an object');
   }
   return {
     retries,
@@ -101,38 +133,28 @@ export function resolveRunOptions<C extends object>(options: unknown): ResolvedR
   };
 }
 
+/** The back-off options with defaults filled in; throws `INVALID_OPTION` / `UNKNOWN_OPTION`. */
 export function resolveBackoff(backoff: unknown, operation: string): Required<BackoffOptions> {
   if (backoff === undefined) return { ...DEFAULT_BACKOFF };
-  const input = asOptionsObject<BackoffOptions>(backoff, 'backoff', BACKOFF_KEYS, operation);
-  const resolved = { ...DEFAULT_BACKOFF, ...withoutUndefined(input) };
-  if (!Number.isFinite(resolved.initialMs) || resolved.initialMs < 0) {
-    throw invalid(operation, 'backoff.initialMs', resolved.initialMs, 'a finite, non-negative number of ms');
-  }
-  if (!Number.isFinite(resolved.factor) || resolved.factor < 1) {
-    throw invalid(
-      operation,
-      'backoff.factor',
-      resolved.factor,
-      'a finite number ≥ 1 (1 keeps the delay constant)',
-    );
-  }
-  if (!isNonNegativeNumber(resolved.maxMs)) {
-    throw invalid(
-      operation,
-      'backoff.maxMs',
-      resolved.maxMs,
-      'a non-negative number of ms (Infinity: no cap)',
-    );
-  }
-  if (!JITTER_MODES.includes(resolved.jitter)) {
-    throw invalid(
-      operation,
-      'backoff.jitter',
-      resolved.jitter,
-      `one of ${JITTER_MODES.map(quote).join(', ')}`,
-    );
-  }
-  return resolved;
+  const input = checkOptions(backoff, BACKOFF_KEYS, { operation, option: 'backoff' }) as BackoffOptions;
+  const at = (option: string) => ({ operation, option: `backoff.${option}` });
+  return {
+    initialMs: checkNumber(input.initialMs ?? DEFAULT_BACKOFF.initialMs, at('initialMs'), {
+      max: RUN_LIMITS.backoffMs,
+      unit: 'ms',
+    }),
+    factor: checkNumber(input.factor ?? DEFAULT_BACKOFF.factor, at('factor'), {
+      min: 1,
+      max: RUN_LIMITS.backoffFactor,
+      unit: '(1 keeps the delay constant)',
+    }),
+    // Infinity means no cap of its own; delays stay within RUN_LIMITS.backoffMs anyway.
+    maxMs: checkNumber(input.maxMs ?? DEFAULT_BACKOFF.maxMs, at('maxMs'), {
+      max: Number.POSITIVE_INFINITY,
+      unit: 'ms (Infinity: no cap but the 1-day limit)',
+    }),
+    jitter: checkEnum(input.jitter ?? DEFAULT_BACKOFF.jitter, JITTER_MODES, at('jitter')),
+  };
 }
 
 export interface ResolvedExecutorOptions<C extends object> extends ExecutorOptions<C> {
@@ -142,75 +164,45 @@ export interface ResolvedExecutorOptions<C extends object> extends ExecutorOptio
 
 export function resolveExecutorOptions<C extends object>(options: unknown): ResolvedExecutorOptions<C> {
   const operation = 'new Executor';
-  const input = asOptionsObject<ExecutorOptions<C>>(options, 'options', EXECUTOR_KEYS, operation);
-  const { clock = systemClock, maxConcurrent = Number.POSITIVE_INFINITY } = input;
-  if (!isClock(clock)) {
-    throw invalid(operation, 'clock', clock, 'an object with now(), monotonic() and sleep(ms, signal)');
-  }
-  if (
-    !(
-      maxConcurrent === Number.POSITIVE_INFINITY ||
-      (Number.isSafeInteger(maxConcurrent) && maxConcurrent >= 1)
-    )
-  ) {
-    throw invalid(operation, 'maxConcurrent', maxConcurrent, 'a positive integer or Infinity');
-  }
+  const input = checkOptions(options, EXECUTOR_KEYS, { operation, option: 'options' }) as ExecutorOptions<C>;
+  const at = (option: string) => ({ operation, option });
+  const clock = checkMethods<Clock>(
+    input.clock ?? systemClock,
+    ['now', 'monotonic', 'sleep'],
+    at('clock'),
+    'a Clock',
+  );
+  const { maxConcurrent = Number.POSITIVE_INFINITY } = input;
+  if (maxConcurrent !== Number.POSITIVE_INFINITY)
+    checkInteger(maxConcurrent, at('maxConcurrent'), { min: 1 });
   if (input.seed !== undefined && !Number.isSafeInteger(input.seed)) {
-    throw invalid(operation, 'seed', input.seed, 'an integer');
+    throw invalidOption(at('seed'), input.seed, 'an integer');
   }
   for (const key of [...CALLBACK_KEYS, 'onCallbackError'] as const) {
-    if (input[key] !== undefined && typeof input[key] !== 'function') {
-      throw invalid(operation, key, input[key], 'a function');
-    }
+    if (input[key] !== undefined) checkFunction(input[key], at(key));
   }
   return { ...input, clock, maxConcurrent };
 }
 
 export function resolveDrainOptions(options: unknown): number {
-  const input = asOptionsObject<DrainOptions>(options, 'options', ['deadline'], 'Executor.drain');
-  const { deadline = Number.POSITIVE_INFINITY } = input;
-  if (!isNonNegativeNumber(deadline)) {
-    throw invalid('Executor.drain', 'deadline', deadline, 'a non-negative number of ms');
-  }
-  return deadline;
+  const operation = 'Executor.drain';
+  const input = checkOptions(options, ['deadline'], { operation, option: 'options' }) as DrainOptions;
+  return checkNumber(
+    input.deadline ?? Number.POSITIVE_INFINITY,
+    { operation, option: 'deadline' },
+    {
+      max: Number.POSITIVE_INFINITY,
+      unit: 'ms',
+    },
+  );
 }
 
 export function invalidAction(action: unknown): SchedulerError {
-  return invalid('Executor.run', 'action', action, 'a function (context) => value or promise');
-}
-
-function asOptionsObject<T>(value: unknown, name: string, known: readonly string[], operation: string): T {
-  if (value === undefined) return {} as T;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(operation, name, value, 'an object');
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      const close = closestMatch(key, known);
-      throw new SchedulerError(`Unknown option \`${name === 'options' ? key : `${name}.${key}`}\``, {
-        code: 'UNKNOWN_OPTION',
-        operation,
-        metadata: { option: key, known: [...known] },
-        suggestion: close
-          ? `Did you mean \`${close}\`? Known options: ${known.join(', ')}.`
-          : `Known options: ${known.join(', ')}.`,
-      });
-    }
-  }
-  return value as T;
-}
-
-function invalid(operation: string, option: string, value: unknown, expected: string): SchedulerError {
-  return new SchedulerError(`\`${option}\` must be ${expected}, got ${show(value)}`, {
-    code: 'INVALID_OPTION',
-    operation,
-    metadata: { option, value: serialisable(value) },
-    suggestion: `Pass ${expected} as \`${option}\`, or leave it out for the default.`,
-  });
-}
-
-function isNonNegativeNumber(value: unknown): value is number {
-  return typeof value === 'number' && !Number.isNaN(value) && value >= 0;
+  return invalidOption(
+    { operation: 'Executor.run', option: 'action' },
+    action,
+    'a function (context) => value or promise',
+  );
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {
@@ -220,44 +212,4 @@ function isAbortSignal(value: unknown): value is AbortSignal {
     typeof (value as AbortSignal).aborted === 'boolean' &&
     typeof (value as AbortSignal).addEventListener === 'function'
   );
-}
-
-function isClock(value: unknown): value is Clock {
-  if (typeof value !== 'object' || value === null) return false;
-  const clock = value as Record<string, unknown>;
-  return (
-    typeof clock.now === 'function' &&
-    typeof clock.monotonic === 'function' &&
-    typeof clock.sleep === 'function'
-  );
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
-}
-
-function quote(value: string): string {
-  return `'${value}'`;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return quote(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
-/** Metadata must stay JSON-friendly: numbers and strings as given, anything else described. */
-function serialisable(value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  if (
-    typeof value === 'string' ||
-    typeof value === 'number' ||
-    typeof value === 'boolean' ||
-    value === null
-  ) {
-    return value;
-  }
-  return show(value);
 }

@@ -1,4 +1,4 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { invalidOption } from '@s3-scheduler/core';
 
 /** Cursors are opaque to callers: the last key a page examined, base64url-encoded. */
 export function encodeCursor(key: string): string {
@@ -7,14 +7,17 @@ export function encodeCursor(key: string): string {
 
 /** The key a cursor stands for; it must lie under the partition being queried. */
 export function decodeCursor(cursor: string, prefix: string): string {
-  const key = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const key =
+    typeof cursor === 'string' && cursor.length <= 8192
+      ? Buffer.from(cursor, 'base64url').toString('utf8')
+      : '';
   if (!key.startsWith(prefix) || key.length === prefix.length) {
-    throw new SchedulerError('The history cursor does not belong to this query', {
-      code: 'INVALID_OPTION',
-      operation: 'query',
-      metadata: { option: 'cursor', value: String(cursor).slice(0, 200) },
-      suggestion: 'Pass the cursor returned by the previous page of the same job and status, unchanged.',
-    });
+    throw invalidOption(
+      { operation: 'query', option: 'cursor' },
+      cursor,
+      'the cursor of the previous page of this query',
+      'Pass the cursor returned by the previous page of the same job and status, unchanged.',
+    );
   }
   return key;
 }

@@ -1,11 +1,17 @@
 import {
   type Clock,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkString,
+  invalidOption as coreInvalidOption,
   createNonce,
   createRunId,
   isSchedulerError,
   runIdTime,
   SchedulerError,
   systemClock,
+  type Where,
 } from '@s3-scheduler/core';
 import { compareKeys, isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
 import { captureError, captureResult } from './capture.js';
@@ -176,6 +182,19 @@ interface PendingStats {
   since: number;
 }
 
+const STORE_OPTION_KEYS = [
+  'store',
+  'clock',
+  'prefix',
+  'maxResultBytes',
+  'statsBatchSize',
+  'statsFlushIntervalMs',
+  'readConcurrency',
+  'onError',
+] as const;
+const QUERY_KEYS = ['status', 'limit', 'before', 'after', 'cursor'] as const;
+const CLEANUP_KEYS = ['olderThan', 'batchSize', 'jobs'] as const;
+
 /**
  * The run history of every job on one `ObjectStore`. A scheduled run costs three writes: the
  * claim (create-only; it *is* the start), the finish (compare-and-swap), and one zero-byte
@@ -196,8 +215,14 @@ export class HistoryStore {
   readonly #flushes = new Map<string, Promise<void>>();
 
   constructor(options: HistoryStoreOptions) {
+    checkOptions(options ?? {}, STORE_OPTION_KEYS, { operation: 'new HistoryStore', option: 'options' });
     if (!options || typeof options.store?.put !== 'function') {
-      throw invalidOption('store', options?.store, 'Pass an ObjectStore, such as new MemoryStore().');
+      throw invalidOption(
+        'store',
+        options?.store,
+        'Pass an ObjectStore, such as new MemoryStore().',
+        'an ObjectStore',
+      );
     }
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
@@ -387,6 +412,7 @@ export class HistoryStore {
    */
   async query(job: string, query: HistoryQuery = {}): Promise<HistoryPage> {
     checkJob(job);
+    checkOptions(query, QUERY_KEYS, { operation: 'history.query', option: 'options' });
     const limit = integerOption('limit', query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
     const status = query.status === undefined ? undefined : normalizeStatus(query.status);
     const prefix =
@@ -490,6 +516,7 @@ export class HistoryStore {
    * Costs one list per job and status, then one list per batch plus the deletes.
    */
   async cleanup(options: CleanupOptions): Promise<CleanupResult> {
+    checkOptions(options, CLEANUP_KEYS, { operation: 'history.cleanup', option: 'options' });
     const cutoff = toMs(options?.olderThan, 'olderThan');
     const batchSize = integerOption('batchSize', options.batchSize, 100, 1, 1000);
     let segments: string[];
@@ -764,46 +791,30 @@ function toRecord(key: string, stored: StoredRun): RunRecord {
   return { key, ...record };
 }
 
-function checkJob(job: unknown): asserts job is string {
-  if (typeof job !== 'string' || job === '') {
-    throw new SchedulerError(`Invalid job name: ${JSON.stringify(job)?.slice(0, 100)}`, {
-      code: 'INVALID_OPTION',
-      operation: 'history',
-      metadata: { option: 'job', value: typeof job === 'string' ? job : String(job) },
-      suggestion: 'Pass the job name as a non-empty string.',
-    });
-  }
+/** Where an option of this package came from, for the shared validation of `@s3-scheduler/core`. */
+function at(option: string): Where {
+  return { operation: 'history', option };
 }
 
-function invalidOption(option: string, value: unknown, suggestion: string): SchedulerError {
-  let shown: string;
-  try {
-    shown =
-      typeof value === 'string' ? value.slice(0, 200) : String(JSON.stringify(value) ?? value).slice(0, 200);
-  } catch {
-    shown = String(value);
-  }
-  return new SchedulerError(`Invalid value for '${option}': ${shown}`, {
-    code: 'INVALID_OPTION',
-    operation: 'history',
-    metadata: { option, value: shown },
-    suggestion,
-  });
+function checkJob(job: unknown): asserts job is string {
+  checkString(job, at('job'), { minLength: 1, maxLength: 1024 });
+}
+
+function invalidOption(
+  option: string,
+  value: unknown,
+  suggestion: string,
+  expected = 'valid',
+): SchedulerError {
+  return coreInvalidOption(at(option), value, expected, suggestion);
 }
 
 function integerOption(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(option, value, `Use a whole number from ${min} to ${max}.`);
-  }
-  return value;
+  return value === undefined ? fallback : checkInteger(value, at(option), { min, max });
 }
 
 function nonNegative(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidOption(option, value, 'Use a finite number of milliseconds, 0 or more.');
-  }
-  return value;
+  return checkNumber(value, at(option), { unit: 'ms' });
 }
 
 function nullableInteger(option: string, value: unknown): number | null {
@@ -813,6 +824,6 @@ function nullableInteger(option: string, value: unknown): number | null {
 
 function nullableString(option: string, value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw invalidOption(option, value, 'Use a string.');
+  if (typeof value !== 'string') throw invalidOption(option, value, 'Use a string.', 'a string');
   return value.slice(0, 500);
 }

@@ -164,6 +164,24 @@ describe('query', () => {
     expect((await rejection(history.query(''))).code).toBe('INVALID_OPTION');
   });
 
+  it('rejects unknown, prototype and non-object options, showing the value truthfully', async () => {
+    const { history } = await seeded();
+    expect((await rejection(history.query('etl', { overlap: 'bogus' } as never))).code).toBe(
+      'UNKNOWN_OPTION',
+    );
+    expect((await rejection(history.query('etl', JSON.parse('{"__proto__":1}')))).code).toBe(
+      'UNKNOWN_OPTION',
+    );
+    expect((await rejection(history.query('etl', null as never))).code).toBe('INVALID_OPTION');
+    expect((await rejection(history.query('etl', { limit: Number.NaN }))).message).toContain('got NaN');
+    expect((await rejection(history.query('etl', { before: 1e20 }))).message).toContain(
+      'got 100000000000000000000',
+    );
+    const long = await rejection(history.query('x'.repeat(40_000)));
+    expect(long.code).toBe('INVALID_OPTION');
+    expect(long.message.length).toBeLessThan(400);
+  });
+
   it('returns nothing for an unknown job, in one request', async () => {
     const { history, store } = await seeded();
     store.reset();

@@ -1,4 +1,4 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { invalidOption, SchedulerError } from '@s3-scheduler/core';
 
 /** Every status a run can be in. `running` is the only one that is not final. */
 export const RUN_STATUSES = [
@@ -68,16 +68,12 @@ export interface StoredRun extends Omit<RunRecord, 'key'> {
 export function normalizeStatus(status: string): RunStatus {
   const value = status === 'success' ? 'completed' : status;
   if ((RUN_STATUSES as readonly string[]).includes(value)) return value as RunStatus;
-  throw new SchedulerError(`Unknown run status '${String(status).slice(0, 100)}'`, {
-    code: 'INVALID_OPTION',
-    operation: 'status',
-    metadata: {
-      option: 'status',
-      value: String(status).slice(0, 100),
-      allowed: [...RUN_STATUSES, 'success'],
-    },
-    suggestion: `Use one of ${[...RUN_STATUSES, 'success'].join(', ')}.`,
-  });
+  throw invalidOption(
+    { operation: 'status', option: 'status' },
+    status,
+    `one of ${[...RUN_STATUSES, 'success'].join(', ')}`,
+    `Use one of ${[...RUN_STATUSES, 'success'].join(', ')}.`,
+  );
 }
 
 export function isFinal(status: RunStatus): status is FinalStatus {

@@ -1,6 +1,9 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { checkKnownKeys, checkNumber } from '@s3-scheduler/core';
 
-/** Throws `INVALID_OPTION` unless `value` is a finite number within [min, max]. */
+/**
+ * Throws `INVALID_OPTION` unless `value` is a number of milliseconds within [min, max]. Delegates
+ * to the shared validation of `@s3-scheduler/core`, as every package does.
+ */
 export function checkDuration(
   operation: string,
   option: string,
@@ -8,32 +11,12 @@ export function checkDuration(
   min = 1,
   max = Infinity,
 ): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw new SchedulerError(
-      `Option '${option}' must be a number of milliseconds ≥ ${min}, got ${String(value)}`,
-      {
-        code: 'INVALID_OPTION',
-        operation,
-        metadata: { option, value },
-        suggestion: `Pass ${option} as a number of milliseconds, for example 30000.`,
-      },
-    );
-  }
-  return value;
+  return checkNumber(value, { operation, option }, { min, max, unit: 'ms' });
 }
 
-/** Throws `UNKNOWN_OPTION` for a key not in `known` (usually a typo). */
+/** Throws `UNKNOWN_OPTION` for a key not in `known` (usually a typo), naming the closest known one. */
 export function checkKnownOptions(operation: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new SchedulerError(`Unknown option '${key}'`, {
-        code: 'UNKNOWN_OPTION',
-        operation,
-        metadata: { option: key, known },
-        suggestion: `Use one of: ${known.join(', ')}.`,
-      });
-    }
-  }
+  checkKnownKeys(options, known, { operation, option: 'options' });
 }
 
 /**

@@ -2,7 +2,9 @@ export { isSchedulerError, SchedulerError, type SchedulerErrorCode } from '@s3-s
 export { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events.js';
 export type { HistoryEntry } from './history-entry.js';
+export { JOB_LIMITS } from './job-options.js';
 export type { JobStatus } from './job-state.js';
+export { PLUGIN_LIMITS } from './plugin-options.js';
 export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {
   BackfillResult,
@@ -11,7 +13,9 @@ export type {
   JobContext,
   JobDescription,
   OverlapPolicy,
+  PluginLogger,
   RunJobResult,
   RunTrigger,
   SchedulerPluginOptions,
 } from './types.js';
+export { METHOD_LIMITS } from './validate.js';

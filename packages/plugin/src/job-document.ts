@@ -6,6 +6,7 @@ import {
   isPreconditionFailed,
   type ObjectStore,
 } from '@s3-scheduler/storage';
+import { sanitizeJobDocument } from './stored-values.js';
 import type { JobConfig } from './types.js';
 
 /** Job options that can be stored (everything but the action), applied over the code's config. */
@@ -71,6 +72,8 @@ export class JobDocuments {
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => number,
+    /** Told about each stored value that is refused and ignored (written by an older version). */
+    private readonly onInvalid: (error: SchedulerError) => void = () => undefined,
   ) {}
 
   key(name: string): string {
@@ -87,7 +90,7 @@ export class JobDocuments {
     if (!object) return null;
     let doc: JobDocument;
     try {
-      doc = decode(key, object.body, name);
+      doc = decode(key, object.body, name, this.onInvalid);
     } catch {
       doc = emptyJobDocument(name);
     }
@@ -153,7 +156,7 @@ export class JobDocuments {
         if (!fresh) continue;
         this.#etags.set(object.key, fresh.etag);
         try {
-          changed.push(decode(object.key, fresh.body, nameOf(object.key)));
+          changed.push(decode(object.key, fresh.body, nameOf(object.key), this.onInvalid));
         } catch (error) {
           onCorrupted(error as SchedulerError);
         }
@@ -200,7 +203,17 @@ function problemOf(doc: Record<string, unknown>, expectedName: string | undefine
   return undefined;
 }
 
-function decode(key: string, body: Uint8Array, expectedName: string | undefined): JobDocument {
+/**
+ * A stored document: `STORE_CORRUPTED` when it does not decode, has a field of the wrong type or
+ * sits under another job's key; a value of the right type that is out of bounds (written by an
+ * older version) is reported through `onInvalid` and left out.
+ */
+function decode(
+  key: string,
+  body: Uint8Array,
+  expectedName: string | undefined,
+  onInvalid: (error: SchedulerError) => void,
+): JobDocument {
   let problem: string | undefined;
   let cause: unknown;
   let doc: Record<string, unknown> | undefined;
@@ -215,7 +228,9 @@ function decode(key: string, body: Uint8Array, expectedName: string | undefined)
     problem = 'not JSON';
     cause = error;
   }
-  if (problem === undefined && doc) return { ...emptyJobDocument(doc.name as string), ...doc } as JobDocument;
+  if (problem === undefined && doc) {
+    return sanitizeJobDocument({ ...emptyJobDocument(doc.name as string), ...doc } as JobDocument, onInvalid);
+  }
   throw new SchedulerError(`Stored job document '${key}' is corrupted: ${problem}`, {
     code: 'STORE_CORRUPTED',
     operation: 'readJobDocument',

@@ -1,13 +1,16 @@
-import { SchedulerError } from '@s3-scheduler/core';
-import { type CronSchedule, parseCron } from '@s3-scheduler/cron';
-import type { JobConfig, NormalizedJob } from './types.js';
 import {
+  checkBoolean,
   checkEnum,
+  checkInstant,
+  checkInteger,
   checkKnownKeys,
-  checkNonNegativeInteger,
-  checkOptionalString,
-  parseInstant,
-} from './validate.js';
+  checkString,
+  invalidOption,
+  type Where,
+} from '@s3-scheduler/core';
+import { type CronSchedule, isValidTimezone, parseCron } from '@s3-scheduler/cron';
+import { RUN_LIMITS, resolveBackoff } from '@s3-scheduler/executor';
+import type { JobConfig, NormalizedJob } from './types.js';
 
 export const OVERLAP_POLICIES = [
   'skip',
@@ -20,7 +23,7 @@ export const OVERLAP_POLICIES = [
 export const CATCH_UP_POLICIES = ['latest', 'all', 'none'] as const;
 export const RECOVERY_POLICIES = ['abandon', 'rerun'] as const;
 
-const JOB_KEYS = [
+export const JOB_KEYS = [
   'schedule',
   'description',
   'action',
@@ -62,22 +65,32 @@ export const JOB_DEFAULTS = {
   jitter: 0,
 } as const;
 
-/** A job name becomes part of object keys (encoded) and of log lines: keep it sane. */
-export function checkJobName(name: unknown, operation: string): string {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 1024) {
-    throw new SchedulerError(`Invalid job name: ${JSON.stringify(name)}`, {
-      code: 'INVALID_JOB',
-      operation,
-      metadata: { jobName: name },
-      suggestion: 'Use a non-empty string of at most 1,024 characters, such as "daily_cleanup".',
-    });
-  }
-  return name;
-}
+/**
+ * Documented upper bounds of the job options: beyond them a value would wedge the job (a run
+ * retried for ever, a window no slot fits), refused at construction, `addJob` and `updateJob`,
+ * so it is never stored or replicated.
+ */
+export const JOB_LIMITS = Object.freeze({
+  retries: RUN_LIMITS.retries,
+  /** 7 days (0: no timeout). */
+  timeout: RUN_LIMITS.timeoutMs,
+  /** 31 days. */
+  catchUpWindow: 31 * 86_400_000,
+  bufferLimit: 10_000,
+  pauseOnFailure: 10_000,
+  /** 1 day. */
+  jitter: 86_400_000,
+  descriptionLength: 4096,
+  scheduleLength: 256,
+  timezoneLength: 64,
+});
+
+export { checkJobName } from './validate.js';
 
 /**
  * Validates one job definition where the user wrote it and returns it with every default
- * filled in and its schedule parsed once.
+ * filled in and its schedule parsed once. Throws `INVALID_JOB`, `INVALID_CRON`,
+ * `INVALID_TIMEZONE`, `INVALID_OPTION` or `UNKNOWN_OPTION`.
  */
 export function normalizeJob(
   name: string,
@@ -85,108 +98,151 @@ export function normalizeJob(
   defaults: { timezone: string },
   operation: string,
 ): NormalizedJob {
-  if (typeof config !== 'object' || config === null) {
-    throw new SchedulerError(`Job '${name}' must be an object with schedule and action`, {
-      code: 'INVALID_JOB',
-      operation,
-      metadata: { jobName: name, providedConfig: typeof config },
-      suggestion: "Define the job as { schedule: '0 3 * * *', action: async () => {} }.",
-    });
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw invalidOption(
+      { operation, option: 'config', jobName: name },
+      config,
+      'an object with schedule and action',
+      "Define the job as { schedule: '0 3 * * *', action: async () => {} }.",
+      'INVALID_JOB',
+    );
   }
-  const job = config as JobConfig;
-  checkKnownKeys(job as unknown as Record<string, unknown>, JOB_KEYS, `job '${name}'`, operation);
+  const at = (option: string): Where => ({ operation, option, jobName: name });
+  const job = snapshot(config, at('config')) as unknown as JobConfig;
+  checkKnownKeys(job, JOB_KEYS, at('options'));
   if (typeof job.action !== 'function') {
-    throw new SchedulerError(`Job '${name}' must have an action function`, {
-      code: 'INVALID_JOB',
-      operation,
-      metadata: { jobName: name, actionType: typeof job.action },
-      suggestion: 'Set action: async (database, context) => { … }.',
-    });
+    throw invalidOption(
+      at('action'),
+      job.action,
+      'a function',
+      'Set action: async (database, context) => { … }.',
+      'INVALID_JOB',
+    );
   }
   if (job.schedule === undefined) {
-    throw new SchedulerError(`Job '${name}' must have a schedule (or schedule: null for manual-only jobs)`, {
-      code: 'INVALID_JOB',
-      operation,
-      metadata: { jobName: name },
-      suggestion:
-        "Set schedule: '0 3 * * *', a preset such as '@daily', or null to run it only with runJob().",
-    });
+    throw invalidOption(
+      at('schedule'),
+      job.schedule,
+      'a cron expression, or null for a manual-only job',
+      "Set schedule: '0 3 * * *', a preset such as '@daily', or null to run it only with runJob().",
+      'INVALID_JOB',
+    );
   }
-  const timezone = checkOptionalString(job.timezone, 'timezone', operation) ?? defaults.timezone;
+  if (
+    job.schedule !== null &&
+    (typeof job.schedule !== 'string' || job.schedule.length > JOB_LIMITS.scheduleLength)
+  ) {
+    throw invalidOption(
+      at('schedule'),
+      job.schedule,
+      `a cron expression of at most ${JOB_LIMITS.scheduleLength} characters, or null`,
+      "Use five or six fields such as '0 3 * * *', or a preset such as '@daily'.",
+      'INVALID_CRON',
+    );
+  }
+  const timezone =
+    job.timezone === undefined
+      ? defaults.timezone
+      : checkString(job.timezone, at('timezone'), { minLength: 1, maxLength: JOB_LIMITS.timezoneLength });
+  // Also for a manual-only job: a zone that is wrong now is wrong when a schedule is added.
+  if (!isValidTimezone(timezone)) {
+    throw invalidOption(
+      at('timezone'),
+      timezone,
+      'an IANA time zone name',
+      "Use an IANA zone name such as 'UTC', 'Europe/Berlin' or 'America/New_York'.",
+      'INVALID_TIMEZONE',
+    );
+  }
+  if (
+    job.context !== undefined &&
+    (typeof job.context !== 'object' || job.context === null || Array.isArray(job.context))
+  ) {
+    throw invalidOption(
+      at('context'),
+      job.context,
+      'an object',
+      'Pass context: { key: value }, spread into the action context.',
+    );
+  }
+  if (job.backoff !== undefined) resolveBackoff(job.backoff, operation);
   let cron: CronSchedule | null = null;
   if (job.schedule !== null) {
-    cron = parseCron(job.schedule as string, {
+    cron = parseCron(job.schedule, {
       timezone,
       jobName: name,
       ...(job.dst === undefined ? {} : { dst: job.dst }),
     });
   }
+  const integer = (option: keyof JobConfig, fallback: number, min: number, max: number, unit?: string) =>
+    checkInteger(job[option] ?? fallback, at(option), { min, max, ...(unit ? { unit } : {}) });
+  const startAt = checkInstantOption(job.startAt, at('startAt'));
+  const endAt = checkInstantOption(job.endAt, at('endAt'));
+  if (startAt !== null && endAt !== null && endAt < startAt) {
+    throw invalidOption(
+      at('endAt'),
+      job.endAt,
+      `a date not before startAt (${new Date(startAt).toISOString()})`,
+      'Swap startAt and endAt, or leave one out: with endAt before startAt the job never runs.',
+    );
+  }
   return {
     name,
-    schedule: job.schedule === null ? null : String(job.schedule),
+    schedule: job.schedule,
     cron,
-    description: checkOptionalString(job.description, 'description', operation) ?? '',
+    description:
+      job.description === undefined
+        ? ''
+        : checkString(job.description, at('description'), { maxLength: JOB_LIMITS.descriptionLength }),
     action: job.action,
-    enabled:
-      job.enabled === undefined
-        ? JOB_DEFAULTS.enabled
-        : checkBoolean(job.enabled, 'enabled', name, operation),
+    enabled: job.enabled === undefined ? JOB_DEFAULTS.enabled : checkBoolean(job.enabled, at('enabled')),
     timezone,
-    retries: checkNonNegativeInteger(job.retries ?? JOB_DEFAULTS.retries, 'retries', operation, name),
-    timeout: checkNonNegativeInteger(job.timeout ?? JOB_DEFAULTS.timeout, 'timeout', operation, name),
-    runOnStart:
-      job.runOnStart === undefined ? false : checkBoolean(job.runOnStart, 'runOnStart', name, operation),
-    context: job.context ?? NO_CONTEXT,
-    overlap: checkEnum(job.overlap ?? JOB_DEFAULTS.overlap, OVERLAP_POLICIES, 'overlap', operation, name),
-    catchUp: checkEnum(job.catchUp ?? JOB_DEFAULTS.catchUp, CATCH_UP_POLICIES, 'catchUp', operation, name),
-    catchUpWindow: checkNonNegativeInteger(
-      job.catchUpWindow ?? JOB_DEFAULTS.catchUpWindow,
-      'catchUpWindow',
-      operation,
-      name,
-    ),
-    recovery: checkEnum(
-      job.recovery ?? JOB_DEFAULTS.recovery,
-      RECOVERY_POLICIES,
-      'recovery',
-      operation,
-      name,
-    ),
+    retries: integer('retries', JOB_DEFAULTS.retries, 0, JOB_LIMITS.retries),
+    timeout: integer('timeout', JOB_DEFAULTS.timeout, 0, JOB_LIMITS.timeout, 'ms (0: no timeout)'),
+    runOnStart: job.runOnStart === undefined ? false : checkBoolean(job.runOnStart, at('runOnStart')),
+    context: job.context === undefined ? NO_CONTEXT : snapshot(job.context, at('context')),
+    overlap: checkEnum(job.overlap ?? JOB_DEFAULTS.overlap, OVERLAP_POLICIES, at('overlap')),
+    catchUp: checkEnum(job.catchUp ?? JOB_DEFAULTS.catchUp, CATCH_UP_POLICIES, at('catchUp')),
+    catchUpWindow: integer('catchUpWindow', JOB_DEFAULTS.catchUpWindow, 0, JOB_LIMITS.catchUpWindow, 'ms'),
+    recovery: checkEnum(job.recovery ?? JOB_DEFAULTS.recovery, RECOVERY_POLICIES, at('recovery')),
     backoff: job.backoff,
-    bufferLimit: positive(job.bufferLimit ?? JOB_DEFAULTS.bufferLimit, 'bufferLimit', operation, name),
-    pauseOnFailure: checkNonNegativeInteger(job.pauseOnFailure ?? 0, 'pauseOnFailure', operation, name),
-    maxRuns: checkNonNegativeInteger(job.maxRuns ?? 0, 'maxRuns', operation, name),
-    startAt: checkInstant(job.startAt, 'startAt', operation, name),
-    endAt: checkInstant(job.endAt, 'endAt', operation, name),
-    jitter: checkNonNegativeInteger(job.jitter ?? 0, 'jitter', operation, name),
+    bufferLimit: integer('bufferLimit', JOB_DEFAULTS.bufferLimit, 1, JOB_LIMITS.bufferLimit),
+    pauseOnFailure: integer('pauseOnFailure', 0, 0, JOB_LIMITS.pauseOnFailure, 'failures'),
+    maxRuns: integer('maxRuns', 0, 0, Number.MAX_SAFE_INTEGER, 'runs'),
+    startAt,
+    endAt,
+    jitter: integer('jitter', 0, 0, JOB_LIMITS.jitter, 'ms'),
   };
 }
 
-function positive(value: unknown, option: string, operation: string, jobName: string): number {
-  const number = checkNonNegativeInteger(value, option, operation, jobName);
-  if (number > 0) return number;
-  throw new SchedulerError(`Job '${jobName}' option '${option}' must be at least 1`, {
-    code: 'INVALID_OPTION',
-    operation,
-    metadata: { jobName, option, value },
-    suggestion: `Set ${option} to 1 or more.`,
-  });
+/**
+ * A plain copy of the own enumerable properties, read once: a getter that throws (or a Proxy)
+ * becomes an `INVALID_OPTION` here instead of a TypeError later, in the middle of a run.
+ */
+function snapshot(value: object, where: Where): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  try {
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(copy, key, {
+        value: (value as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  } catch {
+    throw invalidOption(
+      where,
+      value,
+      'an object whose properties can be read',
+      'Pass plain data, without getters that throw.',
+      'INVALID_OPTION',
+    );
+  }
+  return copy;
 }
 
-/** `startAt` / `endAt`: a Date, an ISO string or epoch ms; `null` for no bound. */
-function checkInstant(value: unknown, option: string, operation: string, jobName: string): number | null {
-  return value === undefined || value === null ? null : parseInstant(value, option, operation, jobName);
-}
-
-function checkBoolean(value: unknown, option: string, jobName: string, operation: string): boolean {
-  if (typeof value === 'boolean') return value;
-  throw new SchedulerError(
-    `Job '${jobName}' option '${option}' must be true or false, got ${JSON.stringify(value)}`,
-    {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { jobName, option, value },
-      suggestion: `Set ${option}: true or ${option}: false.`,
-    },
-  );
+/** `startAt` / `endAt`: a Date, an ISO string or epoch ms (1970–2286); `null` for no bound. */
+function checkInstantOption(value: unknown, where: Where): number | null {
+  return value === undefined || value === null ? null : checkInstant(value, where);
 }

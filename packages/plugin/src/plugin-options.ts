@@ -1,8 +1,26 @@
-import { type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  type Clock,
+  checkBoolean,
+  checkInteger,
+  checkMethods,
+  checkOptions,
+  checkString,
+  invalidOption,
+  redactText,
+  systemClock,
+  type Where,
+} from '@s3-scheduler/core';
 import { timezoneError } from '@s3-scheduler/cron';
-import type { ObjectStore } from '@s3-scheduler/storage';
-import type { SchedulerPluginOptions } from './types.js';
-import { checkKnownKeys, checkNonNegativeInteger, checkOptionalString } from './validate.js';
+import {
+  decodeKeySegment,
+  encodeKeySegment,
+  MAX_CONNECTION_STRING_LENGTH,
+  OBJECT_STORE_METHODS,
+  type ObjectStore,
+  parseConnectionString,
+} from '@s3-scheduler/storage';
+import type { JobConfig } from './types.js';
+import { checkJobName, keysOf } from './validate.js';
 
 const PLUGIN_KEYS = [
   'enabled',
@@ -46,6 +64,41 @@ export const PLUGIN_DEFAULTS = {
   keyPrefix: 'plugin=scheduler/',
 } as const;
 
+/**
+ * Documented upper bounds of the plugin options: beyond them a value is a mistake (a heartbeat
+ * of 1e20 ms would wedge leadership), refused with `INVALID_OPTION` by the constructor.
+ */
+export const PLUGIN_LIMITS = Object.freeze({
+  maxConcurrentJobs: 10_000,
+  /** 10 ms to 10 minutes. */
+  heartbeatIntervalMin: 10,
+  heartbeatIntervalMax: 600_000,
+  /** Leader lease: 100 ms to 10 minutes (renewed every half lease). */
+  leaseDurationMin: 100,
+  leaseDurationMax: 600_000,
+  /** The successor's lease reads: 10 ms up to `heartbeatInterval`. */
+  leaseCheckIntervalMin: 10,
+  /** 1 hour. */
+  coldStartObservationWindow: 3_600_000,
+  /** 365 days. */
+  cleanupInterval: 31_536_000_000,
+  /** 3,650 days. */
+  historyRetention: 315_360_000_000,
+  /** 1 day. */
+  stopTimeout: 86_400_000,
+  workerIdLength: 128,
+  historyResourceLength: 200,
+  keyPrefixLength: 512,
+});
+
+/** What the plugin logs through: never throws, every level present (missing ones are no-ops). */
+export interface SafeLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface ResolvedPluginOptions {
   enabled: boolean;
   timezone: string;
@@ -69,162 +122,181 @@ export interface ResolvedPluginOptions {
   clock: Clock;
   stopTimeout: number;
   database: unknown;
-  logger: Pick<Console, 'warn' | 'error'> | null;
+  logger: SafeLogger | null;
+  /** The job definitions by name (a plain copy of the `jobs` object). */
+  jobs: Record<string, JobConfig>;
 }
 
-/** Validates the plugin options where the user wrote them; jobs are validated separately. */
+/**
+ * Validates the plugin options where the user wrote them (the constructor), on the shared
+ * validation of `@s3-scheduler/core`; the jobs themselves are validated by `normalizeJob`.
+ * Everything `start()` would otherwise find wrong later (the connection string, the store's
+ * methods, the worker id's length) is refused here, so `start()` cannot half-start on bad input.
+ */
 export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
   const operation = 'validateConfiguration';
-  if (input !== undefined && (typeof input !== 'object' || input === null)) {
-    throw new SchedulerError('SchedulerPlugin options must be an object', {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { value: typeof input },
-      suggestion: 'Call new SchedulerPlugin({ jobs: { … } }).',
-    });
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    throw invalidOption(
+      { operation, option: 'options' },
+      input,
+      'an object',
+      'Call new SchedulerPlugin({ jobs: { … } }).',
+    );
   }
-  const options = (input ?? {}) as SchedulerPluginOptions & { keyPrefix?: string };
-  checkKnownKeys(options as Record<string, unknown>, PLUGIN_KEYS, 'SchedulerPlugin options', operation);
-  const timezone = checkOptionalString(options.timezone, 'timezone', operation) ?? PLUGIN_DEFAULTS.timezone;
+  // A plain copy, each option read once: what is checked here is what the plugin uses.
+  const options = checkOptions(input, PLUGIN_KEYS, { operation, option: 'options' });
+  const at = (option: string): Where => ({ operation, option });
+  const integer = (option: keyof typeof PLUGIN_DEFAULTS, min: number, max: number, unit = 'ms') =>
+    checkInteger(options[option] ?? PLUGIN_DEFAULTS[option], at(option), { min, max, unit });
+
+  const timezone = checkString(options.timezone ?? PLUGIN_DEFAULTS.timezone, at('timezone'), {
+    maxLength: 64,
+  });
   // The cron package's check, so the wording (with "did you mean") matches a job's own zone.
   const zoneError = timezoneError(timezone, { operation, option: 'timezone' });
   if (zoneError !== null) throw zoneError;
-  const maxConcurrentJobs = checkNonNegativeInteger(
-    options.maxConcurrentJobs ?? PLUGIN_DEFAULTS.maxConcurrentJobs,
-    'maxConcurrentJobs',
-    operation,
-  );
-  if (maxConcurrentJobs === 0) {
-    throw new SchedulerError("'maxConcurrentJobs' must be at least 1", {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { option: 'maxConcurrentJobs', value: 0 },
-      suggestion: 'Set maxConcurrentJobs to 1 or more (default 5).',
-    });
+  // An array (`jobs: []`) is a type mistake, refused; an empty object is a plugin whose jobs
+  // come later through addJob().
+  const jobs = options.jobs;
+  if (jobs !== undefined && (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs))) {
+    throw invalidOption(
+      at('jobs'),
+      jobs,
+      'an object keyed by job name',
+      "Pass jobs: { daily_cleanup: { schedule: '0 3 * * *', action } } (or leave it out and use addJob()).",
+    );
   }
-  const heartbeatInterval = checkNonNegativeInteger(
-    options.heartbeatInterval ?? PLUGIN_DEFAULTS.heartbeatInterval,
+  const jobsCopy = jobs === undefined ? {} : checkOptions(jobs, keysOf(jobs), at('jobs'));
+  // Job names become keys and log lines: a blank or 40 KB name is refused before its job.
+  for (const name of Object.keys(jobsCopy)) checkJobName(name, operation);
+  const store =
+    options.store === undefined
+      ? undefined
+      : checkMethods<ObjectStore>(options.store, OBJECT_STORE_METHODS, at('store'), 'an ObjectStore');
+  const heartbeatInterval = integer(
     'heartbeatInterval',
-    operation,
+    PLUGIN_LIMITS.heartbeatIntervalMin,
+    PLUGIN_LIMITS.heartbeatIntervalMax,
   );
-  if (heartbeatInterval < 10) {
-    throw new SchedulerError("'heartbeatInterval' must be at least 10 ms", {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { option: 'heartbeatInterval', value: heartbeatInterval },
-      suggestion: 'Use the default 30000, or a few seconds for fast failover.',
-    });
-  }
-  const store = options.store;
-  if (
-    store !== undefined &&
-    (typeof store !== 'object' || store === null || typeof store.put !== 'function')
-  ) {
-    throw new SchedulerError("'store' must be an ObjectStore", {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { option: 'store', value: typeof store },
-      suggestion: 'Pass a MemoryStore, an S3Store, or use connectionString instead.',
-    });
-  }
+  const connectionString = checkString(
+    options.connectionString ?? PLUGIN_DEFAULTS.connectionString,
+    at('connectionString'),
+    { maxLength: MAX_CONNECTION_STRING_LENGTH },
+  );
+  // Offline and synchronous: a malformed string is refused here, not at start().
+  if (store === undefined) parseConnectionString(connectionString);
+  const workerId =
+    options.workerId === undefined ? undefined : checkWorkerId(options.workerId, at('workerId'));
+  const keyPrefix = checkString(options.keyPrefix ?? PLUGIN_DEFAULTS.keyPrefix, at('keyPrefix'), {
+    maxLength: PLUGIN_LIMITS.keyPrefixLength,
+    pattern: /^(?!\/)(?!.*\/\/)/s,
+    patternDescription: "relative, without '//'",
+  });
+  const boolean = (option: 'enabled' | 'persistJobs' | 'enableCoordinator' | 'skipColdStart') =>
+    checkBoolean(options[option] ?? PLUGIN_DEFAULTS[option], at(option));
   return {
-    enabled: checkBooleanOption(options.enabled, 'enabled', PLUGIN_DEFAULTS.enabled),
+    enabled: boolean('enabled'),
     timezone,
-    maxConcurrentJobs,
-    persistJobs: checkBooleanOption(options.persistJobs, 'persistJobs', PLUGIN_DEFAULTS.persistJobs),
-    historyResource:
-      checkOptionalString(options.historyResource, 'historyResource', operation) ??
-      PLUGIN_DEFAULTS.historyResource,
-    cleanupInterval: checkNonNegativeInteger(
-      options.cleanupInterval ?? PLUGIN_DEFAULTS.cleanupInterval,
-      'cleanupInterval',
-      operation,
+    maxConcurrentJobs: integer('maxConcurrentJobs', 1, PLUGIN_LIMITS.maxConcurrentJobs, 'jobs'),
+    persistJobs: boolean('persistJobs'),
+    historyResource: checkString(
+      options.historyResource ?? PLUGIN_DEFAULTS.historyResource,
+      at('historyResource'),
+      {
+        minLength: 1,
+        maxLength: PLUGIN_LIMITS.historyResourceLength,
+      },
     ),
-    historyRetention: checkNonNegativeInteger(
-      options.historyRetention ?? PLUGIN_DEFAULTS.historyRetention,
-      'historyRetention',
-      operation,
-    ),
-    enableCoordinator: checkBooleanOption(
-      options.enableCoordinator,
-      'enableCoordinator',
-      PLUGIN_DEFAULTS.enableCoordinator,
-    ),
+    cleanupInterval: integer('cleanupInterval', 0, PLUGIN_LIMITS.cleanupInterval),
+    historyRetention: integer('historyRetention', 0, PLUGIN_LIMITS.historyRetention),
+    enableCoordinator: boolean('enableCoordinator'),
     heartbeatInterval,
-    ...leaseOptions(options, heartbeatInterval, operation),
-    coldStartObservationWindow: checkNonNegativeInteger(
-      options.coldStartObservationWindow ?? PLUGIN_DEFAULTS.coldStartObservationWindow,
+    leaseDuration:
+      options.leaseDuration === undefined
+        ? undefined
+        : checkInteger(options.leaseDuration, at('leaseDuration'), {
+            min: PLUGIN_LIMITS.leaseDurationMin,
+            max: PLUGIN_LIMITS.leaseDurationMax,
+            unit: 'ms',
+          }),
+    leaseCheckInterval:
+      options.leaseCheckInterval === undefined
+        ? undefined
+        : checkInteger(options.leaseCheckInterval, at('leaseCheckInterval'), {
+            min: PLUGIN_LIMITS.leaseCheckIntervalMin,
+            max: heartbeatInterval,
+            unit: 'ms',
+          }),
+    coldStartObservationWindow: integer(
       'coldStartObservationWindow',
-      operation,
+      0,
+      PLUGIN_LIMITS.coldStartObservationWindow,
     ),
-    skipColdStart: checkBooleanOption(options.skipColdStart, 'skipColdStart', PLUGIN_DEFAULTS.skipColdStart),
-    connectionString:
-      checkOptionalString(options.connectionString, 'connectionString', operation) ??
-      PLUGIN_DEFAULTS.connectionString,
+    skipColdStart: boolean('skipColdStart'),
+    connectionString,
     store,
-    keyPrefix: checkOptionalString(options.keyPrefix, 'keyPrefix', operation) ?? PLUGIN_DEFAULTS.keyPrefix,
-    workerId: checkOptionalString(options.workerId, 'workerId', operation),
-    clock: options.clock ?? systemClock,
-    stopTimeout: checkNonNegativeInteger(
-      options.stopTimeout ?? PLUGIN_DEFAULTS.stopTimeout,
-      'stopTimeout',
-      operation,
-    ),
+    keyPrefix,
+    workerId,
+    clock:
+      options.clock === undefined
+        ? systemClock
+        : checkMethods<Clock>(options.clock, ['now', 'monotonic', 'sleep'], at('clock'), 'a Clock'),
+    stopTimeout: integer('stopTimeout', 0, PLUGIN_LIMITS.stopTimeout),
     database: options.database ?? null,
-    logger: options.logger === undefined ? console : options.logger,
+    logger: resolveLogger(options.logger, at('logger')),
+    jobs: jobsCopy as Record<string, JobConfig>,
   };
 }
 
 /**
- * The leader lease and the successor's check interval (ms), checked here so a mistake surfaces in
- * the constructor rather than at `start()`: a lease of at least 100 ms (renewed every half lease),
- * a check interval from 10 ms up to `heartbeatInterval`.
+ * A worker id becomes an object key and a lease owner: 1–128 characters that survive key
+ * encoding unchanged (no lone surrogates), and no control characters (they end up in log lines).
  */
-function leaseOptions(
-  options: SchedulerPluginOptions,
-  heartbeatInterval: number,
-  operation: string,
-): { leaseDuration: number | undefined; leaseCheckInterval: number | undefined } {
-  const leaseDuration =
-    options.leaseDuration === undefined
-      ? undefined
-      : checkNonNegativeInteger(options.leaseDuration, 'leaseDuration', operation);
-  if (leaseDuration !== undefined && leaseDuration < 100) {
-    throw new SchedulerError("'leaseDuration' must be at least 100 ms", {
-      code: 'INVALID_OPTION',
-      operation,
-      metadata: { option: 'leaseDuration', value: leaseDuration },
-      suggestion: 'Use the default 12000 (failover in about 11 s), or a few seconds for faster failover.',
-    });
-  }
-  const leaseCheckInterval =
-    options.leaseCheckInterval === undefined
-      ? undefined
-      : checkNonNegativeInteger(options.leaseCheckInterval, 'leaseCheckInterval', operation);
-  if (
-    leaseCheckInterval !== undefined &&
-    (leaseCheckInterval < 10 || leaseCheckInterval > heartbeatInterval)
-  ) {
-    throw new SchedulerError(
-      `'leaseCheckInterval' must be between 10 ms and heartbeatInterval (${heartbeatInterval} ms)`,
-      {
-        code: 'INVALID_OPTION',
-        operation,
-        metadata: { option: 'leaseCheckInterval', value: leaseCheckInterval },
-        suggestion: 'Leave it out (half the lease), or pass heartbeatInterval to turn the checks off.',
-      },
+function checkWorkerId(value: unknown, where: Where): string {
+  const id = checkString(value, where, {
+    minLength: 1,
+    maxLength: PLUGIN_LIMITS.workerIdLength,
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    pattern: /^[^\u0000-\u001f\u007f]*$/,
+    patternDescription: 'no control characters',
+  });
+  if (id.trim() === '' || decodeKeySegment(encodeKeySegment(id)) !== id) {
+    throw invalidOption(
+      where,
+      value,
+      'a printable id',
+      'Use letters, digits and - _ . :, or leave it out for a generated id.',
     );
   }
-  return { leaseDuration, leaseCheckInterval };
+  return id;
 }
 
-function checkBooleanOption(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  throw new SchedulerError(`Option '${option}' must be true or false, got ${JSON.stringify(value)}`, {
-    code: 'INVALID_OPTION',
-    operation: 'validateConfiguration',
-    metadata: { option, value },
-    suggestion: `Set ${option}: true or ${option}: false.`,
-  });
+/**
+ * `logger`: `undefined` is the console, `null` silences the plugin, anything else must be an
+ * object with `warn()` and `error()` (console, pino, winston and bunyan all qualify); a missing
+ * `debug()` or `info()` is filled with a no-op. Calls keep the logger as `this` (pino needs it)
+ * and never throw: a throwing logger must not turn a reported error into an unhandled rejection.
+ */
+function resolveLogger(value: unknown, where: Where): SafeLogger | null {
+  if (value === null) return null;
+  const logger = checkMethods<Record<string, unknown>>(
+    value ?? console,
+    ['warn', 'error'],
+    where,
+    'a logger',
+  );
+  // The method is looked up at each call, so a logger whose methods are replaced later (a test
+  // spy, a level change) is honoured.
+  const level =
+    (name: keyof SafeLogger) =>
+    (message: string): void => {
+      try {
+        const method = logger[name];
+        // Lines carry error messages from anywhere (a store, an action): redacted and cut here.
+        if (typeof method === 'function') method.call(logger, redactText(message));
+      } catch {
+        // A broken logger loses the line, not the process.
+      }
+    };
+  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
 }

@@ -1,6 +1,7 @@
 import { Coordinator } from '@s3-scheduler/coordinator';
 import {
   type Clock,
+  checkFunction,
   createRunId,
   createWorkerId,
   isSchedulerError,
@@ -39,7 +40,14 @@ import type {
   RunTrigger,
   SchedulerPluginOptions,
 } from './types.js';
-import { parseInstant } from './validate.js';
+import {
+  checkBackfillArguments,
+  checkDescribeArguments,
+  checkHistoryArguments,
+  checkPauseArguments,
+  checkUpdateArguments,
+  parseInstant,
+} from './validate.js';
 
 /** The scheduler re-reads the wall clock at least this often, so a clock jump is noticed. */
 const MAX_TIMER_SLEEP_MS = 60_000;
@@ -110,7 +118,7 @@ export class SchedulerPlugin<Db = unknown> {
       coldStart: options?.coldStartObservationWindow !== undefined || options?.skipColdStart !== undefined,
     };
     this.#executor = this.#createExecutor();
-    const jobs = options.jobs ?? {};
+    const jobs = this.#options.jobs;
     if (typeof jobs !== 'object' || jobs === null) {
       throw new SchedulerError("'jobs' must be an object keyed by job name", {
         code: 'INVALID_OPTION',
@@ -190,6 +198,7 @@ export class SchedulerPlugin<Db = unknown> {
   // ── Events ──────────────────────────────────────────────────────────────────────────────────
 
   on<K extends keyof SchedulerEvents>(type: K, handler: (payload: SchedulerEvents[K]) => unknown): this {
+    checkFunction(handler, { operation: 'on', option: 'handler' });
     this.#events.on(type, handler);
     return this;
   }
@@ -200,6 +209,7 @@ export class SchedulerPlugin<Db = unknown> {
   }
 
   once<K extends keyof SchedulerEvents>(type: K, handler: (payload: SchedulerEvents[K]) => unknown): this {
+    checkFunction(handler, { operation: 'once', option: 'handler' });
     this.#events.once(type, handler);
     return this;
   }
@@ -322,6 +332,7 @@ export class SchedulerPlugin<Db = unknown> {
   }
 
   async removeJob(name: string): Promise<void> {
+    checkJobName(name, 'removeJob');
     const state = this.#job(name, 'removeJob');
     state.removed = true;
     this.#jobs.delete(name);
@@ -334,6 +345,7 @@ export class SchedulerPlugin<Db = unknown> {
    * heartbeat); a new `action` applies to this instance only (code cannot be stored).
    */
   async updateJob(name: string, updates: Partial<JobConfig<Db>>): Promise<void> {
+    updates = checkUpdateArguments(name, updates) as Partial<JobConfig<Db>>;
     const state = this.#job(name, 'updateJob');
     if (typeof updates !== 'object' || updates === null) {
       throw new SchedulerError(`updateJob('${name}') needs an object of changes`, {
@@ -359,15 +371,18 @@ export class SchedulerPlugin<Db = unknown> {
   }
 
   async enableJob(name: string): Promise<void> {
+    checkJobName(name, 'enableJob');
     await this.updateJob(name, { enabled: true });
   }
 
   async disableJob(name: string): Promise<void> {
+    checkJobName(name, 'disableJob');
     await this.updateJob(name, { enabled: false });
   }
 
   /** Pauses a job cluster-wide, with a note, until `resumeJob()`; `runJob` still works. */
   async pauseJob(name: string, note = 'Paused by pauseJob()'): Promise<void> {
+    checkPauseArguments(name, note);
     const state = this.#job(name, 'pauseJob');
     await this.#ensureHistory();
     state.document = await this.#documents!.update(name, (doc) => {
@@ -381,6 +396,7 @@ export class SchedulerPlugin<Db = unknown> {
 
   /** Ends a pause (from `pauseJob()` or `pauseOnFailure`) and resets the failure streak. */
   async resumeJob(name: string): Promise<void> {
+    checkJobName(name, 'resumeJob');
     const state = this.#job(name, 'resumeJob');
     await this.#ensureHistory();
     state.document = await this.#documents!.update(name, (doc) => {
@@ -403,6 +419,7 @@ export class SchedulerPlugin<Db = unknown> {
     name: string,
     options: { from: Date | string | number; to: Date | string | number; overlap?: 'allow' | 'buffer-all' },
   ): Promise<BackfillResult> {
+    options = checkBackfillArguments(name, options);
     const state = this.#job(name, 'backfill');
     const from = parseInstant(options?.from, 'from', 'backfill');
     const to = parseInstant(options?.to, 'to', 'backfill');
@@ -454,6 +471,7 @@ export class SchedulerPlugin<Db = unknown> {
    * of every instance, runs going on now (where, under which epoch), counters, pause and buffer.
    */
   async describe(name: string, options: { count?: number; recent?: number } = {}): Promise<JobDescription> {
+    options = checkDescribeArguments(name, options);
     const state = this.#job(name, 'describe');
     const history = await this.#ensureHistory();
     // A follower's copy of the job documents follows the leader's published version lazily; a
@@ -557,7 +575,7 @@ export class SchedulerPlugin<Db = unknown> {
       after?: Date | string | number;
     } = {},
   ): Promise<HistoryEntry[]> {
-    checkJobName(name, 'getJobHistory');
+    options = checkHistoryArguments(name, options);
     const history = await this.#ensureHistory();
     const page = await history.query(name, {
       limit: Math.min(options.limit ?? 100, 1000),
@@ -571,6 +589,7 @@ export class SchedulerPlugin<Db = unknown> {
 
   /** Per-job statistics kept in the store (all instances), without scanning history. */
   async getJobStatistics(name: string) {
+    checkJobName(name, 'getJobStatistics');
     this.#job(name, 'getJobStatistics');
     const history = await this.#ensureHistory();
     return history.statistics(name);
@@ -583,6 +602,7 @@ export class SchedulerPlugin<Db = unknown> {
    * `JOB_ALREADY_RUNNING`, naming where it runs.
    */
   async runJob(name: string): Promise<RunJobResult> {
+    checkJobName(name, 'runJob');
     const state = this.#job(name, 'runJob');
     // Admitted before the first await: two concurrent calls cannot both pass the check below.
     const release = state.def.overlap === 'skip' ? this.#admit(state, 'runJob') : undefined;
@@ -1607,7 +1627,11 @@ export class SchedulerPlugin<Db = unknown> {
   async #ensureHistory(): Promise<HistoryStore> {
     if (this.#history) return this.#history;
     const store = await this.#ensureStore();
-    this.#documents ??= new JobDocuments(store, () => this.#clock.now());
+    this.#documents ??= new JobDocuments(
+      store,
+      () => this.#clock.now(),
+      (error) => this.#reportError('syncJob', error),
+    );
     this.#markers ??= new RunMarkers(store);
     this.#history ??= new HistoryStore({
       store,

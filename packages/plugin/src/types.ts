@@ -101,6 +101,14 @@ export interface NormalizedJob {
   jitter: number;
 }
 
+/** A logger the plugin accepts: `warn` and `error` are required, `debug` and `info` optional. */
+export interface PluginLogger {
+  warn(message: string, ...rest: unknown[]): unknown;
+  error(message: string, ...rest: unknown[]): unknown;
+  info?(message: string, ...rest: unknown[]): unknown;
+  debug?(message: string, ...rest: unknown[]): unknown;
+}
+
 export interface SchedulerPluginOptions<Db = unknown> {
   enabled?: boolean;
   timezone?: string;
@@ -135,7 +143,12 @@ export interface SchedulerPluginOptions<Db = unknown> {
   stopTimeout?: number;
   /** Passed as the first argument of every action (set by `usePlugin` hosts). */
   database?: Db;
-  logger?: Pick<Console, 'warn' | 'error'> | null;
+  /**
+   * Where the plugin logs when no `plg:scheduler:error` listener is registered. Default
+   * `console`; `null` silences it. Needs `warn()` and `error()` (console, pino, winston, bunyan
+   * qualify); a missing `debug()` or `info()` is a no-op.
+   */
+  logger?: PluginLogger | null;
 }
 
 /** What `backfill` resolves with. */

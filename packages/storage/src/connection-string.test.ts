@@ -129,6 +129,30 @@ describe('parseConnectionString', () => {
     expect(error.message).toContain('***');
   });
 
+  it.each([
+    ['a session token parameter', 's3://bucket/p?region=eu-west-1&sessionToken=%s'],
+    ['a secret parameter with an unknown name', 's3://AK:x@bucket/p?secretAccessKey=%s'],
+    [
+      'credentials in a URL-encoded endpoint',
+      `s3://bucket/p?endpoint=${encodeURIComponent('https://user:%s@host:9000')}`,
+    ],
+    ['credentials in a raw endpoint', 's3://bucket/p?endpoint=https://user:%s@host:9000'],
+    ['credentials in an endpoint that is not a URL', 's3://bucket/p?endpoint=user:%s@host'],
+  ])('keeps %s out of message, metadata, toJSON, stack and inspect', (_title, template) => {
+    const secret = 'T0ken-Value-Zq9';
+    const error = parseError(template.replace('%s', secret));
+    expect(error.code).toBe('INVALID_CONNECTION_STRING');
+    expectNoSecret(error, secret);
+    expect(JSON.stringify(error.metadata)).not.toContain(secret);
+    expect(inspect(error.metadata)).not.toContain(secret);
+  });
+
+  it('refuses a 1 MB connection string at once, showing only its start', () => {
+    const error = parseError(`s3://bucket/${'p'.repeat(1_000_000)}`);
+    expect(error.message.length).toBeLessThan(1000);
+    expect(error.message).toContain('more characters');
+  });
+
   it('redacts malformed strings too', () => {
     expect(redactConnectionString('s3://AK:abc/def@bucket/p')).toBe('s3://AK:***@bucket/p');
     expect(redactConnectionString('s3://AK:secret/bucket')).toBe('s3://AK:***/bucket');

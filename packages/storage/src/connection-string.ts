@@ -1,4 +1,4 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { redactText, SchedulerError, showValue } from '@s3-scheduler/core';
 import type { S3Credentials } from './s3/s3-store.js';
 
 /** The prefix used when a connection string names none (`memory://default` → `scheduler/`). */
@@ -35,6 +35,9 @@ export interface S3Connection {
 
 export type ConnectionSettings = MemoryConnection | S3Connection;
 
+/** No real connection string comes near this; longer input is refused before it is parsed. */
+export const MAX_CONNECTION_STRING_LENGTH = 4096;
+
 const S3_PARAMS = new Set(['region', 'endpoint', 'forcePathStyle']);
 const S3_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/;
 
@@ -46,7 +49,13 @@ const S3_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/;
  */
 export function parseConnectionString(connectionString: string): ConnectionSettings {
   if (typeof connectionString !== 'string') {
-    throw invalid(String(connectionString), `expected a string, got ${typeof connectionString}`);
+    throw invalid(showValue(connectionString), `expected a string, got ${showValue(connectionString)}`);
+  }
+  if (connectionString.length > MAX_CONNECTION_STRING_LENGTH) {
+    throw invalid(
+      redactConnectionString(connectionString),
+      `longer than ${MAX_CONNECTION_STRING_LENGTH} characters (${connectionString.length})`,
+    );
   }
   const redacted = redactConnectionString(connectionString);
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(connectionString.trim());
@@ -89,7 +98,7 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
     });
   }
   if (!S3_BUCKET.test(bucket)) {
-    throw invalid(redacted, `'${bucket}' is not a valid bucket name`, {
+    throw invalid(redacted, `'${clip(bucket, 70)}' is not a valid bucket name`, {
       suggestion:
         'Bucket names have 3-63 letters, digits, dots or hyphens. Give the server as ?endpoint=http://host:port.',
     });
@@ -101,19 +110,20 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
     const name = decode(eq < 0 ? part : part.slice(0, eq), redacted, 'parameter name');
     const value = decode(eq < 0 ? '' : part.slice(eq + 1), redacted, name);
     if (!S3_PARAMS.has(name)) {
-      throw invalid(redacted, `unknown parameter '${name}'`, {
+      throw invalid(redacted, `unknown parameter '${clip(name, 40)}'`, {
         suggestion:
           'Known parameters: region, endpoint, forcePathStyle. Credentials go before the @, URL-encoded.',
       });
     }
     if (name === 'region') {
-      if (!/^[a-z0-9-]+$/i.test(value)) throw invalid(redacted, `region '${value}' is not a region name`);
+      if (!/^[a-z0-9-]+$/i.test(value))
+        throw invalid(redacted, `region '${clip(value, 40)}' is not a region name`);
       settings.region = value;
     } else if (name === 'endpoint') {
       settings.endpoint = parseEndpoint(value, redacted);
     } else {
       if (value !== 'true' && value !== 'false') {
-        throw invalid(redacted, `forcePathStyle must be true or false, not '${value}'`);
+        throw invalid(redacted, `forcePathStyle must be true or false, not '${clip(value, 40)}'`);
       }
       settings.forcePathStyle = value === 'true';
     }
@@ -136,30 +146,84 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
 }
 
 /**
- * The connection string with the secret key replaced by `***`, also when the string is
- * malformed (an unencoded `/` in a secret, a missing `@`).
+ * The connection string with every secret replaced by `***`, also when the string is malformed
+ * (an unencoded `/` in a secret, a missing `@`): the secret key, the value of any query
+ * parameter but `region` and `forcePathStyle` (a `sessionToken=…` is refused, but must not be
+ * shown), and credentials inside the `endpoint` in any encoding. Long strings are cut first.
  */
 export function redactConnectionString(connectionString: string): string {
-  const text = String(connectionString);
+  const full = typeof connectionString === 'string' ? connectionString : showValue(connectionString);
+  const text = full.length > 300 ? full.slice(0, 300) : full;
+  const cutNote = full.length > 300 ? `… (${full.length - 300} more characters)` : '';
   const schemeEnd = text.indexOf('://');
   if (schemeEnd < 0) {
     // Not a URL at all: it may still hold a secret, so show only its shape.
-    return text.includes(':') || text.includes('@') ? `${text.slice(0, 8)}…(redacted)` : text;
+    return text.includes(':') || text.includes('@') || text.includes('=')
+      ? `${text.slice(0, 8)}…(redacted)`
+      : full.length > 300
+        ? `${text}${cutNote}`
+        : text;
   }
   const head = text.slice(0, schemeEnd + 3);
   const rest = text.slice(schemeEnd + 3);
   const { userinfo, hostAndPath } = splitUserinfo(rest);
+  let out: string;
   if (userinfo !== undefined) {
     const colon = userinfo.indexOf(':');
     const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    return `${head}${user}:***@${hostAndPath}`;
+    out = `${head}${user}:***@${redactQuery(hostAndPath)}`;
+  } else {
+    // No '@': a "key:secret/bucket" typo would leave the secret in the authority.
+    const authorityEnd = rest.search(/[/?#]/);
+    const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
+    out = authority.includes(':')
+      ? `${head}${authority.slice(0, authority.indexOf(':'))}:***${redactQuery(rest.slice(authority.length))}`
+      : `${head}${redactQuery(rest)}`;
   }
-  // No '@': a "key:secret/bucket" typo would leave the secret in the authority.
-  const authorityEnd = rest.search(/[/?#]/);
-  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
-  if (authority.includes(':'))
-    return `${head}${authority.slice(0, authority.indexOf(':'))}:***${rest.slice(authority.length)}`;
-  return text;
+  // If the cut fell inside the query, the last value may be a partial secret: it was masked above
+  // unless it is a region or forcePathStyle value.
+  return `${redactText(out)}${cutNote}`;
+}
+
+/** `path?a=b&c=d` with every parameter value masked but those known not to be secret. */
+function redactQuery(hostAndPath: string): string {
+  const queryAt = hostAndPath.indexOf('?');
+  if (queryAt < 0) return hostAndPath;
+  const parts = hostAndPath
+    .slice(queryAt + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq < 0) return part;
+      const name = safeDecode(part.slice(0, eq));
+      const value = part.slice(eq + 1);
+      if (name === 'region' || name === 'forcePathStyle') return part;
+      if (name === 'endpoint')
+        return `${part.slice(0, eq)}=${encodeURIComponent(redactEndpoint(safeDecode(value)))}`;
+      return value === '' ? part : `${part.slice(0, eq)}=***`;
+    });
+  return `${hostAndPath.slice(0, queryAt)}?${parts.join('&')}`;
+}
+
+/** An endpoint URL without its credentials, whether or not it parses: all before an `@` is masked. */
+function redactEndpoint(endpoint: string): string {
+  const at = endpoint.lastIndexOf('@');
+  if (at < 0) return redactText(endpoint, 300);
+  const scheme = /^[a-z][a-z0-9+.-]{0,20}:\/\//i.exec(endpoint)?.[0] ?? '';
+  return redactText(`${scheme}***@${endpoint.slice(at + 1)}`, 300);
+}
+
+/** Text shown inside a message, cut so a hostile string stays short. */
+function clip(text: string, maxLength = 100): string {
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength)}…`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -184,7 +248,7 @@ function parsePrefix(path: string, redacted: string): string {
   if (decoded === '' || decoded === '/') return DEFAULT_PREFIX;
   const segments = decoded.replace(/\/+$/, '').split('/');
   if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw invalid(redacted, `prefix '${decoded}' has an empty, '.' or '..' segment`, {
+    throw invalid(redacted, `prefix '${clip(decoded)}' has an empty, '.' or '..' segment`, {
       suggestion: 'Use a prefix such as scheduler/ or teams/billing/scheduler/.',
     });
   }
@@ -196,13 +260,13 @@ function parseEndpoint(value: string, redacted: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw invalid(redacted, `endpoint '${value}' is not a URL`, {
+    throw invalid(redacted, `endpoint '${clip(redactEndpoint(value))}' is not a URL`, {
       suggestion:
         'Give the server with its scheme, such as endpoint=http://127.0.0.1:7480 (URL-encode it if it has a path).',
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(redacted, `endpoint '${value}' must be http:// or https://`);
+    throw invalid(redacted, `endpoint '${clip(redactEndpoint(value))}' must be http:// or https://`);
   }
   if (url.username || url.password) {
     throw invalid(redacted, 'the endpoint must not carry credentials', {

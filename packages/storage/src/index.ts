@@ -3,6 +3,7 @@ export {
   type ConnectionSettings,
   DEFAULT_CONNECTION_STRING,
   DEFAULT_PREFIX,
+  MAX_CONNECTION_STRING_LENGTH,
   type MemoryConnection,
   parseConnectionString,
   redactConnectionString,
@@ -24,6 +25,7 @@ export type {
   ReadOptions,
   StoredObject,
 } from './object-store.js';
+export { OBJECT_STORE_METHODS } from './object-store.js';
 export {
   PluginStorage,
   type PluginStorageOptions,

@@ -59,6 +59,9 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/** The methods every `ObjectStore` has: what a store passed in as an option is checked for. */
+export const OBJECT_STORE_METHODS = ['get', 'head', 'put', 'delete', 'list'] as const;
+
 export interface ObjectStore {
   /** A human-readable description without secrets, such as `memory://default/scheduler`. */
   readonly description: string;

@@ -1,4 +1,11 @@
-import { type Clock, createNonce, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  type Clock,
+  checkString,
+  createNonce,
+  invalidOption,
+  SchedulerError,
+  systemClock,
+} from '@s3-scheduler/core';
 import { decodeKeySegment, encodeKeySegment } from './key-encoding.js';
 import { compareKeys } from './key-order.js';
 import { listAll } from './list-all.js';
@@ -45,14 +52,11 @@ export class PluginStorage {
   readonly #clock: Clock;
 
   constructor(store: ObjectStore, namespace: string, options: PluginStorageOptions = {}) {
-    if (typeof namespace !== 'string' || namespace === '') {
-      throw new SchedulerError('PluginStorage needs a non-empty namespace', {
-        code: 'INVALID_OPTION',
-        operation: 'PluginStorage',
-        metadata: { namespace },
-        suggestion: "Name the namespace after the plugin, such as 'scheduler'.",
-      });
-    }
+    checkString(
+      namespace,
+      { operation: 'PluginStorage', option: 'namespace' },
+      { minLength: 1, maxLength: 256 },
+    );
     this.namespace = namespace;
     this.#store = store;
     this.#root = `plugin=${encodeKeySegment(namespace)}/`;
@@ -172,14 +176,11 @@ export class PluginStorage {
     const envelope: Envelope = { v: 1, key, nonce: createNonce(), data };
     if (options.ttlMs !== undefined) {
       if (!(options.ttlMs > 0) || !Number.isFinite(options.ttlMs)) {
-        throw new SchedulerError(
-          `ttlMs must be a positive finite number of milliseconds, got ${options.ttlMs}`,
-          {
-            code: 'INVALID_OPTION',
-            operation: 'set',
-            metadata: { key, ttlMs: options.ttlMs },
-            suggestion: 'Pass ttlMs: 60_000 for a minute, or leave it out for no expiry.',
-          },
+        throw invalidOption(
+          { operation: 'set', option: 'ttlMs' },
+          options.ttlMs,
+          'a positive, finite number of milliseconds',
+          'Pass ttlMs: 60_000 for a minute, or leave it out for no expiry.',
         );
       }
       envelope.expiresAt = this.#clock.now() + options.ttlMs;
