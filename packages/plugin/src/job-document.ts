@@ -176,30 +176,13 @@ function nameOf(key: string): string | undefined {
   return decodeKeySegment(key.slice(PREFIX.length, -'.json'.length));
 }
 
-const isCount = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-
 /** What is wrong with a parsed document, or `undefined` when every field has its type. */
 function problemOf(doc: Record<string, unknown>, expectedName: string | undefined): string | undefined {
   if (doc.v !== 1) return 'v is not 1';
   if (typeof doc.name !== 'string') return 'name is not a string';
   if (doc.name !== expectedName) return `it names job '${doc.name}' but is stored under another job's key`;
-  const overrides = doc.overrides;
-  if (
-    overrides !== undefined &&
-    (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
-  )
-    return 'overrides is not an object';
-  if (doc.paused !== undefined && typeof doc.paused !== 'boolean') return 'paused is not a boolean';
-  if (doc.pausedNote !== undefined && doc.pausedNote !== null && typeof doc.pausedNote !== 'string')
-    return 'pausedNote is not a string';
-  for (const field of ['consecutiveFailures', 'runsTaken'] as const)
-    if (doc[field] !== undefined && !isCount(doc[field])) return `${field} is not a count`;
-  if (doc.since !== undefined && !Number.isFinite(doc.since)) return 'since is not a time';
-  if (
-    doc.buffer !== undefined &&
-    (!Array.isArray(doc.buffer) || !doc.buffer.every((at) => Number.isFinite(at)))
-  )
-    return 'buffer is not a list of times';
+  // Fields of the wrong type or out of bounds are not the document's corruption but a value's:
+  // `sanitizeJobDocument` reports each one and leaves it out, and the rest still holds.
   return undefined;
 }
 
@@ -229,7 +212,11 @@ function decode(
     cause = error;
   }
   if (problem === undefined && doc) {
-    return sanitizeJobDocument({ ...emptyJobDocument(doc.name as string), ...doc } as JobDocument, onInvalid);
+    return sanitizeJobDocument(
+      { ...emptyJobDocument(doc.name as string), ...doc } as JobDocument,
+      onInvalid,
+      key,
+    );
   }
   throw new SchedulerError(`Stored job document '${key}' is corrupted: ${problem}`, {
     code: 'STORE_CORRUPTED',

@@ -8,7 +8,7 @@ import {
   invalidOption,
   type Where,
 } from '@s3-scheduler/core';
-import { type CronSchedule, isValidTimezone, parseCron } from '@s3-scheduler/cron';
+import { type CronSchedule, parseCron, timezoneError } from '@s3-scheduler/cron';
 import { RUN_LIMITS, resolveBackoff } from '@s3-scheduler/executor';
 import type { JobConfig, NormalizedJob } from './types.js';
 
@@ -145,15 +145,9 @@ export function normalizeJob(
       ? defaults.timezone
       : checkString(job.timezone, at('timezone'), { minLength: 1, maxLength: JOB_LIMITS.timezoneLength });
   // Also for a manual-only job: a zone that is wrong now is wrong when a schedule is added.
-  if (!isValidTimezone(timezone)) {
-    throw invalidOption(
-      at('timezone'),
-      timezone,
-      'an IANA time zone name',
-      "Use an IANA zone name such as 'UTC', 'Europe/Berlin' or 'America/New_York'.",
-      'INVALID_TIMEZONE',
-    );
-  }
+  // The cron package words it, with a "did you mean", the same as for the plugin's own zone.
+  const zoneError = timezoneError(timezone, { jobName: name, operation, option: 'timezone' });
+  if (zoneError !== null) throw zoneError;
   if (
     job.context !== undefined &&
     (typeof job.context !== 'object' || job.context === null || Array.isArray(job.context))

@@ -1630,7 +1630,7 @@ export class SchedulerPlugin<Db = unknown> {
     this.#documents ??= new JobDocuments(
       store,
       () => this.#clock.now(),
-      (error) => this.#reportError('syncJob', error),
+      (error) => this.#reportError('syncJob', error, error.metadata?.jobName as string | undefined),
     );
     this.#markers ??= new RunMarkers(store);
     this.#history ??= new HistoryStore({

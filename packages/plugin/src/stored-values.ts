@@ -12,6 +12,8 @@ import { METHOD_LIMITS } from './validate.js';
 export function sanitizeJobDocument(
   doc: JobDocument,
   onInvalid: (error: SchedulerError) => void,
+  /** The document's object key, named in each report. */
+  key?: string,
 ): JobDocument {
   const name = doc.name.slice(0, METHOD_LIMITS.jobNameLength);
   const report = (field: string, value: unknown, problem: string, cause?: unknown) =>
@@ -21,6 +23,7 @@ export function sanitizeJobDocument(
         operation: 'readJobDocument',
         metadata: {
           jobName: name,
+          ...(key === undefined ? {} : { key }),
           field,
           ...(isSchedulerError(cause) ? { value: cause.metadata.value } : { value: typeof value }),
         },
