@@ -460,8 +460,6 @@ export class Coordinator {
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     if (smaller.length > 0 && !waitedLongEnough) return;
     this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
-    // Fresh heartbeats before taking over, so a predecessor that is draining counts as alive.
-    if (info) await this.#observeWorkers();
     const handle = await this.#locks.acquire(LEADER_LOCK, { leaseMs: this.leaseMs, autoRenew: true });
     if (handle) this.#promote(handle);
     else await this.#observeLease(this.#clock.monotonic(), false);
@@ -488,6 +486,14 @@ export class Coordinator {
     this.#handle = handle;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
+    const predecessor = this.#predecessor;
+    if (predecessor?.released && predecessor.workerId !== this.workerId) {
+      // It released the lease a moment ago: alive, draining (its worker doc was not written while
+      // it led, so it looks stale here). It counts as live from now on, and stays so while its
+      // draining heartbeats keep coming; gone once its doc is deleted or stops changing.
+      const known = this.#workers.get(predecessor.workerId);
+      this.#workers.set(predecessor.workerId, { etag: known?.etag ?? '', since: this.#clock.monotonic() });
+    }
     handle.signal.addEventListener('abort', () => this.#demote(handle), { once: true });
     this.#follow(this.workerId, handle.token);
     this.#emit('coordinator-promoted', {
