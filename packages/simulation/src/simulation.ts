@@ -260,7 +260,7 @@ class Simulation {
     // Lease + margin, a heartbeat for a follower to notice, one more when a smaller id is alive but
     // does not bid (paused), plus time for the requests of a bid: their latency, or a deadline.
     const requestTime = slowStore
-      ? 8 * slowStore[1]
+      ? 10 * slowStore[1]
       : this.mix === 'classic'
         ? 15 * SECOND
         : 3 * REQUEST_DEADLINE_MS;
