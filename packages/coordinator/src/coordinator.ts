@@ -700,6 +700,14 @@ export class Coordinator {
     this.#accepting = undefined;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
+    const predecessor = this.#predecessor;
+    if (predecessor?.released && predecessor.workerId !== this.workerId) {
+      // It released the lease a moment ago: alive, draining (its worker doc was not written while
+      // it led, so it looks stale here). It counts as live from now on, and stays so while its
+      // draining heartbeats keep coming; gone once its doc is deleted or stops changing.
+      const known = this.#workers.get(predecessor.workerId);
+      this.#workers.set(predecessor.workerId, { etag: known?.etag ?? '', since: this.#clock.monotonic() });
+    }
     handle.signal.addEventListener('abort', () => this.#demote(handle), { once: true });
     this.#follow(this.workerId, handle.token);
     this.#emit('coordinator-promoted', {

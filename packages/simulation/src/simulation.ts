@@ -6,12 +6,14 @@ import { type FaultKind, FaultyStore } from '@s3-scheduler/storage/testing';
 import { AuditStore } from './audit-store.js';
 import { type CoverageInterval, type JobPeriod, requiredSlots } from './coverage.js';
 import { BASE_JOBS, type JobSpec, runtimeJob, toJobConfig, unitFor } from './jobs.js';
-import { ProcessStore } from './process-store.js';
+import { ProcessStore, REQUEST_DEADLINE_MS, type StoreStalls } from './process-store.js';
 import { ProcessClock, SimClock } from './sim-clock.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
+/** The plugin's default cold-start observation window: no instance bids before it has passed. */
+const COLD_START_MS = 15 * SECOND;
 
 /** DST transitions of 2026 in the zones the jobs use; every seed starts a few days before one. */
 const DST_TRANSITIONS = [
@@ -23,8 +25,35 @@ const DST_TRANSITIONS = [
   '2026-11-01T06:00:00Z', // America/New_York falls back
 ].map(Date.parse);
 
+/**
+ * The fault mixes a seed can run (each seed runs one, `mixForSeed`). `classic`: crashes that are
+ * replaced, pauses up to 4 minutes, outages, 409s, 5xx and lost responses. The others add, on top:
+ * `no-replacement`, crashed instances stay dead until none is left (the survivors, former leaders
+ * included, must lead); `long-stalls`, pauses longer than the lease, mostly of the leader;
+ * `hanging-requests`, requests that never answer and fail at their deadline; `slow-store`, store
+ * latency on every request, a round of requests taking longer than the heartbeat; `frozen-store`,
+ * the server frozen for tens of seconds (requests hang until their deadline), then thawed.
+ */
+export const FAULT_MIXES = [
+  'classic',
+  'no-replacement',
+  'long-stalls',
+  'hanging-requests',
+  'slow-store',
+  'frozen-store',
+] as const;
+export type FaultMix = (typeof FAULT_MIXES)[number];
+
+/** The mix a seed runs: seeds cycle through `FAULT_MIXES`, so any run of consecutive seeds covers them. */
+export function mixForSeed(seed: number): FaultMix {
+  const n = FAULT_MIXES.length;
+  return FAULT_MIXES[((seed % n) + n) % n]!;
+}
+
 export interface SimulationOptions {
   seed: number;
+  /** The fault mix. Default `mixForSeed(seed)`. */
+  mix?: FaultMix;
   /** Simulated days of random operation (a quiet settling period follows). */
   days: number;
   /** Heartbeat of every instance; the leader lease is three of them. Default 30 s. */
@@ -45,6 +74,8 @@ export interface SimulationOptions {
 /** What one seed did, and what it checked. */
 export interface SimulationReport {
   seed: number;
+  /** The fault mix this seed ran. */
+  mix: FaultMix;
   days: number;
   simulatedMs: number;
   wallMs: number;
@@ -66,6 +97,11 @@ export interface SimulationReport {
     ghostInvocations: number;
   };
   leaderTerms: number;
+  /**
+   * Liveness of leadership: the longest time without a leader while one was possible (some
+   * instance alive, not paused, past its cold start, and the store answering), and its bound.
+   */
+  leaderless: { maxMs: number; boundMs: number; gaps: number };
   violations: string[];
   /** Digest of everything the store accepted: equal for equal seeds. */
   fingerprint: string;
@@ -83,6 +119,8 @@ interface Process {
   /** Start of the current healthy leadership interval. */
   leadingSince: number | undefined;
   leadingCatchesUp: boolean;
+  /** `start()` resolved. */
+  started: boolean;
 }
 
 interface Execution {
@@ -123,6 +161,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
 class Simulation {
   readonly seed: number;
+  readonly mix: FaultMix;
   readonly days: number;
   readonly heartbeat: number;
   readonly leaseMs: number;
@@ -147,6 +186,8 @@ class Simulation {
     restartSameWorkerId: 0,
     pause: 0,
     storeOutage: 0,
+    storeFrozen: 0,
+    hungRequests: 0,
     latencySpike: 0,
     skewChange: 0,
     faultRateChange: 0,
@@ -161,7 +202,20 @@ class Simulation {
     'slots required by the catch-up rules, found claimed': 0,
     'running runs of dead instances recovered': 0,
     'daily DST jobs at most once per local day': 0,
+    'a leader within lease + margin + 2 heartbeats whenever one is possible': 0,
   };
+  readonly stalls: StoreStalls = { frozenUntil: 0, hangs: () => false };
+  readonly slowStore: readonly [number, number] | undefined;
+  /** Liveness of leadership (see `#noteLiveness`). */
+  readonly leaderlessBoundMs: number;
+  leaderlessMaxMs = 0;
+  leaderlessGaps = 0;
+  /** Time without a leader while one was possible, in the current leaderless stretch. */
+  gapAbleMs = 0;
+  gapStart: number | undefined;
+  /** Since when leadership has been possible within the current stretch (undefined: not now). */
+  ableSince: number | undefined;
+  gapReported = false;
   outageUntil = 0;
   lastPromotedEpoch = 0;
   nextWorker = 0;
@@ -176,6 +230,7 @@ class Simulation {
     this.strictOutages = options.strictOutages ?? false;
     this.#trace = options.trace;
     this.seed = options.seed;
+    this.mix = options.mix ?? mixForSeed(options.seed);
     this.days = options.days;
     this.heartbeat = options.heartbeatInterval ?? 30 * SECOND;
     this.leaseMs = 3 * this.heartbeat;
@@ -192,6 +247,24 @@ class Simulation {
       // Latency on every request costs a timer wake each: one seed in four runs on a slow store.
       ...(this.int(4) === 0 ? { latencyMs: [0, 200] as const } : {}),
     });
+    // Slow store: once started, every request of an instance takes 1/8 to 1/2 of a heartbeat, so a
+    // heartbeat round (a write, a listing, a lease read) and every election take longer than a
+    // heartbeat. (Start-up is spared: its probe has a 30 s deadline of its own.)
+    const slowStore =
+      this.mix === 'slow-store' ? ([this.heartbeat / 8, this.heartbeat / 2] as const) : undefined;
+    this.slowStore = slowStore;
+    if (this.mix === 'hanging-requests') {
+      const hangs = seededRandom(options.seed ^ 0x4a46);
+      this.stalls.hangs = () => hangs() < 0.02;
+    }
+    // Lease + margin, a heartbeat for a follower to notice, one more when a smaller id is alive but
+    // does not bid (paused), plus time for the requests of a bid: their latency, or a deadline.
+    const requestTime = slowStore
+      ? 10 * slowStore[1]
+      : this.mix === 'classic'
+        ? 15 * SECOND
+        : 3 * REQUEST_DEADLINE_MS;
+    this.leaderlessBoundMs = this.leaseMs + 2 * SECOND + 2 * this.heartbeat + requestTime;
     this.maxSkewMs = this.random() < 0.5 ? 5 * SECOND : 30 * SECOND;
     this.reuseWorkerIds = this.random() < 0.3;
     this.#setFaultRates();
@@ -254,12 +327,22 @@ class Simulation {
       const leader = running.find((process) => process.plugin.isLeader());
       this.#crash(leader && this.chance(0.6) ? leader : running[this.int(running.length)]!);
     }
-    if (alive.length < 3 && this.chance(alive.length === 0 ? 0.5 : 0.25)) this.#spawn();
+    if (this.mix === 'no-replacement') {
+      // The dead stay dead: only once nobody is left does a new instance come (then a few).
+      if (alive.length === 0 && this.chance(0.2)) for (let i = 1 + this.int(3); i > 0; i--) this.#spawn();
+    } else if (alive.length < 3 && this.chance(alive.length === 0 ? 0.5 : 0.25)) this.#spawn();
     if (running.length > 0 && this.chance(0.01)) {
       const leader = running.find((process) => process.plugin.isLeader());
       const target = leader && this.chance(0.5) ? leader : running[this.int(running.length)]!;
       this.#pause(target, 5 * SECOND + this.int(4 * MINUTE));
     }
+    if (this.mix === 'long-stalls' && running.length > 0 && this.chance(0.02)) {
+      const leader = running.find((process) => process.plugin.isLeader());
+      const target = leader && this.chance(0.7) ? leader : running[this.int(running.length)]!;
+      this.#pause(target, Math.round(this.leaseMs * (1.1 + 2 * this.random())));
+    }
+    if (this.mix === 'frozen-store' && this.stalls.frozenUntil <= this.now && this.chance(0.01))
+      this.#freeze(10 * SECOND + this.int(50 * SECOND));
     if (this.outageUntil <= this.now && this.chance(0.002)) this.#outage(10 * SECOND + this.int(3 * MINUTE));
     if (this.chance(0.02)) this.#setFaultRates();
     if (alive.length > 0 && this.chance(0.004)) {
@@ -313,10 +396,16 @@ class Simulation {
     this.trace(`spawn ${workerId}${reuse ? ' (reused id)' : ''}`);
     const clock = new ProcessClock(this.clock, this.#skew());
     const jobs: Record<string, ReturnType<typeof toJobConfig>> = {};
-    const store = new ProcessStore(this.faulty, clock, () =>
-      this.random() < 0.03 ? 100 + Math.floor(this.random() * 3000) : 0,
-    );
+    const latency = () => {
+      if (this.slowStore && process.started) {
+        const [min, max] = this.slowStore;
+        return Math.round(min + this.random() * (max - min));
+      }
+      return this.random() < 0.03 ? 100 + Math.floor(this.random() * 3000) : 0;
+    };
+    const store = new ProcessStore(this.faulty, clock, latency, this.stalls, () => this.now);
     const process: Process = {
+      started: false,
       index: this.processes.length,
       workerId,
       clock,
@@ -369,10 +458,16 @@ class Simulation {
     });
     plugin.on('plg:scheduler:coordinator-demoted', () => this.#closeInterval(process));
     this.processes.push(process);
-    plugin.start().catch(() => {
-      // A start that fails (store outage during the probe) is a process that exits.
-      if (process.diedAt === undefined) this.#crash(process, false);
-    });
+    this.#noteLiveness();
+    plugin.start().then(
+      () => {
+        process.started = true;
+      },
+      () => {
+        // A start that fails (store outage during the probe) is a process that exits.
+        if (process.diedAt === undefined) this.#crash(process, false);
+      },
+    );
   }
 
   #action(process: Process) {
@@ -414,6 +509,7 @@ class Simulation {
     this.#closeInterval(process);
     process.diedAt = this.now;
     process.clock.kill();
+    this.#noteLiveness();
   }
 
   #pause(process: Process, ms: number): void {
@@ -421,11 +517,13 @@ class Simulation {
     this.trace(`pause ${process.workerId} for ${ms} ms${process.plugin.isLeader() ? ' (leader)' : ''}`);
     this.#closeInterval(process);
     process.clock.pause();
+    this.#noteLiveness();
     this.#at(this.now + ms, () => {
       if (process.diedAt !== undefined) return;
       process.clock.resume();
       this.trace(`resume ${process.workerId}${process.plugin.isLeader() ? ' (still leader)' : ''}`);
       if (process.plugin.isLeader()) this.#openInterval(process);
+      this.#noteLiveness();
     });
   }
 
@@ -435,17 +533,36 @@ class Simulation {
     this.faulty.outage = true;
     this.outageUntil = this.now + ms;
     for (const process of this.alive()) this.#closeInterval(process);
+    this.#noteLiveness();
     this.#at(this.outageUntil, () => {
       this.faulty.outage = false;
       for (const process of this.alive()) if (process.plugin.isLeader()) this.#openInterval(process, false);
+      this.#noteLiveness();
+    });
+  }
+
+  /**
+   * The server freezes (SIGSTOP): requests get no answer and fail at their deadline, then it
+   * thaws. For slot coverage it counts as an outage (claims that failed are not owed again).
+   */
+  #freeze(ms: number): void {
+    this.faults.storeFrozen!++;
+    this.trace(`store frozen for ${ms} ms`);
+    this.stalls.frozenUntil = this.now + ms;
+    for (const process of this.alive()) this.#closeInterval(process);
+    this.#noteLiveness();
+    this.#at(this.stalls.frozenUntil, () => {
+      for (const process of this.alive()) if (process.plugin.isLeader()) this.#openInterval(process, false);
+      this.#noteLiveness();
     });
   }
 
   #openInterval(process: Process, catchesUp = true): void {
     if (process.leadingSince !== undefined || process.diedAt !== undefined || process.clock.paused) return;
-    if (this.faulty.outage) return;
+    if (this.faulty.outage || this.stalls.frozenUntil > this.now) return;
     process.leadingSince = this.now;
     process.leadingCatchesUp = catchesUp || this.strictOutages;
+    this.#noteLiveness();
   }
 
   #closeInterval(process: Process): void {
@@ -457,6 +574,55 @@ class Simulation {
       catchesUp: process.leadingCatchesUp,
     });
     process.leadingSince = undefined;
+    this.#noteLiveness();
+  }
+
+  /**
+   * Liveness of leadership, called at every change of who leads or who could: the time without
+   * a leader while one is possible (some instance alive, not paused, past its cold-start window,
+   * and the store neither out nor frozen) is summed over each leaderless stretch, and may not
+   * exceed `leaderlessBoundMs`. Time when no leader is possible does not count, and does not end
+   * the stretch either (the bound is on top of the time the store is unreachable).
+   */
+  #noteLiveness(): void {
+    const now = this.now;
+    if (this.ableSince !== undefined) {
+      this.gapAbleMs += now - this.ableSince;
+      this.ableSince = undefined;
+    }
+    const leading = this.processes.some((process) => process.leadingSince !== undefined);
+    if (leading) {
+      if (this.gapStart !== undefined) this.#endGap();
+      return;
+    }
+    this.gapStart ??= now;
+    const storeUp = !this.faulty.outage && this.stalls.frozenUntil <= now;
+    const able =
+      storeUp &&
+      this.alive().some((process) => !process.clock.paused && now - process.startedAt >= COLD_START_MS);
+    if (able) this.ableSince = now;
+    if (this.gapAbleMs > this.leaderlessBoundMs && !this.gapReported) {
+      this.gapReported = true;
+      this.violation(
+        `no leader for ${Math.round(this.gapAbleMs / 1000)} s while one was possible (bound ${Math.round(this.leaderlessBoundMs / 1000)} s; leaderless since ${new Date(this.gapStart).toISOString()}; alive: ${this.alive()
+          .map((process) => `${process.workerId}${process.clock.paused ? ' (paused)' : ''}`)
+          .join(', ')})`,
+      );
+    }
+  }
+
+  #endGap(): void {
+    this.checks['a leader within lease + margin + 2 heartbeats whenever one is possible']!++;
+    if (this.gapAbleMs > 0) this.leaderlessGaps++;
+    this.leaderlessMaxMs = Math.max(this.leaderlessMaxMs, this.gapAbleMs);
+    if (this.gapAbleMs > this.leaderlessBoundMs && !this.gapReported) {
+      this.violation(
+        `no leader for ${Math.round(this.gapAbleMs / 1000)} s while one was possible (bound ${Math.round(this.leaderlessBoundMs / 1000)} s), from ${new Date(this.gapStart!).toISOString()}`,
+      );
+    }
+    this.gapStart = undefined;
+    this.gapAbleMs = 0;
+    this.gapReported = false;
   }
 
   /** The healthy leadership intervals so far, the open ones ending now. */
@@ -535,6 +701,8 @@ class Simulation {
     for (const { run } of this.scheduled.splice(0)) run();
     this.faulty.rates = {};
     this.faulty.outage = false;
+    this.stalls.frozenUntil = 0;
+    this.stalls.hangs = () => false;
     while (this.alive().length < 2) this.#spawn();
     await this.#advanceTo(this.now + 2 * this.leaseMs + 30 * MINUTE);
     this.#checkStep();
@@ -543,6 +711,7 @@ class Simulation {
   // ── Invariants ──────────────────────────────────────────────────────────────────────────────
 
   #checkStep(): void {
+    this.#noteLiveness();
     for (const process of this.alive()) {
       this.checks['epochs only grow (per instance, per promotion)']!++;
       const epoch = process.plugin.getEpoch();
@@ -613,6 +782,8 @@ class Simulation {
   }
 
   #checkEnd(): void {
+    this.#noteLiveness();
+    this.leaderlessMaxMs = Math.max(this.leaderlessMaxMs, this.gapAbleMs);
     this.#checkCoverage(this.now - 10 * MINUTE);
     // Daily fixed-time jobs across DST: never two runs on one local calendar day.
     const perDay = new Map<string, number>();
@@ -635,6 +806,7 @@ class Simulation {
   #report(wallMs: number): SimulationReport {
     const runs = [...this.audit.runs.values()];
     this.faults.latencySpike = this.processes.reduce((sum, process) => sum + process.store.spikes, 0);
+    this.faults.hungRequests = this.processes.reduce((sum, process) => sum + process.store.hung, 0);
     const storeFaults = Object.fromEntries(
       (Object.entries(this.faulty.injected) as Array<[FaultKind, number]>).map(([kind, n]) => [
         `store ${kind}`,
@@ -650,6 +822,7 @@ class Simulation {
     }
     return {
       seed: this.seed,
+      mix: this.mix,
       days: this.days,
       simulatedMs: this.now - this.start,
       wallMs,
@@ -668,6 +841,7 @@ class Simulation {
         ghostInvocations: this.ghostInvocations,
       },
       leaderTerms: this.audit.terms.length,
+      leaderless: { maxMs: this.leaderlessMaxMs, boundMs: this.leaderlessBoundMs, gaps: this.leaderlessGaps },
       violations: [...this.audit.violations, ...this.violations],
       fingerprint: (fingerprint >>> 0).toString(16).padStart(8, '0'),
     };

@@ -15,6 +15,8 @@ export function formatSummary(reports: readonly SimulationReport[], wallMs?: num
     `Simulation summary: ${reports.length} seed(s), ${failed.length} failed`,
     `  seeds: ${reports.map((report) => report.seed).join(', ')}`,
     `  simulated: ${days.toFixed(1)} days in ${(wall / 1000).toFixed(1)} s wall (${(days / (wall / 1000)).toFixed(2)} simulated days/s), ${reports.reduce((sum, report) => sum + report.steps, 0)} steps, ${reports.reduce((sum, report) => sum + report.leaderTerms, 0)} leader terms`,
+    `  fault mixes: ${mixes(reports)}`,
+    `  longest time without a leader while one was possible: ${leaderless(reports)}`,
     '  faults injected:',
     ...Object.entries(faults).map(([kind, n]) => `    ${kind.padEnd(24)} ${n}`),
     '  invariants checked:',
@@ -29,6 +31,26 @@ export function formatSummary(reports: readonly SimulationReport[], wallMs?: num
     lines.push(...report.violations.slice(0, 10).map((violation) => `    ${violation}`));
   }
   return lines.join('\n');
+}
+
+function mixes(reports: readonly SimulationReport[]): string {
+  const seeds = new Map<string, number[]>();
+  for (const report of reports) seeds.set(report.mix, [...(seeds.get(report.mix) ?? []), report.seed]);
+  return [...seeds].map(([mix, list]) => `${mix} (${list.join(', ')})`).join(', ');
+}
+
+function leaderless(reports: readonly SimulationReport[]): string {
+  const rows = new Map<string, { maxMs: number; boundMs: number }>();
+  for (const { mix, leaderless } of reports) {
+    const row = rows.get(mix) ?? { maxMs: 0, boundMs: leaderless.boundMs };
+    rows.set(mix, { maxMs: Math.max(row.maxMs, leaderless.maxMs), boundMs: leaderless.boundMs });
+  }
+  return [...rows]
+    .map(
+      ([mix, { maxMs, boundMs }]) =>
+        `${mix} ${(maxMs / 1000).toFixed(1)} s (bound ${(boundMs / 1000).toFixed(0)} s)`,
+    )
+    .join(', ');
 }
 
 function sumRecords(records: ReadonlyArray<Record<string, number>>): Record<string, number> {

@@ -1,4 +1,5 @@
 import type { Clock } from '@s3-scheduler/core';
+import { ManualClock } from '@s3-scheduler/core/testing';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from './memory/memory-store.js';
 import type { ObjectStore, PutOptions } from './object-store.js';
@@ -82,6 +83,37 @@ describe('ResolvingStore', () => {
     const store = new ResolvingStore(counting, { clock: instant, maxAttempts: 3 });
     await expect(store.get('k')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect(counting.counts.get).toBe(3);
+  });
+
+  it('a frozen server (each request hangs 10 s to its deadline) fails an operation within the retry budget', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    // Every request waits for its 10 s deadline and fails, as S3Store does against a frozen server.
+    const frozen = new FaultyStore(memory, { clock, latencyMs: [10_000, 10_000] });
+    frozen.outage = true;
+    const store = new ResolvingStore(frozen, { clock });
+    const outcomes: Array<{ op: string; code: unknown; at: number }> = [];
+    const track = (op: string, promise: Promise<unknown>) =>
+      promise.catch((error: { code?: string }) =>
+        outcomes.push({ op, code: error.code, at: clock.monotonic() }),
+      );
+    track('get', store.get('k'));
+    track('put', store.put('k', 'v', { ifNoneMatch: '*' }));
+    track('delete', store.delete('k'));
+    await clock.advance(60_000);
+    expect(outcomes.map(({ op, code }) => [op, code]).sort()).toEqual([
+      ['delete', 'STORE_UNAVAILABLE'],
+      ['get', 'STORE_UNAVAILABLE'],
+      ['put', 'STORE_UNAVAILABLE'],
+    ]);
+    // Budget 15 s: no attempt starts after it, so each ends within 15 s plus one 10 s request
+    // (without the budget: 6 attempts, and a write's read-back 6 more each, minutes).
+    for (const { at } of outcomes) expect(at).toBeLessThanOrEqual(15_000 + 10_000 + 2_000);
+    // Once it thaws, operations go through again.
+    frozen.outage = false;
+    const put = store.put('k', 'v', { ifNoneMatch: '*' });
+    await clock.advance(30_000);
+    await expect(put).resolves.toMatchObject({ etag: expect.any(String) });
   });
 
   it('does not retry definitive failures', async () => {

@@ -11,6 +11,14 @@ export interface ResolvingStoreOptions {
   initialBackoffMs?: number;
   /** Seed of the back-off jitter. */
   seed?: number;
+  /**
+   * No new attempt starts once this many ms have passed since the operation began (reading back
+   * an unknown outcome included): the last `STORE_UNAVAILABLE` is thrown instead. With requests
+   * that hang until their deadline (a frozen server), this bounds an operation to about this
+   * plus one request, so callers see errors during an outage instead of waiting it out.
+   * Default 15,000.
+   */
+  retryBudgetMs?: number;
 }
 
 /**
@@ -27,6 +35,7 @@ export class ResolvingStore implements ObjectStore {
   readonly #clock: Clock;
   readonly #maxAttempts: number;
   readonly #initialBackoffMs: number;
+  readonly #retryBudgetMs: number;
   readonly #random: () => number;
 
   constructor(
@@ -37,23 +46,30 @@ export class ResolvingStore implements ObjectStore {
     this.#clock = options.clock ?? systemClock;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 6);
     this.#initialBackoffMs = options.initialBackoffMs ?? 50;
+    this.#retryBudgetMs = options.retryBudgetMs ?? 15_000;
     this.#random = seededRandom(options.seed ?? 0x5eed);
   }
 
   get(key: string, options?: ReadOptions) {
-    return this.#retry(() => this.inner.get(key, options), options?.signal);
+    return this.#retry(() => this.inner.get(key, options), options?.signal, this.#clock.monotonic());
   }
 
   head(key: string, options?: ReadOptions) {
-    return this.#retry(() => this.inner.head(key, options), options?.signal);
+    return this.#retry(() => this.inner.head(key, options), options?.signal, this.#clock.monotonic());
   }
 
   list(prefix: string, options?: ListOptions) {
-    return this.#retry(() => this.inner.list(prefix, options), options?.signal);
+    return this.#retry(() => this.inner.list(prefix, options), options?.signal, this.#clock.monotonic());
+  }
+
+  /** Whether the budget of an operation begun at `startedAt` is spent (no new attempt then). */
+  #spent(startedAt: number): boolean {
+    return this.#clock.monotonic() - startedAt >= this.#retryBudgetMs;
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const startedAt = this.#clock.monotonic();
     let retried = false;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -61,9 +77,9 @@ export class ResolvingStore implements ObjectStore {
       } catch (error) {
         const lostAfterRetry = retried && isPreconditionFailed(error);
         if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
-        const verdict = await this.#settle(key, bytes, options, error);
+        const verdict = await this.#settle(key, bytes, options, error, startedAt);
         if (verdict.won) return { etag: verdict.etag };
-        if (attempt >= this.#maxAttempts) throw error;
+        if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
         retried = true;
         await this.#backoff(attempt, options.signal);
       }
@@ -71,18 +87,19 @@ export class ResolvingStore implements ObjectStore {
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
+    const startedAt = this.#clock.monotonic();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.inner.delete(key, options);
         return;
       } catch (error) {
         if (!isOutcomeUnknown(error)) throw error;
-        const current = await this.#retry(() => this.inner.head(key), options.signal);
+        const current = await this.#retry(() => this.inner.head(key), options.signal, startedAt);
         if (!current) return;
         if (options.ifMatch !== undefined && current.etag !== unquoteEtag(options.ifMatch)) {
           throw preconditionFailed(key, `If-Match: ${options.ifMatch}`, error);
         }
-        if (attempt >= this.#maxAttempts) throw error;
+        if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
         await this.#backoff(attempt, options.signal);
       }
     }
@@ -94,8 +111,9 @@ export class ResolvingStore implements ObjectStore {
     bytes: Uint8Array,
     options: PutOptions,
     error: unknown,
+    startedAt: number,
   ): Promise<{ won: true; etag: string } | { won: false }> {
-    const current = await this.#retry(() => this.inner.get(key), options.signal);
+    const current = await this.#retry(() => this.inner.get(key), options.signal, startedAt);
     if (current && sameBytes(current.body, bytes)) return { won: true, etag: current.etag };
     if (options.ifNoneMatch === '*' && current) throw preconditionFailed(key, 'If-None-Match: *', error);
     if (options.ifMatch !== undefined && current?.etag !== unquoteEtag(options.ifMatch)) {
@@ -104,12 +122,16 @@ export class ResolvingStore implements ObjectStore {
     return { won: false };
   }
 
-  async #retry<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async #retry<T>(
+    operation: () => Promise<T>,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await operation();
       } catch (error) {
-        if (!isOutcomeUnknown(error) || attempt >= this.#maxAttempts) throw error;
+        if (!isOutcomeUnknown(error) || attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
         await this.#backoff(attempt, signal);
       }
     }

@@ -10,4 +10,4 @@ export type ChaosLine =
   | { type: 'leader'; workerId: string; epoch: number }
   | { type: 'demoted'; workerId: string; epoch: number; reason: string }
   | { type: 'exec'; workerId: string; job: string; slot: string | null; trigger: string; epoch: number }
-  | { type: 'error'; workerId: string; operation: string; message: string };
+  | { type: 'error'; workerId: string; operation: string; message: string; code?: string };

@@ -12,6 +12,20 @@ export interface ChaosOptions {
   /** The leader is killed about this often (±15 %). Default 20 s. */
   killEveryMs?: number;
   processes?: number;
+  /**
+   * The leader is paused (SIGSTOP, then SIGCONT after `pauseMs`) about this often (±15 %), between
+   * kills. Default: never.
+   */
+  pauseEveryMs?: number;
+  /** How long a pause lasts. Default 10 s (longer than the 6 s lease: someone else takes over). */
+  pauseMs?: number;
+  /**
+   * Freezes of the S3 server itself: `pid()` names its radosgw process, which is stopped (SIGSTOP)
+   * for `durationMs`, then continued, about every `everyMs`. Never the shared server's process.
+   */
+  freeze?: { pid: () => number; everyMs: number; durationMs: number };
+  /** Enforced deadline of each store request in the workers (ms). Default the store's, 10 s. */
+  requestTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -19,7 +33,18 @@ export interface ChaosResult {
   prefix: string;
   durationMs: number;
   kills: number;
+  pauses: number;
+  freezes: number;
   epochs: number[];
+  /**
+   * Per fault (kill or pause of the leader, freeze of the server): ms from its start until a new
+   * promotion was reported (for a freeze: from the thaw), or `null` when none followed it.
+   */
+  failovers: { fault: string; ms: number | null }[];
+  /** Whether, at the end, a process still running led with the highest epoch ever promoted. */
+  liveLeaderAtEnd: boolean;
+  /** `STORE_UNAVAILABLE` errors reported by the processes (during freezes). */
+  unavailableErrors: number;
   /** Per job: slots examined, claimed, missed, executed more than once. */
   /**
    * Per job, over the slots from its first claimed one to `stopAt − 10 s`: how many there
@@ -67,9 +92,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
   const children = new Map<string, ChildProcess>();
   const executions = new Map<string, string[]>();
   const epochs: number[] = [];
-  let leader: { workerId: string; epoch: number } | undefined;
+  let leader: { workerId: string; epoch: number; demoted?: boolean } | undefined;
   let errors = 0;
+  let unavailableErrors = 0;
   let next = 0;
+  const promotions: number[] = [];
 
   const onLine = (raw: string) => {
     let line: ChaosLine;
@@ -80,19 +107,32 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     }
     if (line.type === 'leader') {
       epochs.push(line.epoch);
+      promotions.push(Date.now());
       if (!leader || line.epoch > leader.epoch) leader = { workerId: line.workerId, epoch: line.epoch };
       log(`leader ${line.workerId} epoch ${line.epoch}`);
+    } else if (line.type === 'demoted') {
+      if (leader && line.workerId === leader.workerId && line.epoch === leader.epoch) leader.demoted = true;
+      log(`demoted ${line.workerId} epoch ${line.epoch} (${line.reason})`);
     } else if (line.type === 'exec' && line.slot) {
       const key = `${line.job}|${line.slot}`;
       executions.set(key, [...(executions.get(key) ?? []), line.workerId]);
     } else if (line.type === 'error') {
       errors++;
+      if (line.code === 'STORE_UNAVAILABLE') unavailableErrors++;
     }
   };
   const launch = () => {
     const workerId = `chaos-${String(next++).padStart(2, '0')}`;
     const child = spawn(process.execPath, [WORKER], {
-      env: { ...process.env, CHAOS_WORKER_ID: workerId, CHAOS_PREFIX: prefix, NODE_NO_WARNINGS: '1' },
+      env: {
+        ...process.env,
+        CHAOS_WORKER_ID: workerId,
+        CHAOS_PREFIX: prefix,
+        NODE_NO_WARNINGS: '1',
+        ...(options.requestTimeoutMs === undefined
+          ? {}
+          : { CHAOS_REQUEST_TIMEOUT_MS: String(options.requestTimeoutMs) }),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffer = '';
@@ -109,18 +149,65 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
   for (let i = 0; i < count; i++) launch();
   const started = Date.now();
   let kills = 0;
+  let pauses = 0;
+  let freezes = 0;
+  const faults: { fault: string; at: number }[] = [];
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  while (Date.now() - started < durationMs) {
-    await pause(killEveryMs * (0.85 + Math.random() * 0.3));
-    if (Date.now() - started >= durationMs) break;
-    const victim = leader && children.get(leader.workerId);
-    if (!victim) continue;
-    log(`SIGKILL leader ${leader!.workerId} (epoch ${leader!.epoch})`);
-    victim.kill('SIGKILL');
-    children.delete(leader!.workerId);
-    kills++;
-    launch();
+  const jitter = (ms: number) => ms * (0.85 + Math.random() * 0.3);
+  // Each kind of fault on its own timeline; whichever is due next happens next.
+  const due = {
+    kill: started + jitter(killEveryMs),
+    pause: options.pauseEveryMs ? started + jitter(options.pauseEveryMs) : Infinity,
+    freeze: options.freeze ? started + jitter(options.freeze.everyMs) : Infinity,
+  };
+  for (;;) {
+    const [kind, at] = Object.entries(due).sort((a, b) => a[1] - b[1])[0]! as [keyof typeof due, number];
+    if (at - started >= durationMs) break;
+    await pause(Math.max(0, at - Date.now()));
+    const current = leader && children.get(leader.workerId);
+    if (kind === 'kill') {
+      due.kill = Date.now() + jitter(killEveryMs);
+      if (!current) continue;
+      log(`SIGKILL leader ${leader!.workerId} (epoch ${leader!.epoch})`);
+      faults.push({ fault: `kill ${leader!.workerId}`, at: Date.now() });
+      current.kill('SIGKILL');
+      children.delete(leader!.workerId);
+      kills++;
+      launch();
+    } else if (kind === 'pause') {
+      due.pause = Date.now() + jitter(options.pauseEveryMs!);
+      if (!current) continue;
+      const pauseMs = options.pauseMs ?? 10_000;
+      log(`SIGSTOP leader ${leader!.workerId} (epoch ${leader!.epoch}) for ${pauseMs} ms`);
+      faults.push({ fault: `pause ${leader!.workerId}`, at: Date.now() });
+      current.kill('SIGSTOP');
+      pauses++;
+      setTimeout(() => current.kill('SIGCONT'), pauseMs);
+    } else {
+      const freeze = options.freeze!;
+      due.freeze = Date.now() + jitter(freeze.everyMs);
+      const pid = freeze.pid();
+      log(`SIGSTOP radosgw (pid ${pid}) for ${freeze.durationMs} ms`);
+      process.kill(pid, 'SIGSTOP');
+      freezes++;
+      try {
+        await pause(freeze.durationMs);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      log('SIGCONT radosgw');
+      faults.push({ fault: `freeze ${freeze.durationMs} ms`, at: Date.now() });
+    }
   }
+  // A last stretch without faults: the cluster must have a leader again by itself.
+  await pause(Math.min(20_000, killEveryMs));
+  const failovers = faults.map(({ fault, at }) => {
+    const next = promotions.find((promotedAt) => promotedAt >= at);
+    return { fault, ms: next === undefined ? null : next - at };
+  });
+  const highest = Math.max(0, ...epochs);
+  const liveLeaderAtEnd =
+    leader !== undefined && !leader.demoted && leader.epoch === highest && children.has(leader.workerId);
   const stopAt = Date.now();
   await Promise.all(
     [...children.values()].map(
@@ -138,7 +225,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     prefix,
     durationMs: stopAt - started,
     kills,
+    pauses,
+    freezes,
     epochs,
+    failovers,
+    liveLeaderAtEnd,
+    unavailableErrors,
     jobs: {},
     errors,
   };

@@ -12,7 +12,11 @@ const workerId = process.env.CHAOS_WORKER_ID!;
 const prefix = process.env.CHAOS_PREFIX!;
 const say = (line: ChaosLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
-const backend = await s3TestBackend();
+// A short request deadline (CHAOS_REQUEST_TIMEOUT_MS), so a frozen server gives errors at once.
+const requestTimeoutMs = process.env.CHAOS_REQUEST_TIMEOUT_MS
+  ? Number(process.env.CHAOS_REQUEST_TIMEOUT_MS)
+  : undefined;
+const backend = await s3TestBackend(requestTimeoutMs === undefined ? {} : { requestTimeoutMs });
 if (!backend) throw new Error('S3_ENDPOINT is not set');
 const jobs = Object.fromEntries(
   Object.entries(CHAOS_JOBS).map(([name, schedule]) => [
@@ -47,7 +51,13 @@ plugin.on('plg:scheduler:coordinator-demoted', ({ epoch, reason }) =>
   say({ type: 'demoted', workerId, epoch, reason }),
 );
 plugin.on('plg:scheduler:error', ({ operation, error }) =>
-  say({ type: 'error', workerId, operation, message: error.message }),
+  say({
+    type: 'error',
+    workerId,
+    operation,
+    message: error.message,
+    code: (error as { code?: string }).code ?? 'other',
+  }),
 );
 process.on('SIGTERM', () => {
   void plugin.stop().finally(() => process.exit(0));

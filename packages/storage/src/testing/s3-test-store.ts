@@ -53,12 +53,16 @@ const ensuredBuckets = new Map<string, Promise<void>>();
 
 /**
  * The raw `S3Store` on the test server (no `ResolvingStore`, no prefix), its bucket created if
- * missing; `undefined` when there is no server (see `s3TestEnv`).
+ * missing; `undefined` when there is no server (see `s3TestEnv`). `requestTimeoutMs`: the
+ * enforced deadline of each request (default the store's, 10 s).
  */
-export async function s3TestBackend(): Promise<S3Store | undefined> {
+export async function s3TestBackend(
+  options: { requestTimeoutMs?: number } = {},
+): Promise<S3Store | undefined> {
   const env = s3TestEnv();
   if (!env) return undefined;
   const store = new S3Store({
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     bucket: env.bucket,
     endpoint: env.endpoint,
     region: env.region,
