@@ -233,7 +233,10 @@ class Simulation {
     this.mix = options.mix ?? mixForSeed(options.seed);
     this.days = options.days;
     this.heartbeat = options.heartbeatInterval ?? 30 * SECOND;
-    this.leaseMs = 3 * this.heartbeat;
+    // The coordinator's default lease (12 s, or 3 heartbeats when that is shorter), except on the
+    // slow store: requests slower than half a lease cannot keep any leader, so there the cluster
+    // runs the longer lease an operator of such a store would set (`leaseDuration`, 3 heartbeats).
+    this.leaseMs = this.mix === 'slow-store' ? 3 * this.heartbeat : Math.min(12 * SECOND, 3 * this.heartbeat);
     this.stepMs = options.stepMs ?? [MINUTE, 10 * MINUTE];
     this.random = seededRandom(options.seed);
     const transition = DST_TRANSITIONS[this.int(DST_TRANSITIONS.length)]!;
@@ -423,6 +426,7 @@ class Simulation {
       clock,
       workerId,
       heartbeatInterval: this.heartbeat,
+      ...(this.mix === 'slow-store' ? { leaseDuration: this.leaseMs } : {}),
       logger: null,
       jobs,
     });
