@@ -1334,16 +1334,11 @@ export class SchedulerPlugin<Db = unknown> {
       const history = this.#history!;
       const page = await history.query(name, { limit: 3 });
       await this.#recoverRuns(state, page.runs);
-      const alive = new Set(this.getActiveWorkers());
       for (const run of page.runs) {
-        // Runs still going on another live instance (a demoted leader's, a manual one) count for overlap.
-        if (
-          run.status === 'running' &&
-          run.workerId &&
-          run.workerId !== this.#workerId &&
-          alive.has(run.workerId)
-        ) {
-          state.addRemoteRun({ runId: run.runId, key: run.key, workerId: run.workerId });
+        // Runs still going on another live instance (a demoted leader's, a manual one) count for
+        // overlap; those `#recoverRuns` just took for orphans (the same test) do not.
+        if (run.status === 'running' && this.#holderAlive(run)) {
+          state.addRemoteRun({ runId: run.runId, key: run.key, workerId: run.workerId! });
         }
       }
       const newest = page.runs.find((run) => run.slot !== null);

@@ -262,8 +262,10 @@ class Simulation {
     }
     // Lease + margin, a heartbeat for a follower to notice, one more when a smaller id is alive but
     // does not bid (paused), plus time for the requests of a bid: their latency, or a deadline.
+    // A bid on a slow store: a fresh listing of workers, a lease read, then the take-over's read,
+    // fencing write and lease write, several of them retried once after an injected error.
     const requestTime = slowStore
-      ? 10 * slowStore[1]
+      ? 12 * slowStore[1]
       : this.mix === 'classic'
         ? 15 * SECOND
         : 3 * REQUEST_DEADLINE_MS;
