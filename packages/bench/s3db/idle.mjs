@@ -154,13 +154,14 @@ export async function runIdle({
 
 /** The human table of one or more idle results. */
 export function idleTable(results) {
-  const rows = [['', 'process', 'role', ...OP_CLASSES, 'requests/h', '$/month']];
+  const rows = [['', 'process', 'role at end', 'role changes', ...OP_CLASSES, 'requests/h', '$/month']];
   for (const result of results) {
     for (const p of result.processes)
       rows.push([
         result.label,
         p.name,
         p.role,
+        p.roleChanges,
         ...OP_CLASSES.map((op) => p.perHour[op]),
         p.total,
         p.dollarsPerMonth,
@@ -169,6 +170,7 @@ export function idleTable(results) {
       result.label,
       'total',
       '',
+      result.processes.reduce((sum, p) => sum + p.roleChanges, 0),
       ...OP_CLASSES.map((op) => result.total.perHour[op]),
       result.total.total,
       result.total.dollarsPerMonth,

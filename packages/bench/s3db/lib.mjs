@@ -3,7 +3,7 @@
 // fd 3, and clean-up. The parent (orchestrator) side and the worker side both import this file.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -205,6 +205,7 @@ export function logDirFor(runId) {
 export function spawnWorker({ script, name, config, logDir }) {
   guardChildren();
   const log = openSync(path.join(logDir, `${name}.log`), 'a');
+  const factLog = openSync(path.join(logDir, 'facts.jsonl'), 'a');
   const env = { ...process.env };
   // Distinct worker ids (s3db derives them from POD_NAME/HOSTNAME), and no hidden test modes.
   for (const key of ['HOSTNAME', 'POD_NAME', 'NODE_ENV', 'JEST_WORKER_ID', 'S3DB_EXECUTOR_ENABLED', 'VITEST'])
@@ -225,6 +226,7 @@ export function spawnWorker({ script, name, config, logDir }) {
     for (const line of lines.filter(Boolean)) {
       const fact = JSON.parse(line);
       facts.push(fact);
+      appendFileSync(factLog, `${line}\n`);
       for (const waiter of [...waiters]) waiter(fact);
     }
   });
