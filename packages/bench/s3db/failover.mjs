@@ -12,8 +12,8 @@ import {
   deletePrefix,
   IMPLEMENTATIONS,
   isLeader,
-  killAllWorkers,
   logDirFor,
+  machineLoad,
   newRunId,
   quantile,
   round,
@@ -168,7 +168,7 @@ export async function runFailover({
       }
     }
   } finally {
-    killAllWorkers();
+    for (const worker of workers) if (worker.alive) worker.kill(); // only this run's: compare --parallel runs two at once
     await Promise.all(workers.map((worker) => worker.exited));
     await deletePrefix(s3, prefix).catch((error) =>
       log(`[${impl}] clean-up of ${prefix} failed: ${error.message}`),
@@ -192,6 +192,7 @@ export async function runFailover({
     timeoutSeconds: timeout,
     errors: workers.flatMap((worker) => worker.facts.filter((fact) => fact.error)),
     prefix,
+    machine: machineLoad(),
     logDir,
   };
 }
@@ -259,7 +260,7 @@ if (process.argv[1] === import.meta.filename) {
   });
   const print = values.json ? console.error : console.log;
   print(
-    `\nFailover, ${result.processes} processes, ${result.jobs} jobs '${result.schedule}', leader SIGKILLed ${result.kills.length} times (a replacement started after each).\n`,
+    `\nFailover, ${result.processes} processes, ${result.jobs} jobs '${result.schedule}', leader SIGKILLed ${result.kills.length} times (a replacement started after each; load average ${result.machine.loadavg.join(' ')} on ${result.machine.cpus} CPUs).\n`,
   );
   print(failoverTable([result]));
   if (result.errors.length > 0) print(`\nerrors reported by workers: ${JSON.stringify(result.errors)}`);

@@ -13,8 +13,8 @@ import {
   HOURS_PER_MONTH,
   IMPLEMENTATIONS,
   isLeader,
-  killAllWorkers,
   logDirFor,
+  machineLoad,
   newRunId,
   OP_CLASSES,
   round,
@@ -140,10 +140,11 @@ export async function runIdle({
       runs: workers.reduce((sum, worker) => sum + worker.facts.filter((fact) => fact.run).length, 0),
       errors: workers.flatMap((worker) => worker.facts.filter((fact) => fact.error)),
       prefix,
+      machine: machineLoad(),
       logDir,
     };
   } finally {
-    killAllWorkers();
+    for (const worker of workers) if (worker.alive) worker.kill(); // only this run's: compare --parallel runs two at once
     await Promise.all(workers.map((worker) => worker.exited));
     for (const proxy of proxies) proxy.close();
     await deletePrefix(s3, prefix).catch((error) =>
@@ -208,7 +209,7 @@ export async function idleMain(defaultImpl) {
 
 export function idleHeading(result) {
   return [
-    `Idle cost, ${result.processes.length} processes, ${result.jobs} jobs '${result.schedule}', ${result.minutes} min counted after a ${result.warmupSeconds} s warm-up.`,
+    `Idle cost, ${result.processes.length} processes, ${result.jobs} jobs '${result.schedule}', ${result.minutes} min counted after a ${result.warmupSeconds} s warm-up (load average ${result.machine.loadavg.join(' ')} on ${result.machine.cpus} CPUs).`,
     `Requests per hour by AWS price class; $/month = Σ requests/h × ${HOURS_PER_MONTH} h × price (PUT, COPY, POST, LIST $0.005/1000; GET, HEAD, other $0.0004/1000; DELETE free).`,
   ].join('\n');
 }

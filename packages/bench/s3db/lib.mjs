@@ -338,6 +338,15 @@ export async function deletePrefix(s3, prefix) {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
+/** CPUs and load averages at the end of a run: on a shared machine, figures move with load. */
+export function machineLoad() {
+  return {
+    cpus: os.cpus().length,
+    loadavg: os.loadavg().map((value) => round(value, 2)),
+    node: process.version,
+  };
+}
+
 export function quantile(values, q) {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
