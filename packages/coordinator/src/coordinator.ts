@@ -150,10 +150,6 @@ export class Coordinator {
    * lease) and the workers it sees alive, so followers need not list `workers/` themselves.
    */
   #published: { standby?: string; workers?: string[] } | undefined;
-  /** The application's part of the lease data, as last read from the lease (`published()`). */
-  #publishedData: Record<string, unknown> | undefined;
-  /** What this instance publishes while it leads (`publish()`). */
-  #toPublish: Record<string, unknown> = {};
   /** A hand-over offered to this instance and accepted: watch the lease closely until this ends. */
   #accepting: { epoch: number; until: number } | undefined;
   #coldStartEnds = 0;
@@ -472,25 +468,6 @@ export class Coordinator {
   }
 
   /**
-   * While leading: publishes `data` (a small JSON object, for example a version of shared state)
-   * to every follower, in the lease, with the next renewal (within half a lease) at no request of
-   * its own. Replaces what was published before. A no-op while not leading.
-   */
-  publish(data: Record<string, unknown>): void {
-    this.#toPublish = { ...data };
-    if (this.#handle?.held) this.#publishView(this.#handle);
-  }
-
-  /**
-   * What the leader published with `publish()`, as this instance last read the lease (a follower
-   * reads it once per heartbeat, the standby once per renewal); while leading, its own data;
-   * `undefined` when no leader is known or it published nothing.
-   */
-  published(): Readonly<Record<string, unknown>> | undefined {
-    return this.isLeader() ? this.#toPublish : this.#publishedData;
-  }
-
-  /**
    * Whether this follower is the one that watches the lease: the standby the leader names in it,
    * or, when the lease names none (an older leader), the live worker first in line.
    */
@@ -508,7 +485,6 @@ export class Coordinator {
       .filter((id) => id !== this.workerId)
       .sort(compareIds);
     handle.setData({
-      app: this.#toPublish,
       ...(live[0] === undefined ? {} : { standby: live[0] }),
       ...(live.length <= MAX_PUBLISHED_WORKERS ? { workers: [this.workerId, ...live].sort(compareIds) } : {}),
     });
@@ -622,11 +598,6 @@ export class Coordinator {
     this.#leaseEtag = info?.etag ?? null;
     this.#leaseOwner = info?.owner;
     this.#published = info?.state === 'held' ? readPublished(info.data) : undefined;
-    const app = info?.state === 'held' ? info.data?.app : undefined;
-    this.#publishedData =
-      typeof app === 'object' && app !== null && !Array.isArray(app)
-        ? (app as Record<string, unknown>)
-        : undefined;
     if (info?.problem && !info.available) {
       // Nobody known leads under a corrupted lease: wait it out, then bid as for an expired one.
       this.#freeSince = undefined;

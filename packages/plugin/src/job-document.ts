@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createNonce, SchedulerError } from '@s3-scheduler/core';
 import {
   decodeKeySegment,
@@ -60,12 +59,6 @@ export function emptyJobDocument(name: string): JobDocument {
 /** Reads and changes job documents by compare-and-swap; remembers ETags to find changes cheaply. */
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
-  /**
-   * A digest of every document key and ETag as the last `changed()` listed them: equal on two
-   * instances when both have seen the same documents, so a follower can tell from the version the
-   * leader publishes whether it needs to list at all.
-   */
-  version: string | undefined;
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -145,12 +138,10 @@ export class JobDocuments {
    */
   async changed(onCorrupted: (error: SchedulerError) => void = () => undefined): Promise<JobDocument[]> {
     const changed: JobDocument[] = [];
-    const digest = createHash('sha1');
     let startAfter: string | undefined;
     for (;;) {
       const page = await this.store.list(PREFIX, startAfter === undefined ? {} : { startAfter });
       for (const object of page.objects) {
-        digest.update(`${object.key}\u0000${object.etag}\u0000`);
         if (this.#etags.get(object.key) === object.etag) continue;
         const fresh = await this.store.get(object.key);
         if (!fresh) continue;
@@ -161,10 +152,7 @@ export class JobDocuments {
           onCorrupted(error as SchedulerError);
         }
       }
-      if (page.nextStartAfter === undefined) {
-        this.version = digest.digest('base64url').slice(0, 16);
-        return changed;
-      }
+      if (page.nextStartAfter === undefined) return changed;
       startAfter = page.nextStartAfter;
     }
   }

@@ -474,11 +474,6 @@ export class SchedulerPlugin<Db = unknown> {
     options = checkDescribeArguments(name, options);
     const state = this.#job(name, 'describe');
     const history = await this.#ensureHistory();
-    // A follower's copy of the job documents follows the leader's published version lazily; a
-    // description is read rarely and should say what the cluster holds now.
-    if (this.#started && !this.isLeader()) {
-      await this.#syncDocuments().catch((error: unknown) => this.#reportError('syncJob', error, name));
-    }
     const def = state.def;
     const [recent, statistics] = await Promise.all([
       history.query(name, { limit: options.recent ?? 10 }),
@@ -1289,9 +1284,6 @@ export class SchedulerPlugin<Db = unknown> {
    * nothing runs twice), orphaned runs are recovered, and `runOnStart` jobs run once.
    */
   async #onPromoted(): Promise<void> {
-    // Followers list job documents only when the leader's published version moves, so a new
-    // leader reads them now: pauses, overrides and buffered slots are the cluster's, not its copy.
-    await this.#syncDocuments().catch((error: unknown) => this.#reportError('syncJob', error));
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
     // Every job is looked at once (its runs may have been orphaned whenever), those due lately
@@ -1434,16 +1426,7 @@ export class SchedulerPlugin<Db = unknown> {
     await this.#history
       ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
       .catch((error: unknown) => this.#reportError('statistics', error));
-    // The leader lists job documents every heartbeat and publishes their version in its lease; a
-    // follower lists them only when that version is not the one it has (or none is published).
-    const coordinator = this.#coordinator;
-    const published = coordinator?.published()?.jobs;
-    if (this.isLeader() || published === undefined || published !== this.#documents!.version) {
-      await this.#syncDocuments();
-    }
-    if (coordinator?.isLeader() && this.#documents!.version !== undefined) {
-      coordinator.publish({ jobs: this.#documents!.version });
-    }
+    await this.#syncDocuments();
     if ([...this.#jobs.values()].some((state) => state.running.size > 0)) {
       for (const runId of await this.#markers!.takeCancelRequests(this.#workerId)) {
         for (const state of this.#jobs.values()) {
