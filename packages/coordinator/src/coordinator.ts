@@ -79,6 +79,13 @@ const HANDOVER_POLL_MS = 200;
  * Every instance of a cluster normally has the same lease, so a real leader is never cut short.
  */
 const MAX_LEASE_FACTOR = 10;
+/**
+ * A lease up to this long is never taken for absurd, whatever this instance's own lease: the
+ * instances of one cluster may be configured differently (a rolling change of `leaseMs`, or one
+ * set by hand), and cutting a real leader short would make two leaders. The plugin refuses
+ * leases above it.
+ */
+const MAX_SANE_LEASE_MS = 600_000;
 const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
@@ -196,6 +203,7 @@ export class Coordinator {
       'leaseMs',
       options.leaseMs ?? Math.min(DEFAULT_LEASE_MS, 3 * this.heartbeatInterval),
       2,
+      MAX_SANE_LEASE_MS,
     );
     this.renewMs = this.leaseMs * RENEW_FRACTION;
     const marginMs = options.marginMs === undefined ? undefined : duration('marginMs', options.marginMs, 0);
@@ -217,7 +225,7 @@ export class Coordinator {
       clock: this.#clock,
       owner: this.workerId,
       // A lease claiming more than this (corrupted, or absurd like 1e300) is taken over after it.
-      maxLeaseMs: MAX_LEASE_FACTOR * this.leaseMs,
+      maxLeaseMs: Math.max(MAX_LEASE_FACTOR * this.leaseMs, MAX_SANE_LEASE_MS),
       ...(marginMs === undefined ? {} : { marginMs }),
     });
   }
@@ -761,9 +769,13 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function duration(option: string, value: unknown, min: number): number {
-  // The shared validation of @s3-scheduler/core: finite, at least `min`, shown truthfully.
-  return checkNumber(value, { operation: 'Coordinator', option }, { min, unit: 'ms' });
+function duration(option: string, value: unknown, min: number, max?: number): number {
+  // The shared validation of @s3-scheduler/core: finite, within [min, max], shown truthfully.
+  return checkNumber(
+    value,
+    { operation: 'Coordinator', option },
+    { min, ...(max === undefined ? {} : { max }), unit: 'ms' },
+  );
 }
 
 function invalid(option: string, value: unknown, suggestion: string): SchedulerError {

@@ -364,7 +364,9 @@ class Simulation {
       this.#removeJob(dynamic[this.int(dynamic.length)]!);
       this.faults.jobRemoved!++;
     }
-    if (dynamic.length > 0 && this.chance(0.01)) {
+    // A runtime change is made on an instance (updateJob): with none alive there is nobody to
+    // make it, and the next instance would rightly keep the stored runtime state over its code.
+    if (dynamic.length > 0 && this.chance(0.01) && alive.length > 0) {
       const name = dynamic[this.int(dynamic.length)]!;
       const fresh = runtimeJob(name, (n) => this.int(n));
       this.#setJob({ ...fresh, enabled: this.chance(0.8) });
