@@ -15,6 +15,9 @@ Many seeds, each in its own process (the way CI runs them):
   --check-exercised    also fail when the seeds did not exercise enough: crashes, pauses, lost
                        responses, slots owed by the catch-up rules, leader changes, scaled by
                        seeds and days (CI's long run uses it)
+  --known-failures L   comma-separated seeds that fail today because of open defects: they are
+                       run and reported, but do not fail the run; any other failing seed does,
+                       and a known one that passes is named so it can be taken off the list
 
 One seed in this process, exactly as a failure message prints it:
   --seed S             run only seed S
@@ -60,6 +63,7 @@ function parse(args: string[]) {
       'strict-outages': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'check-exercised': { type: 'boolean', default: false },
+      'known-failures': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -75,6 +79,12 @@ if (values.help) {
 }
 
 const days = numberFlag('days', values.days, 0, false);
+const knownFailures = new Set(
+  values['known-failures']
+    .split(',')
+    .filter((item) => item.trim() !== '')
+    .map((item) => numberFlag('known-failures', item, 0)),
+);
 const started = performance.now();
 let reports: SimulationReport[];
 let shortfalls: string[] = [];
@@ -114,10 +124,19 @@ if (!values.json) {
   console.log(formatSummary(reports, performance.now() - started));
   for (const shortfall of shortfalls) console.log(`  not exercised enough: ${shortfall}`);
   const failed = reports.filter((report) => report.violations.length > 0).length;
+  const known = reports.filter((report) => report.violations.length > 0 && knownFailures.has(report.seed));
+  const fixed = reports.filter((report) => report.violations.length === 0 && knownFailures.has(report.seed));
+  if (known.length > 0)
+    console.log(`  known failures (open defects): seeds ${known.map((report) => report.seed).join(', ')}`);
+  if (fixed.length > 0)
+    console.log(
+      `  known failures that pass now (take them off the list): seeds ${fixed.map((report) => report.seed).join(', ')}`,
+    );
   const simulated = reports.reduce((sum, report) => sum + report.simulatedMs, 0) / 86_400_000;
   console.log(
     `Simulation: ${reports.length} seed${reports.length === 1 ? '' : 's'} × ${days} days = ${simulated.toFixed(1)} simulated days, ` +
-      `${reports.length - failed} passed, ${failed} failed`,
+      `${reports.length - failed} passed, ${failed} failed${known.length > 0 ? ` (${known.length} known)` : ''}`,
   );
 }
-process.exitCode = reports.some((report) => report.violations.length > 0) || shortfalls.length > 0 ? 1 : 0;
+const unexpected = reports.some((report) => report.violations.length > 0 && !knownFailures.has(report.seed));
+process.exitCode = unexpected || shortfalls.length > 0 ? 1 : 0;
