@@ -30,5 +30,6 @@ export {
   type RangeRule,
   type StringRule,
   showValue,
+  snapshotObject,
   type Where,
 } from './validate.js';

@@ -122,8 +122,17 @@ export function checkOptions(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidOption(where, value, 'an object', `Pass an object with some of: ${known.join(', ')}.`);
   }
-  // Read every property once, into plain data: a getter (or a Proxy) cannot answer one thing to
-  // the check and another to the code that uses the value, nor throw a TypeError later.
+  const copy = snapshotObject(value, where);
+  checkKnownKeys(copy, known, where);
+  return copy;
+}
+
+/**
+ * A plain copy of the own enumerable properties, each read once: a getter (or a Proxy) cannot
+ * answer one thing to the check and another to the code that uses the value, and one that throws
+ * is an `INVALID_OPTION` here instead of a TypeError later, in the middle of a run.
+ */
+export function snapshotObject(value: object, where: Where): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
   try {
     for (const key of Object.keys(value)) {
@@ -142,7 +151,6 @@ export function checkOptions(
       'Pass plain data, without getters that throw.',
     );
   }
-  checkKnownKeys(copy, known, where);
   return copy;
 }
 

@@ -4,6 +4,8 @@ import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_KEYS } from './job-options.js';
+import { PLUGIN_KEYS } from './plugin-options.js';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 import type { JobConfig, SchedulerPluginOptions } from './types.js';
 
@@ -132,52 +134,6 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(() => 1, {}, { warn: 1 }, { get: () => null }) },
 );
 
-const PLUGIN_KEYS = [
-  'enabled',
-  'timezone',
-  'jobs',
-  'maxConcurrentJobs',
-  'persistJobs',
-  'historyResource',
-  'cleanupInterval',
-  'historyRetention',
-  'enableCoordinator',
-  'heartbeatInterval',
-  'coldStartObservationWindow',
-  'skipColdStart',
-  'connectionString',
-  'store',
-  'workerId',
-  'clock',
-  'stopTimeout',
-  'database',
-  'logger',
-  'keyPrefix',
-];
-const JOB_KEYS = [
-  'schedule',
-  'description',
-  'action',
-  'enabled',
-  'timezone',
-  'retries',
-  'timeout',
-  'runOnStart',
-  'context',
-  'overlap',
-  'catchUp',
-  'catchUpWindow',
-  'recovery',
-  'dst',
-  'backoff',
-  'bufferLimit',
-  'pauseOnFailure',
-  'maxRuns',
-  'startAt',
-  'endAt',
-  'jitter',
-];
-
 const secretConnectionString = fc
   .tuple(
     fc.constantFrom(
@@ -196,7 +152,7 @@ const secretConnectionString = fc
   .map(([base, suffix]) => base + suffix);
 
 /** An override of 1–3 keys (known, unknown or prototype keys) with hostile values. */
-function overrides(keys: string[]): fc.Arbitrary<Record<string, unknown>> {
+function overrides(keys: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .array(fc.tuple(fc.constantFrom(...keys, 'bogus', 'retrys', ...PROTO_KEYS), hostile), {
       minLength: 1,

@@ -6,6 +6,7 @@ import {
   checkKnownKeys,
   checkString,
   invalidOption,
+  snapshotObject,
   type Where,
 } from '@s3-scheduler/core';
 import { type CronSchedule, parseCron, timezoneError } from '@s3-scheduler/cron';
@@ -108,7 +109,7 @@ export function normalizeJob(
     );
   }
   const at = (option: string): Where => ({ operation, option, jobName: name });
-  const job = snapshot(config, at('config')) as unknown as JobConfig;
+  const job = snapshotObject(config, at('config')) as unknown as JobConfig;
   checkKnownKeys(job, JOB_KEYS, at('options'));
   if (typeof job.action !== 'function') {
     throw invalidOption(
@@ -194,7 +195,7 @@ export function normalizeJob(
     retries: integer('retries', JOB_DEFAULTS.retries, 0, JOB_LIMITS.retries),
     timeout: integer('timeout', JOB_DEFAULTS.timeout, 0, JOB_LIMITS.timeout, 'ms (0: no timeout)'),
     runOnStart: job.runOnStart === undefined ? false : checkBoolean(job.runOnStart, at('runOnStart')),
-    context: job.context === undefined ? NO_CONTEXT : snapshot(job.context, at('context')),
+    context: job.context === undefined ? NO_CONTEXT : snapshotObject(job.context, at('context')),
     overlap: checkEnum(job.overlap ?? JOB_DEFAULTS.overlap, OVERLAP_POLICIES, at('overlap')),
     catchUp: checkEnum(job.catchUp ?? JOB_DEFAULTS.catchUp, CATCH_UP_POLICIES, at('catchUp')),
     catchUpWindow: integer('catchUpWindow', JOB_DEFAULTS.catchUpWindow, 0, JOB_LIMITS.catchUpWindow, 'ms'),
@@ -207,33 +208,6 @@ export function normalizeJob(
     endAt,
     jitter: integer('jitter', 0, 0, JOB_LIMITS.jitter, 'ms'),
   };
-}
-
-/**
- * A plain copy of the own enumerable properties, read once: a getter that throws (or a Proxy)
- * becomes an `INVALID_OPTION` here instead of a TypeError later, in the middle of a run.
- */
-function snapshot(value: object, where: Where): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  try {
-    for (const key of Object.keys(value)) {
-      Object.defineProperty(copy, key, {
-        value: (value as Record<string, unknown>)[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-  } catch {
-    throw invalidOption(
-      where,
-      value,
-      'an object whose properties can be read',
-      'Pass plain data, without getters that throw.',
-      'INVALID_OPTION',
-    );
-  }
-  return copy;
 }
 
 /** `startAt` / `endAt`: a Date, an ISO string or epoch ms (1970–2286); `null` for no bound. */

@@ -22,7 +22,7 @@ import {
 import type { JobConfig } from './types.js';
 import { checkJobName, keysOf } from './validate.js';
 
-const PLUGIN_KEYS = [
+export const PLUGIN_KEYS = [
   'enabled',
   'timezone',
   'jobs',
