@@ -7,6 +7,17 @@ const mitt = mittModule as unknown as typeof mittModule.default;
 type Handler = (payload: never) => unknown;
 
 /**
+ * Sees every emitted event after its listeners, with whether anyone listened (under the long or
+ * the short name). Taps are not listeners: `has()` does not count them, so the default logging
+ * of "nobody listens" cases stays decidable.
+ */
+export type EventTap<Events> = <K extends keyof Events>(
+  type: K,
+  payload: Events[K],
+  listened: boolean,
+) => void;
+
+/**
  * The plugin's events on a mitt emitter, with two guarantees mitt leaves to the caller: a
  * listener that throws or rejects never breaks the scheduler (the error is logged), and the
  * long event names are also emitted under the spec's short names.
@@ -14,6 +25,12 @@ type Handler = (payload: never) => unknown;
 export class EventHub<Events extends Record<string, unknown>> {
   readonly #emitter: Emitter<Events> = mitt<Events>();
   readonly #wrapped = new Map<Handler, Map<keyof Events, (payload: unknown) => void>>();
+  readonly #taps: EventTap<Events>[] = [];
+
+  /** Adds a tap (see `EventTap`); a tap that throws loses the event, never the scheduler. */
+  tap(tap: EventTap<Events>): void {
+    this.#taps.push(tap);
+  }
 
   on<K extends keyof Events>(type: K, handler: (payload: Events[K]) => unknown): void {
     const wrapped = (payload: unknown) => {
@@ -58,9 +75,17 @@ export class EventHub<Events extends Record<string, unknown>> {
   }
 
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
-    this.#emitter.emit(type, payload);
     const short = (SHORT_EVENT_NAMES as Record<string, keyof Events | undefined>)[type as string];
+    const listened = this.has(type) || (short !== undefined && this.has(short));
+    this.#emitter.emit(type, payload);
     if (short) this.#emitter.emit(short, payload as unknown as Events[typeof short]);
+    for (const tap of this.#taps) {
+      try {
+        tap(type, payload, listened);
+      } catch (error) {
+        reportListenerError(type, error);
+      }
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import type { CoordinatorEvents } from '@s3-scheduler/coordinator';
 import type { RunOutcome } from '@s3-scheduler/executor';
-import type { JobContext, RunTrigger } from './types.js';
+import type { JobContext, OverlapPolicy, RunTrigger } from './types.js';
 
 /** Facts every job event carries. */
 export interface RunEventBase {
@@ -35,8 +35,16 @@ export type SchedulerEvents = {
     /** Same as `attempts` (the spec's examples read both). */
     attempt: number;
   };
-  /** An attempt failed and another follows after `delay` ms. */
-  'plg:scheduler:job-retry': RunEventBase & { attempt: number; delay: number; error: Error };
+  /**
+   * An attempt failed and another follows after `delay` ms: `failedAttempt` is the attempt that
+   * failed, `attempt` the one that follows (`failedAttempt + 1`).
+   */
+  'plg:scheduler:job-retry': RunEventBase & {
+    attempt: number;
+    failedAttempt: number;
+    delay: number;
+    error: Error;
+  };
   /** An attempt exceeded `timeout` and its signal was aborted. */
   'plg:scheduler:job-timeout': RunEventBase & { attempt: number; timeout: number };
   /**
@@ -48,6 +56,12 @@ export type SchedulerEvents = {
     slot: string;
     reason: 'overlap' | 'missed' | 'paused' | 'max-runs';
     workerId: string;
+    /** The leader term of this instance when it decided (0 without a coordinator or term). */
+    epoch: number;
+    /** The job's overlap policy. */
+    policy: OverlapPolicy;
+    /** With `reason: 'overlap'`: the instance running the job at the time, when known. */
+    holder?: string;
     /**
      * Only on the summary of a long gap (more than 1,000 missed slots): how many slots were
      * missed in all; `slot` is then the newest of them.
@@ -57,7 +71,17 @@ export type SchedulerEvents = {
     firstSlot?: string;
   };
   /** A slot waits in the job's shared buffer for the running run to end (`buffer-*`, `cancel-other`). */
-  'plg:scheduler:job-buffered': { jobName: string; slot: string; waiting: number; workerId: string };
+  'plg:scheduler:job-buffered': {
+    jobName: string;
+    slot: string;
+    waiting: number;
+    workerId: string;
+    epoch: number;
+    /** The job's overlap policy (`buffer-one`, `buffer-all` or `cancel-other`). */
+    policy: OverlapPolicy;
+    /** Older slots pushed out of the buffer by this one (each also reported `job-skipped`). */
+    dropped: string[];
+  };
   /** The job paused itself (`pauseOnFailure`) or was paused with `pauseJob()`. */
   'plg:scheduler:job-paused': { jobName: string; note: string; workerId: string };
   /** `resumeJob()` cleared a pause. */
@@ -68,6 +92,7 @@ export type SchedulerEvents = {
     slot: string | null;
     holder: string | null;
     workerId: string;
+    epoch: number;
   };
   /** A run whose instance vanished was found `running` and recorded `abandoned` (or re-run). */
   'plg:scheduler:job-abandoned': {
@@ -76,6 +101,9 @@ export type SchedulerEvents = {
     runId: string;
     previousWorkerId: string | null;
     action: 'abandon' | 'rerun';
+    /** The instance (the leader) that decided, and its term. */
+    workerId: string;
+    epoch: number;
   };
   'plg:scheduler:coordinator-elected': CoordinatorEvents['coordinator-elected'];
   'plg:scheduler:coordinator-promoted': CoordinatorEvents['coordinator-promoted'];

@@ -19,6 +19,7 @@ import {
   type ObjectStore,
   parseConnectionString,
 } from '@s3-scheduler/storage';
+import { type ResolvedTelemetry, resolveTelemetry } from './observability/telemetry.js';
 import type { JobConfig } from './types.js';
 import { checkJobName, keysOf } from './validate.js';
 
@@ -44,6 +45,7 @@ export const PLUGIN_KEYS = [
   'stopTimeout',
   'database',
   'logger',
+  'telemetry',
   'keyPrefix',
 ] as const;
 
@@ -123,6 +125,8 @@ export interface ResolvedPluginOptions {
   stopTimeout: number;
   database: unknown;
   logger: SafeLogger | null;
+  /** `undefined`: no OpenTelemetry; `'global'`: the global providers, loaded at start. */
+  telemetry: ResolvedTelemetry;
   /** The job definitions by name (a plain copy of the `jobs` object). */
   jobs: Record<string, JobConfig>;
 }
@@ -244,6 +248,7 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
     stopTimeout: integer('stopTimeout', 0, PLUGIN_LIMITS.stopTimeout),
     database: options.database ?? null,
     logger: resolveLogger(options.logger, at('logger')),
+    telemetry: resolveTelemetry(options.telemetry, at('telemetry')),
     jobs: jobsCopy as Record<string, JobConfig>,
   };
 }
@@ -272,7 +277,7 @@ function checkWorkerId(value: unknown, where: Where): string {
 }
 
 /**
- * `logger`: `undefined` is the console, `null` silences the plugin, anything else must be an
+ * `logger`: `undefined` is the console (without its `debug` lines), `null` silences the plugin, anything else must be an
  * object with `warn()` and `error()` (console, pino, winston and bunyan all qualify); a missing
  * `debug()` or `info()` is filled with a no-op. Calls keep the logger as `this` (pino needs it)
  * and never throw: a throwing logger must not turn a reported error into an unhandled rejection.
@@ -298,5 +303,13 @@ function resolveLogger(value: unknown, where: Where): SafeLogger | null {
         // A broken logger loses the line, not the process.
       }
     };
-  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
+  // The implicit console has no levels: its debug lines (console.debug is console.log) would
+  // flood stdout, so they are dropped; pass logger: console to see them.
+  const silent = (): void => undefined;
+  return {
+    debug: value === undefined ? silent : level('debug'),
+    info: level('info'),
+    warn: level('warn'),
+    error: level('error'),
+  };
 }

@@ -26,6 +26,7 @@ import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
+import { Observability } from './observability/observability.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
 import { RunAdmission } from './run-admission.js';
 import { RunMarkers } from './run-markers.js';
@@ -81,6 +82,8 @@ export class SchedulerPlugin<Db = unknown> {
   #storeSource: 'host' | 'given' | 'default' | undefined;
   readonly #clock: Clock;
   readonly #events = new EventHub<SchedulerEvents>();
+  /** Logs and OpenTelemetry, fed by the events and the store (see observability/). */
+  readonly #observability: Observability;
   readonly #jobs = new Map<string, JobState>();
   readonly #heap = new DueHeap();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -111,6 +114,8 @@ export class SchedulerPlugin<Db = unknown> {
   constructor(options: SchedulerPluginOptions<Db> = {}) {
     this.#options = resolvePluginOptions(options);
     this.#clock = this.#options.clock;
+    this.#observability = new Observability(this.#options);
+    this.#events.tap(this.#observability.tap);
     this.#workerId = this.#options.workerId ?? createWorkerId();
     this.#database = this.#options.database as Db;
     this.#given = {
@@ -852,6 +857,7 @@ export class SchedulerPlugin<Db = unknown> {
           slot: new Date(slot).toISOString(),
           holder,
           workerId: this.#workerId,
+          epoch: this.getEpoch(),
         });
       }
       if (claim.existing) await this.#recoverIfOrphaned(state, claim.existing);
@@ -891,7 +897,8 @@ export class SchedulerPlugin<Db = unknown> {
     });
     if (!skipped.claimed) return;
     state.counters.skippedOverlap++;
-    this.#emitSkipped(state, slot, 'overlap');
+    const holder = state.running.size > 0 ? this.#workerId : [...state.remoteRunning.values()][0]?.workerId;
+    this.#emitSkipped(state, slot, 'overlap', holder);
   }
 
   /**
@@ -921,6 +928,8 @@ export class SchedulerPlugin<Db = unknown> {
       slot: new Date(missed.at(-1)!).toISOString(),
       reason: 'missed',
       workerId: this.#workerId,
+      epoch: this.getEpoch(),
+      policy: state.def.overlap,
       count,
       firstSlot: new Date(first ?? missed[0]!).toISOString(),
     });
@@ -930,12 +939,16 @@ export class SchedulerPlugin<Db = unknown> {
     state: JobState,
     slot: number,
     reason: SchedulerEvents['plg:scheduler:job-skipped']['reason'],
+    holder?: string,
   ): void {
     this.#events.emit('plg:scheduler:job-skipped', {
       jobName: state.def.name,
       slot: new Date(slot).toISOString(),
       reason,
       workerId: this.#workerId,
+      epoch: this.getEpoch(),
+      policy: state.def.overlap,
+      ...(holder === undefined ? {} : { holder }),
     });
   }
 
@@ -961,6 +974,9 @@ export class SchedulerPlugin<Db = unknown> {
       slot: new Date(slot).toISOString(),
       waiting: state.buffer.length,
       workerId: this.#workerId,
+      epoch: this.getEpoch(),
+      policy: state.def.overlap,
+      dropped: dropped.map((old) => new Date(old).toISOString()),
     });
     for (const old of dropped) await this.#recordSkipped(state, old, 'schedule');
     await this.#drainBuffer(state);
@@ -1069,6 +1085,8 @@ export class SchedulerPlugin<Db = unknown> {
       runId: record.runId,
       previousWorkerId: record.workerId,
       action,
+      workerId: this.#workerId,
+      epoch: this.getEpoch(),
     });
   }
 
@@ -1529,7 +1547,7 @@ export class SchedulerPlugin<Db = unknown> {
   #ensureStore(): Promise<ObjectStore> {
     if (this.#store) return Promise.resolve(this.#store);
     this.#storeReady ??= (async () => {
-      const store = await this.#openStore();
+      const store = await this.#observability.instrumentStore(await this.#openStore());
       this.#store = store;
       return store;
     })().finally(() => {
@@ -1673,6 +1691,7 @@ export class SchedulerPlugin<Db = unknown> {
         this.#events.emit('plg:scheduler:job-retry', {
           ...eventBase(context),
           attempt,
+          failedAttempt: attempt - 1,
           delay: delayMs,
           error: Object.assign(new Error(error?.message ?? 'failed'), {
             name: error?.name ?? 'Error',
@@ -1700,17 +1719,11 @@ export class SchedulerPlugin<Db = unknown> {
 
   #reportError(operation: string, error: unknown, jobName?: string): void {
     const asError = error instanceof Error ? error : new Error(String(error));
-    if (this.#events.has('plg:scheduler:error')) {
-      this.#events.emit('plg:scheduler:error', {
-        operation,
-        error: asError,
-        ...(jobName ? { jobName } : {}),
-      });
-    } else {
-      const code = isSchedulerError(error) ? ` [${error.code}]` : '';
-      this.#options.logger?.warn(
-        `[s3-scheduler] ${operation}${jobName ? ` '${jobName}'` : ''}${code}: ${asError.message}`,
-      );
-    }
+    // Unheard, it is logged by the observability tap (throttled during an outage).
+    this.#events.emit('plg:scheduler:error', {
+      operation,
+      error: asError,
+      ...(jobName ? { jobName } : {}),
+    });
   }
 }

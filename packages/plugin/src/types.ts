@@ -3,6 +3,7 @@ import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
 import type { JobStatistics } from '@s3-scheduler/history';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { HistoryEntry } from './history-entry.js';
+import type { TelemetryOption } from './observability/telemetry.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {
@@ -149,6 +150,12 @@ export interface SchedulerPluginOptions<Db = unknown> {
    * qualify); a missing `debug()` or `info()` is a no-op.
    */
   logger?: PluginLogger | null;
+  /**
+   * OpenTelemetry spans and metrics (off by default): `{ tracer, meter }` from
+   * `@opentelemetry/api` (either may be left out), or `true` for the global providers, in which
+   * case `@opentelemetry/api` is imported at `start()` (`INVALID_OPTION` when not installed).
+   */
+  telemetry?: TelemetryOption;
 }
 
 /** What `backfill` resolves with. */
