@@ -42,13 +42,20 @@ run('pnpm', ['install', '--frozen-lockfile', '--reporter=append-only']);
 
 if (command === 'demo') {
   const demo = existsSync(join(root, 'apps', 'demo', 'package.json'));
+  // The first build takes about a minute: say so, and show each package as it is built
+  // (`new-only`: one line per task built, and a failing task's errors), not a silent minute.
+  console.error(
+    'Building the packages the demo needs (about a minute the first time; later runs reuse the build)…',
+  );
+  const started = Date.now();
   run('pnpm', [
     'turbo',
     'run',
     'build',
-    '--output-logs=errors-only',
+    '--output-logs=new-only',
     ...(demo ? ['--filter=@s3-scheduler/demo...'] : []),
   ]);
+  console.error(`Built in ${Math.round((Date.now() - started) / 1000)} s. Starting the demo…`);
   if (demo) run('pnpm', ['--filter', '@s3-scheduler/demo', 'start', ...rest]);
   else run('node', ['scripts/preview.mjs', ...rest]);
 } else if (command === 'test') {

@@ -21,6 +21,12 @@ export interface DemoOptions {
   help: boolean;
 }
 
+/**
+ * A plain run (no terminal, `--plain` or `--json`) without any scripted fault kills the leader
+ * once at this share of its duration, so its output shows a hand-over; `--no-faults` turns it off.
+ */
+export const DEFAULT_KILL_SHARE = 0.4;
+
 export const DEFAULTS = {
   instances: 3,
   store: 'memory://default/scheduler',
@@ -53,9 +59,12 @@ Options:
   --cold-start <time>      cold-start observation window (default ${DEFAULTS.coldStartMs}ms)
   --json                   print the summary as JSON on stdout (everything else goes to stderr)
   --plain                  plain lines even on a terminal
+  --no-faults              no default leader kill in a plain run (see below)
   -h, --help               this text
 
 Times: 500ms, 10s, 2m, or a bare number of seconds. At-times count from the start of the cluster.
+Without a terminal (or with --plain/--json) and without --kill-leader-at/--pause-at, the leader is
+killed once at 40% of the duration, so the output shows a hand-over (--no-faults: none).
 Keys (on a terminal): k kill the leader · p pause the leader · a add a job · t trigger a job · q quit
 
 Exit status: 0 when no slot ran twice and none was missed, 1 otherwise, 2 for bad arguments.`;
@@ -96,6 +105,7 @@ export function parseArgs(argv: readonly string[], isTTY: boolean): DemoOptions 
     plain: false,
     help: false,
   };
+  let faults = true;
   const args = [...argv];
   // `pnpm start -- --flag` passes the `--` through on some versions.
   while (args[0] === '--') args.shift();
@@ -163,6 +173,9 @@ export function parseArgs(argv: readonly string[], isTTY: boolean): DemoOptions 
       case '--plain':
         options.plain = true;
         break;
+      case '--no-faults':
+        faults = false;
+        break;
       case '-h':
       case '--help':
         options.help = true;
@@ -172,6 +185,16 @@ export function parseArgs(argv: readonly string[], isTTY: boolean): DemoOptions 
     }
   }
   if (options.durationMs === undefined && !isTTY) options.durationMs = DEFAULTS.nonInteractiveDurationMs;
+  const plain = !isTTY || options.plain || options.json;
+  if (
+    faults &&
+    plain &&
+    options.durationMs !== undefined &&
+    options.killLeaderAt.length === 0 &&
+    options.pauseAt.length === 0
+  ) {
+    options.killLeaderAt.push(Math.round(options.durationMs * DEFAULT_KILL_SHARE));
+  }
   if (options.processes && !options.store.startsWith('s3://')) {
     throw new UsageError(
       '--processes needs --store s3://…: the memory store lives inside one process, so separate processes cannot share it',

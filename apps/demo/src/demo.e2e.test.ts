@@ -91,6 +91,41 @@ describe('the demo, non-interactive', () => {
   });
 });
 
+describe('the demo with every instance killed', () => {
+  it('says no instance is alive, does not wait for a leader, and counts the slots after apart (the run passes)', async () => {
+    // Two instances, each leader killed in turn: after 7 s nobody is alive. Manual clock,
+    // bounded in simulated time.
+    const clock = new ManualClock({ now: Date.parse('2026-03-01T12:00:00Z') });
+    const out = collector();
+    const summaryOut = collector();
+    let finished = false;
+    const run = runDemo(shortRun({ instances: 2, killLeaderAt: [3_000, 7_000], durationMs: 14_000 }), {
+      out: out.stream,
+      summaryOut: summaryOut.stream,
+      interactive: false,
+      clock,
+    }).finally(() => {
+      finished = true;
+    });
+    for (let simulated = 0; !finished && simulated < 10 * 60_000; simulated += 100) await clock.advance(100);
+    const { summary, exitCode } = await run;
+    const text = out.text();
+    const context = `${text}\n${JSON.stringify(summary, null, 2)}`;
+    expect(text, context).toMatch(/it was the last live instance: nobody is left to take over/);
+    expect(text, context).toMatch(/no instance is alive: nobody can take over, so the demo does not wait/);
+    expect(text, context).not.toMatch(/waiting for a leader/);
+    expect(text, context).not.toMatch(/killed node-.; watch the others take over[^\n]*\n[^\n]*last live/);
+    expect(summary.allDownAt, context).not.toBeNull();
+    expect(summary.totals.missedNoInstance, context).toBeGreaterThan(0);
+    expect(summary.totals.missed, context).toBe(0);
+    expect(summary.totals.duplicated, context).toBe(0);
+    expect(summary.ok, context).toBe(true);
+    expect(exitCode).toBe(0);
+    // The summary ends at the end of the run, not after a wait for a leader that cannot come.
+    expect(Date.parse(summary.endedAt) - Date.parse(summary.startedAt), context).toBeLessThan(15_000);
+  });
+});
+
 const s3 = s3TestEnv();
 describe.runIf(s3 !== undefined)('the demo on the real S3 server', () => {
   const url = () => {

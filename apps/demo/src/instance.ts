@@ -144,7 +144,8 @@ export class DemoInstance {
     plugin.on('plg:scheduler:job-retry', (event) =>
       this.#emit(
         'run',
-        `${event.jobName} ${slotText(event.slot)} attempt ${event.attempt} failed on ${id} (${event.error.message}); retry in ${event.delay} ms`,
+        // `attempt` is the attempt to come; `failedAttempt` the one that just failed.
+        `${event.jobName} ${slotText(event.slot)} attempt ${event.failedAttempt} failed on ${id} (${event.error.message}); attempt ${event.attempt} in ${event.delay} ms`,
       ),
     );
     plugin.on('plg:scheduler:job-timeout', (event) =>

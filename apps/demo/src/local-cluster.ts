@@ -48,6 +48,7 @@ export class LocalCluster implements Cluster {
   readonly promotions: Promotion[] = [];
   readonly missedReports: MissedReport[] = [];
   readonly jobsSince = new Map<string, number>();
+  allDownAt: number | undefined;
   readonly #members: Member[] = [];
   readonly #handlers: Array<(event: ClusterEvent) => void> = [];
   readonly #clock: Clock;
@@ -117,6 +118,10 @@ export class LocalCluster implements Cluster {
     return this.#leader() !== undefined;
   }
 
+  liveInstances(): number {
+    return this.#members.filter((member) => !member.killed).length;
+  }
+
   async killLeader(): Promise<string | null> {
     const leader = this.#leader();
     if (!leader) {
@@ -126,8 +131,14 @@ export class LocalCluster implements Cluster {
     leader.killed = true;
     leader.store.kill();
     leader.clock.kill();
+    const last = this.liveInstances() === 0;
+    if (last) this.allDownAt = this.#clock.now();
     this.#fault(
-      `${leader.demo.id} killed at epoch ${leader.demo.plugin.getEpoch()}: timers stopped, store requests hang (a crash); its lease runs out in ${3 * this.#heartbeatMs} ms`,
+      `${leader.demo.id} killed at epoch ${leader.demo.plugin.getEpoch()}: timers stopped, store requests hang (a crash); ${
+        last
+          ? 'it was the last live instance: nobody is left to take over'
+          : `its lease runs out in ${3 * this.#heartbeatMs} ms`
+      }`,
     );
     return leader.demo.id;
   }

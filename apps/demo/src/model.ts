@@ -91,6 +91,13 @@ export interface Cluster {
   resumeAll(): Promise<void>;
   /** True when a live (not killed, not paused) instance holds the leader lease. */
   hasLiveLeader(): boolean;
+  /** Instances not killed (paused ones included: they come back). */
+  liveInstances(): number;
+  /**
+   * When the last live instance was killed: from then on no instance is alive to run a slot,
+   * so slots after it are missed by the cluster's absence, not lost by the scheduler.
+   */
+  readonly allDownAt: number | undefined;
   /** Stops the live instances gracefully. */
   stop(): Promise<void>;
   onEvent(handler: (event: ClusterEvent) => void): void;

@@ -54,6 +54,7 @@ export class ProcessCluster implements Cluster {
   readonly promotions: Promotion[] = [];
   readonly missedReports: MissedReport[] = [];
   readonly jobsSince = new Map<string, number>();
+  allDownAt: number | undefined;
   readonly #options: ProcessClusterOptions;
   readonly #children: Child[] = [];
   readonly #handlers: Array<(event: ClusterEvent) => void> = [];
@@ -177,6 +178,10 @@ export class ProcessCluster implements Cluster {
     return this.#leader() !== undefined;
   }
 
+  liveInstances(): number {
+    return this.#children.filter((child) => !child.killed).length;
+  }
+
   async killLeader(): Promise<string | null> {
     const leader = this.#leader();
     if (!leader) {
@@ -185,8 +190,14 @@ export class ProcessCluster implements Cluster {
     }
     leader.killed = true;
     leader.process.kill('SIGKILL');
+    const last = this.liveInstances() === 0;
+    if (last) this.allDownAt = this.#clock.now();
     this.#fault(
-      `${leader.id} (pid ${leader.process.pid}) killed with SIGKILL at epoch ${leader.report?.instance.epoch}; the lease runs out in ${3 * this.#options.heartbeatMs} ms`,
+      `${leader.id} (pid ${leader.process.pid}) killed with SIGKILL at epoch ${leader.report?.instance.epoch}; ${
+        last
+          ? 'it was the last live instance: nobody is left to take over'
+          : `the lease runs out in ${3 * this.#options.heartbeatMs} ms`
+      }`,
     );
     return leader.id;
   }

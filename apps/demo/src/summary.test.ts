@@ -116,4 +116,21 @@ describe('summarize', () => {
     expect(summary.jobs.tick!.runs).toBe(5);
     expect(summary.jobs.tick!.byStatus.skipped).toBe(1);
   });
+
+  it('slots after every instance was killed are missed for want of an instance, apart, and do not fail the run', () => {
+    // The last live instance died at 17 s: 20, 25 and 30 could not run; 10 and 15 were lost.
+    const records = [run(5)];
+    const summary = summarize(input(records, { allDownAt: T0 + 16_500 }));
+    expect(summary.jobs.tick!.missedNoInstance).toEqual([at(20), at(25), at(30)]);
+    expect(summary.jobs.tick!.missed).toEqual([at(10), at(15)]);
+    expect(summary.totals).toMatchObject({ missed: 2, missedNoInstance: 3 });
+    expect(summary.jobs.tick!.unreported).toEqual([at(10), at(15)]);
+    expect(summary.ok).toBe(false);
+    const text = formatSummary(summary);
+    expect(text).toMatch(/no instance alive after 12:00:17\.000 .*: 3 slots could not run/);
+    // Only the lost slots fail a run: with 10 and 15 run, it is OK.
+    const ok = summarize(input([run(5), run(10), run(15)], { allDownAt: T0 + 16_500 }));
+    expect(ok.totals).toMatchObject({ missed: 0, missedNoInstance: 3 });
+    expect(ok.ok).toBe(true);
+  });
 });

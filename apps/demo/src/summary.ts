@@ -36,6 +36,8 @@ export interface SummaryInput {
   missedReports?: readonly MissedReport[];
   startedAt: number;
   endedAt: number;
+  /** When the last live instance was killed (no instance alive afterwards), if it was. */
+  allDownAt?: number | undefined;
 }
 
 export interface JobSummary {
@@ -49,6 +51,11 @@ export interface JobSummary {
   byTrigger: Record<string, number>;
   duplicated: string[];
   missed: string[];
+  /**
+   * Expected slots without a record after the last live instance was killed: nobody was alive
+   * to run them. Reported apart; they do not fail the run.
+   */
+  missedNoInstance: string[];
   /** Slots not run by the `catchUp: 'latest'` policy: superseded by the newest slot of a gap. */
   notRunByPolicy: string[];
   /** Slots the scheduler itself reported not run under the catch-up policy (`job-skipped` missed). */
@@ -65,6 +72,8 @@ export interface Summary {
   /** The first leader's promotion: slots after it are expected. */
   formedAt: string | null;
   endedAt: string;
+  /** When the last live instance was killed, or `null`. */
+  allDownAt: string | null;
   leaderTerms: Array<{ workerId: string; epoch: number; at: string }>;
   epochsInHistory: number[];
   epochChanged: boolean;
@@ -75,6 +84,8 @@ export interface Summary {
     expectedSlots: number;
     duplicated: number;
     missed: number;
+    /** Slots after every instance was killed (see `JobSummary.missedNoInstance`). */
+    missedNoInstance: number;
     notRunByPolicy: number;
     reportedMissed: number;
     /** Slots neither run nor reported by the scheduler. */
@@ -110,8 +121,11 @@ export async function readAllRuns(history: HistoryStore, jobs: readonly string[]
  * - a slot is *not run by policy* when it has no record, its job has `catchUp: 'latest'` and the
  *   next expected slot after its gap has a record with trigger `catch-up` (the newest slot of a
  *   leaderless gap runs; the older ones are dropped on purpose);
- * - every other expected slot without a record is *missed*. A record in any status counts,
- *   including `skipped` (overlap), `failed`, `timeout` and `abandoned`: the slot was handled.
+ * - an expected slot without a record after the last live instance was killed is *missed with
+ *   no instance alive*: reported apart, it does not fail the run (nobody could have run it);
+ * - every other expected slot without a record is *missed* (lost by the scheduler: the run
+ *   fails). A record in any status counts, including `skipped` (overlap), `failed`, `timeout`
+ *   and `abandoned`: the slot was handled.
  */
 export function summarize(input: SummaryInput): Summary {
   const firstPromotion = input.promotions.reduce<Promotion | undefined>(
@@ -135,6 +149,7 @@ export function summarize(input: SummaryInput): Summary {
       byTrigger: {},
       duplicated: [],
       missed: [],
+      missedNoInstance: [],
       notRunByPolicy: [],
       reportedMissed: 0,
       unreported: [],
@@ -190,10 +205,13 @@ export function summarize(input: SummaryInput): Summary {
     }
     summary.expectedSlots = expected.length;
     let gap: number[] = [];
+    const allDownAt = input.allDownAt ?? Infinity;
     const closeGap = (next: RunRecord | undefined) => {
       const superseded = summary.catchUp === 'latest' && next?.trigger === 'catch-up';
       for (const slot of gap) {
-        (superseded ? summary.notRunByPolicy : summary.missed).push(new Date(slot).toISOString());
+        const list =
+          slot > allDownAt ? summary.missedNoInstance : superseded ? summary.notRunByPolicy : summary.missed;
+        list.push(new Date(slot).toISOString());
       }
       gap = [];
     };
@@ -213,6 +231,7 @@ export function summarize(input: SummaryInput): Summary {
     expectedSlots: 0,
     duplicated: 0,
     missed: 0,
+    missedNoInstance: 0,
     notRunByPolicy: 0,
     reportedMissed: 0,
     unreported: 0,
@@ -223,6 +242,7 @@ export function summarize(input: SummaryInput): Summary {
     totals.expectedSlots += job.expectedSlots;
     totals.duplicated += job.duplicated.length;
     totals.missed += job.missed.length;
+    totals.missedNoInstance += job.missedNoInstance.length;
     totals.notRunByPolicy += job.notRunByPolicy.length;
     totals.reportedMissed += job.reportedMissed;
     totals.unreported += job.unreported.length;
@@ -243,6 +263,7 @@ export function summarize(input: SummaryInput): Summary {
     startedAt: new Date(input.startedAt).toISOString(),
     formedAt: formedAt === undefined ? null : new Date(formedAt).toISOString(),
     endedAt: new Date(input.endedAt).toISOString(),
+    allDownAt: input.allDownAt === undefined ? null : new Date(input.allDownAt).toISOString(),
     leaderTerms,
     epochsInHistory,
     epochChanged: epochs.size > 1 || epochsInHistory.length > 1,
@@ -283,6 +304,7 @@ export function formatSummary(summary: Summary): string {
     pad('manual', 7),
     pad('dup', 4),
     pad('missed', 7),
+    pad('no instance', 12),
     pad('not run (catch-up policy)', 27),
     'reported missed',
   ];
@@ -302,6 +324,7 @@ export function formatSummary(summary: Summary): string {
         pad(job.byTrigger.manual ?? 0, 7),
         pad(job.duplicated.length, 4),
         pad(job.missed.length, 7),
+        pad(job.missedNoInstance.length, 12),
         pad(job.notRunByPolicy.length, 27),
         String(job.reportedMissed),
       ].join(''),
@@ -311,7 +334,12 @@ export function formatSummary(summary: Summary): string {
   const perInstance = Object.entries(summary.runsPerInstance).map(([id, runs]) => `${id} ${runs}`);
   lines.push(`  runs per instance: ${perInstance.join(' · ')}`);
   lines.push(`  duplicated slots: ${summary.totals.duplicated} (must be 0)`);
-  lines.push(`  missed slots:     ${summary.totals.missed} (must be 0)`);
+  lines.push(`  missed slots:     ${summary.totals.missed} (must be 0: slots the scheduler lost)`);
+  if (summary.allDownAt !== null) {
+    lines.push(
+      `  no instance alive after ${clockTimeMs(Date.parse(summary.allDownAt))} (every instance was killed): ${summary.totals.missedNoInstance} slots could not run (not counted as lost)`,
+    );
+  }
   lines.push(
     `  not run under the catch-up policy: ${summary.totals.notRunByPolicy}; reported missed by the scheduler (job-skipped): ${summary.totals.reportedMissed}; not reported: ${summary.totals.unreported}`,
   );

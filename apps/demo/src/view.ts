@@ -105,107 +105,156 @@ function statusText(status: string, p: Palette): string {
   }
 }
 
-/** The full frame of the live view, one string per line. Every figure comes from the cluster. */
+/** The key bar; short enough for an 80-column terminal. */
+export const KEY_BAR = 'k kill leader · p pause leader · a add job · t trigger job · q quit';
+
+/**
+ * The full frame of the live view, one string per line, at most `height` lines of at most
+ * `width - 1` visible characters (so a terminal never wraps or scrolls it; 80×24 is enough for
+ * the default cluster). When rows are short, the blank separators and the legend go first, then
+ * the settings lines; the latest runs and the events share what is left. Every figure comes from
+ * the cluster.
+ */
 export function renderFrame(state: ViewState, colours: boolean, width = 120, height = 60): string[] {
   const p = colours ? COLOURS : NO_COLOURS;
   const { snapshot } = state;
-  const lines: string[] = [];
   const elapsed = Math.max(0, Math.round((state.now - state.startedAt) / 1000));
   const left =
     state.endsAt === undefined ? '' : ` · ${Math.max(0, Math.ceil((state.endsAt - state.now) / 1000))}s left`;
-  lines.push(`${p.bold(state.title)}   ${clockTime(state.now)} UTC · ${elapsed}s${left}`);
-  for (const line of state.settings.split('\n')) lines.push(p.dim(line));
-  lines.push('');
+  const title = `${p.bold(state.title)}   ${clockTime(state.now)} UTC · ${elapsed}s${left}`;
+  const settings = state.settings.split('\n').map((line) => p.dim(line));
 
+  const alive = snapshot.instances.filter((i) => i.state !== 'killed' && i.state !== 'stopped');
   const leaders = snapshot.instances.filter((i) => i.state === 'leader');
-  const leaderLine =
-    leaders.length === 0
-      ? p.yellow(
-          'no leader right now: the lease is held by a dead or frozen instance, or an election is under way',
-        )
-      : leaders.map((l) => `${p.bold(p.green(l.id))} leads, epoch ${p.bold(String(l.epoch))}`).join('; ');
-  lines.push(`${p.bold('LEADER')}  ${leaderLine}`);
-  lines.push('');
-  lines.push(
+  const leaderText =
+    alive.length === 0 && snapshot.instances.length > 0
+      ? p.red('no instance is alive: every instance was killed, so no slot can run')
+      : leaders.length === 0
+        ? p.yellow('none now: the lease is held by a dead or frozen instance, or an election is on')
+        : leaders.map((l) => `${p.bold(p.green(l.id))} leads, epoch ${p.bold(String(l.epoch))}`).join('; ');
+  const leaderBlock = [`${p.bold('LEADER')}  ${leaderText}`];
+
+  const instances = [
     p.bold(
       `${cell('INSTANCES', 14)}${cell('state', 10)}${cell('epoch', 7)}${cell('sees leader', 13)}runs here`,
     ),
-  );
+  ];
   for (const instance of snapshot.instances) {
     const id =
       instance.pid && instance.pid !== process.pid ? `${instance.id} (${instance.pid})` : instance.id;
     const dead = instance.state === 'killed';
-    lines.push(
+    instances.push(
       `${cell(`  ${id}`, 14)}${cell(stateText(instance, p), 10)}${cell(dead ? '-' : String(instance.epoch), 7)}${cell(
         dead ? '-' : (instance.leader ?? '(none)'),
         13,
       )}${instance.runs}`,
     );
   }
-  lines.push('');
 
-  lines.push(p.bold(`${cell('JOBS', 25)}${cell('schedule', 17)}${cell('zone', 18)}next run`));
+  const jobs = [p.bold(`${cell('JOBS', 23)}${cell('schedule', 16)}${cell('zone', 17)}next run`)];
   for (const job of snapshot.jobs) {
     const next = job.nextRun ? Date.parse(job.nextRun) : undefined;
     const inZone =
       next !== undefined && job.timezone !== 'UTC' ? p.dim(` (${zoneTime(next, job.timezone)})`) : '';
     const nextText = next === undefined ? '-' : `${clockTime(next)}${inZone}`;
-    lines.push(
-      `${cell(`  ${job.name}`, 25)}${cell(job.schedule ?? 'manual', 17)}${cell(job.timezone, 18)}${nextText}`,
+    jobs.push(
+      `${cell(`  ${job.name}`, 23)}${cell(job.schedule ?? 'manual', 16)}${cell(job.timezone, 17)}${nextText}`,
     );
   }
-  lines.push('');
 
-  lines.push(
-    p.bold(
-      `${cell('LATEST RUNS', 14)}${cell('job', 23)}${cell('status', 11)}${cell('attempt', 9)}${cell('duration', 10)}${cell('instance', 10)}${cell('epoch', 7)}trigger`,
-    ),
+  const runsHead = p.bold(
+    `${cell('LATEST RUNS', 12)}${cell('job', 22)}${cell('status', 10)}${cell('att', 4)}${cell('duration', 9)}${cell('instance', 9)}${cell('ep', 3)}trigger`,
   );
   const live = new Map<string, LiveAttempt>(snapshot.live.map((attempt) => [attempt.runId, attempt]));
-  const runs = state.recentRuns;
-  if (runs === undefined) lines.push(p.dim('  reading the history…'));
-  else if (runs.length === 0) lines.push(p.dim('  no run stored yet'));
-  for (const run of runs ?? []) {
+  const runs: string[] = [];
+  if (state.recentRuns === undefined) runs.push(p.dim('  reading the history…'));
+  else if (state.recentRuns.length === 0) runs.push(p.dim('  no run stored yet'));
+  for (const run of state.recentRuns ?? []) {
     const attempt = run.status === 'running' ? (live.get(run.runId)?.attempt ?? run.attempts) : run.attempts;
     const when = run.slot ? clockTime(Date.parse(run.slot)) : `${clockTime(Date.parse(run.startedAt))}*`;
-    lines.push(
-      `${cell(`  ${when}`, 14)}${cell(run.job, 23)}${cell(statusText(run.status, p), 11)}${cell(String(attempt), 9)}${cell(
+    runs.push(
+      `${cell(`  ${when}`, 12)}${cell(run.job, 22)}${cell(statusText(run.status, p), 10)}${cell(String(attempt), 4)}${cell(
         durationText(run.durationMs),
-        10,
-      )}${cell(run.workerId ?? '-', 10)}${cell(run.epoch === null ? '-' : String(run.epoch), 7)}${run.trigger}`,
+        9,
+      )}${cell(run.workerId ?? '-', 9)}${cell(run.epoch === null ? '-' : String(run.epoch), 3)}${run.trigger}`,
     );
   }
-  lines.push(p.dim('  (slot times UTC; * = manual run, start time)'));
-  lines.push('');
+  const legend = p.dim('  (slot times UTC; * = manual run, start time)');
 
-  lines.push(p.bold('EVENTS'));
-  const room = Math.max(3, height - lines.length - 3);
-  const shown = state.events.filter((event) => event.kind !== 'run').slice(-room);
-  for (const event of shown) {
-    const paint =
-      event.kind === 'fault'
-        ? p.red
-        : event.kind === 'leader'
-          ? p.green
-          : event.kind === 'catch-up'
-            ? p.magenta
-            : event.kind === 'error'
-              ? p.yellow
-              : plainPaint;
-    lines.push(`  ${p.dim(clockTimeMs(event.at))}  ${paint(event.text)}`);
+  const events = state.events
+    .filter((event) => event.kind !== 'run')
+    .map((event) => {
+      const paint =
+        event.kind === 'fault'
+          ? p.red
+          : event.kind === 'leader'
+            ? p.green
+            : event.kind === 'catch-up'
+              ? p.magenta
+              : event.kind === 'error'
+                ? p.yellow
+                : plainPaint;
+      return `  ${p.dim(clockTimeMs(event.at))}  ${paint(event.text)}`;
+    });
+
+  const footer: string[] = [];
+  if (state.interactive) footer.push(`${p.bold('keys')}  ${KEY_BAR}`);
+  if (state.status) footer.push(state.status);
+
+  // What must show, then what fits: separators and legend first to go, then the settings.
+  let top = [title, ...settings];
+  let gaps = true;
+  let withLegend = true;
+  const fixed = () =>
+    top.length +
+    leaderBlock.length +
+    instances.length +
+    jobs.length +
+    2 + // the runs' and the events' headings
+    footer.length +
+    (gaps ? 5 : 0) +
+    (withLegend ? 1 : 0);
+  if (height - fixed() < 6) {
+    gaps = false;
+    withLegend = false;
   }
-  lines.push('');
-  if (state.interactive) {
-    lines.push(
-      `${p.bold('keys')}  k kill the leader · p pause the leader · a add a job · t trigger a job · q quit`,
-    );
-  }
-  if (state.status) lines.push(state.status);
-  return lines.map((line) => truncate(line, width));
+  if (height - fixed() < 4) top = [title];
+  const room = Math.max(0, height - fixed());
+  const runsShown = Math.min(runs.length, Math.ceil(room / 2));
+  const eventsShown = Math.min(events.length, room - runsShown);
+  const gap = gaps ? [''] : [];
+  const lines = [
+    ...top,
+    ...gap,
+    ...leaderBlock,
+    ...gap,
+    ...instances,
+    ...gap,
+    ...jobs,
+    ...gap,
+    runsHead,
+    ...runs.slice(0, runsShown),
+    ...(withLegend ? [legend] : []),
+    ...gap,
+    p.bold('EVENTS'),
+    ...(eventsShown > 0 ? events.slice(-eventsShown) : []),
+    ...footer,
+  ];
+  // Still too tall (a tiny terminal): the bottom goes, the key bar stays when there is one.
+  const cut =
+    lines.length > height ? [...lines.slice(0, Math.max(0, height - footer.length)), ...footer] : lines;
+  return cut.slice(0, height).map((line) => truncate(line, width));
 }
 
-/** Cuts a line to the terminal's width, counting only visible characters. */
-function truncate(line: string, width: number): string {
+/**
+ * Cuts a line to `width - 1` visible characters (the last column stays free, so the terminal
+ * never wraps), ending a cut line with `…`; colour codes are kept and take no room.
+ */
+export function truncate(line: string, width: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
+  const visibleLength = line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').length;
+  const limit = Math.max(1, width - 1);
+  if (visibleLength <= limit) return line;
   let visible = 0;
   let out = '';
   for (let i = 0; i < line.length; i++) {
@@ -217,11 +266,12 @@ function truncate(line: string, width: number): string {
         continue;
       }
     }
-    if (visible >= width - 1) break;
+    if (visible >= limit - 1) break;
     out += line[i];
     visible++;
   }
-  return out;
+  // A colour cut open is closed, so it does not leak into the next line.
+  return `${out}…${out.includes('\x1b[') ? `${ESC}0m` : ''}`;
 }
 
 /** A one-line status for plain output. */
