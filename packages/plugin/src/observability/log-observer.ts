@@ -54,7 +54,10 @@ export class LogObserver {
         const event = payload as SchedulerEvents['plg:scheduler:job-failed'];
         const what = `job '${event.jobName}' ${slotText(event.slot)} (run ${event.runId}, ${event.trigger}, epoch ${event.epoch})`;
         if (event.status === 'cancelled') {
-          return { level: 'debug', text: `${what} cancelled: ${event.error.message}` };
+          // The executor's error says "cancelled through its signal"; the why is the abort reason.
+          const cause = event.error.cause;
+          const why = cause instanceof Error ? cause.message : event.error.message;
+          return { level: 'debug', text: `${what} cancelled: ${why}` };
         }
         if (listened) return undefined;
         const verb = event.status === 'timeout' ? 'timed out' : 'failed';

@@ -1,7 +1,7 @@
 import { isSchedulerError } from '@s3-scheduler/core';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
-import { FaultyStore } from '@s3-scheduler/storage/testing';
+import { FaultyStore, GatedStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SchedulerPlugin } from '../scheduler-plugin.js';
 import { stopAll } from '../test-support/stop-all.js';
@@ -127,6 +127,34 @@ describe('the default logging', () => {
     ).toBe(true);
   });
 
+  it('says at debug why a slot waited or a run was cancelled: buffered (policy, waiting, epoch), cancelled by a newer slot', async () => {
+    const { lines } = await single({
+      slow: {
+        schedule: '* * * * *',
+        overlap: 'cancel-other',
+        timeout: 0,
+        action: (_db, ctx) =>
+          new Promise<void>((resolve) => {
+            ctx.signal.addEventListener('abort', () => resolve());
+            void clock.sleep(90_000).then(resolve);
+          }),
+      },
+    });
+    await clock.advanceTo(Date.parse('2026-03-01T00:02:30Z'));
+    expect(lines.debug).toContainEqual(
+      "[s3-scheduler] job 'slow' slot 2026-03-01T00:02:00.000Z buffered behind the running run (overlap 'cancel-other', 1 waiting, epoch 0)",
+    );
+    expect(
+      lines.debug.some((line) =>
+        /^\[s3-scheduler\] job 'slow' slot 2026-03-01T00:01:00.000Z \(run .+\) cancelled: Run cancelled by a newer slot/.test(
+          line,
+        ),
+      ),
+    ).toBe(true);
+    // A cancelled run is not a failure: no warn line.
+    expect(lines.warn).toEqual([]);
+  });
+
   it('sends no debug lines to the implicit console, and its warn line once per failed run', async () => {
     const debug = vi.spyOn(console, 'debug').mockImplementation(() => undefined);
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -150,6 +178,54 @@ describe('the default logging', () => {
       log.mockRestore();
       warn.mockRestore();
     }
+  });
+});
+
+describe('the default logging in a cluster', () => {
+  it('says at debug who found a run orphaned by a dead instance, whose it was, and under which epoch', async () => {
+    clock = new ManualClock({ now: START });
+    const shared = new MemoryStore();
+    const { lines, logger } = recorder();
+    const instances: Array<{ plugin: SchedulerPlugin; store: GatedStore }> = [];
+    for (const workerId of ['w0', 'w1']) {
+      const store = new GatedStore(shared);
+      const plugin = new SchedulerPlugin({
+        store,
+        clock,
+        workerId,
+        logger,
+        skipColdStart: workerId === 'w0',
+        jobs: {
+          long: {
+            schedule: '* * * * *',
+            overlap: 'skip',
+            timeout: 0,
+            action: () => clock.sleep(10 * 60_000),
+          },
+        },
+      });
+      live.push(plugin);
+      instances.push({ plugin, store });
+      await plugin.start();
+      await clock.advance(1000);
+    }
+    await clock.advanceTo(Date.parse('2026-03-01T00:01:10Z')); // w0 leads and runs slot 00:01
+    const leader = instances.find(({ plugin }) => plugin.isLeader())!;
+    expect(leader.plugin.workerId).toBe('w0');
+    leader.store.kill();
+    live.splice(live.indexOf(leader.plugin), 1); // a dead process is never stopped
+    await clock.advance(3 * 60_000);
+    const successor = instances[1]!.plugin;
+    expect(successor.isLeader()).toBe(true);
+    const line = lines.debug.find((text) => text.includes('no longer alive'));
+    expect(line).toMatch(
+      new RegExp(
+        `job 'long' slot 2026-03-01T00:01:00.000Z: run .+ of w0, which is no longer alive, recorded abandoned \\(by w1, epoch ${successor.getEpoch()}\\)`,
+      ),
+    );
+    expect(lines.debug.some((text) => text.includes(`leader is w1, epoch ${successor.getEpoch()}`))).toBe(
+      true,
+    );
   });
 });
 
