@@ -1134,7 +1134,10 @@ export class SchedulerPlugin<Db = unknown> {
       // A re-run after a crash continues the attempt count of the run it takes over.
       const offset = record.attempts - 1;
       outcome = await this.#executor.run(
-        (ctx) => def.action(database, offset === 0 ? ctx : { ...ctx, attempt: ctx.attempt + offset }, this),
+        (ctx) =>
+          this.#observability.inSpan(ctx.runId, () =>
+            def.action(database, offset === 0 ? ctx : { ...ctx, attempt: ctx.attempt + offset }, this),
+          ),
         {
           retries: def.retries,
           timeout: def.timeout,

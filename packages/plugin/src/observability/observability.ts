@@ -3,7 +3,7 @@ import type { EventTap } from '../event-hub.js';
 import type { SchedulerEvents } from '../events.js';
 import type { ResolvedPluginOptions } from '../plugin-options.js';
 import { LogObserver } from './log-observer.js';
-import { loadGlobalTelemetry, Telemetry } from './telemetry.js';
+import { loadActivation, loadGlobalTelemetry, Telemetry } from './telemetry.js';
 
 /**
  * The plugin's logs and OpenTelemetry, kept outside the engine: both are consumers of the
@@ -33,8 +33,9 @@ export class Observability {
 
   /**
    * The store the plugin should use: counted and timed when a meter is configured. With
-   * `telemetry: true` this is where `@opentelemetry/api` is imported (once; the store is opened
-   * before anything runs), and where its absence is reported (`INVALID_OPTION`).
+   * telemetry on, this is where `@opentelemetry/api` is imported (once; the store is opened
+   * before anything runs): for `telemetry: true` its absence is reported (`INVALID_OPTION`); with
+   * a tracer passed in, it only makes the attempt's span active around the action.
    */
   async instrumentStore(store: ObjectStore): Promise<ObjectStore> {
     if (this.#options.telemetry === 'global' && !this.#telemetry) {
@@ -46,6 +47,12 @@ export class Observability {
         this.#loading = undefined;
       }
     }
+    if (this.#telemetry?.needsActivation) this.#telemetry.activate = await loadActivation();
     return this.#telemetry ? this.#telemetry.instrumentStore(store) : store;
+  }
+
+  /** Runs an attempt's action inside its span (see `Telemetry.inSpan`); just `fn()` without tracing. */
+  inSpan<T>(runId: string, fn: () => T): T {
+    return this.#telemetry ? this.#telemetry.inSpan(runId, fn) : fn();
   }
 }

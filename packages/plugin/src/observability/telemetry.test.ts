@@ -1,4 +1,5 @@
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, metrics, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -208,6 +209,42 @@ describe('OpenTelemetry', () => {
     expect(outcome('get', 'not_found') + outcome('head', 'not_found')).toBeGreaterThan(0);
     const storeDuration = await points('s3_scheduler.store.duration');
     expect(storeDuration.length).toBeGreaterThan(0);
+  });
+
+  it("makes the attempt's span active around the action: the spans a job starts are its children", async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    shutdowns.push(async () => {
+      context.disable();
+    });
+    const { spans, tracerProvider } = sdk();
+    const tracer = tracerProvider.getTracer('test');
+    clock = new ManualClock({ now: START });
+    const plugin = new SchedulerPlugin({
+      store: new MemoryStore(),
+      clock,
+      skipColdStart: true,
+      logger: null,
+      telemetry: { tracer },
+      jobs: {
+        query: {
+          schedule: '* * * * *',
+          action: async () => {
+            await Promise.resolve();
+            tracer.startSpan('SELECT sessions').end();
+          },
+        },
+      },
+    });
+    live.push(plugin);
+    await plugin.start();
+    const done = new Promise((resolve) => plugin.once('plg:scheduler:job-completed', resolve));
+    await clock.advanceTo(Date.parse('2026-03-01T00:01:01Z'));
+    await done;
+    const run = spans.getFinishedSpans().find((span) => span.name === 'run query')!;
+    const child = spans.getFinishedSpans().find((span) => span.name === 'SELECT sessions')!;
+    expect(child.spanContext().traceId).toBe(run.spanContext().traceId);
+    expect(child.parentSpanContext?.spanId).toBe(run.spanContext().spanId);
   });
 
   it('telemetry: true takes the global providers of @opentelemetry/api, loaded at start', async () => {

@@ -74,15 +74,49 @@ export function resolveTelemetry(value: unknown, where: Where): ResolvedTelemetr
   };
 }
 
+/** Runs `fn` with `span` as the active span (OpenTelemetry's context), so spans it starts are children. */
+export type Activate = <T>(span: TelemetrySpan, fn: () => T) => T;
+
+type Api = typeof import('@opentelemetry/api');
+
+/** `@opentelemetry/api`, or `undefined` when it is not installed. */
+async function importApi(): Promise<Api | undefined> {
+  try {
+    return await import('@opentelemetry/api');
+  } catch {
+    return undefined;
+  }
+}
+
+function activation(api: Api): Activate {
+  return (span, fn) =>
+    api.context.with(
+      api.trace.setSpan(api.context.active(), span as unknown as import('@opentelemetry/api').Span),
+      fn,
+    );
+}
+
+/**
+ * With `telemetry: { tracer }`, the active-span context comes from `@opentelemetry/api` when it is
+ * installed (it is, wherever a tracer was made): imported on demand; without it the spans are
+ * still recorded, only not made active.
+ */
+export async function loadActivation(): Promise<Activate | undefined> {
+  const api = await importApi();
+  return api ? activation(api) : undefined;
+}
+
 /**
  * `telemetry: true`: the global tracer and meter of `@opentelemetry/api`, imported on demand so
  * an application without it pays nothing. Throws `INVALID_OPTION` when it is not installed.
  */
-export async function loadGlobalTelemetry(): Promise<{ tracer: TelemetryTracer; meter: TelemetryMeter }> {
-  let api: typeof import('@opentelemetry/api');
-  try {
-    api = await import('@opentelemetry/api');
-  } catch {
+export async function loadGlobalTelemetry(): Promise<{
+  tracer: TelemetryTracer;
+  meter: TelemetryMeter;
+  activate: Activate;
+}> {
+  const api = await importApi();
+  if (!api) {
     throw invalidOption(
       { operation: 'start', option: 'telemetry' },
       true,
@@ -93,6 +127,7 @@ export async function loadGlobalTelemetry(): Promise<{ tracer: TelemetryTracer; 
   return {
     tracer: api.trace.getTracer(TELEMETRY_SCOPE) as unknown as TelemetryTracer,
     meter: api.metrics.getMeter(TELEMETRY_SCOPE) as unknown as TelemetryMeter,
+    activate: activation(api),
   };
 }
 
@@ -105,6 +140,8 @@ const seconds = (ms: number) => ms / 1000;
  */
 export class Telemetry {
   readonly #tracer: TelemetryTracer | undefined;
+  /** Makes a span active around the action; set once `@opentelemetry/api` is loaded. */
+  activate: Activate | undefined;
   readonly #now: () => number;
   readonly #monotonic: () => number;
   /** The span of the attempt going on, by run id. */
@@ -117,10 +154,11 @@ export class Telemetry {
   readonly #storeDuration;
 
   constructor(
-    instruments: { tracer?: TelemetryTracer; meter?: TelemetryMeter },
+    instruments: { tracer?: TelemetryTracer; meter?: TelemetryMeter; activate?: Activate },
     clock: { now(): number; monotonic(): number },
   ) {
     this.#tracer = instruments.tracer;
+    this.activate = instruments.activate;
     this.#now = () => clock.now();
     this.#monotonic = () => clock.monotonic();
     const meter = instruments.meter;
@@ -220,6 +258,21 @@ export class Telemetry {
       default:
         return;
     }
+  }
+
+  /** Whether spans are recorded and none can be made active yet (see `loadActivation`). */
+  get needsActivation(): boolean {
+    return this.#tracer !== undefined && this.activate === undefined;
+  }
+
+  /**
+   * Runs an attempt's action with the attempt's span active, so the spans the action starts (a
+   * database call, an HTTP request) are its children. The span was started by `job-started`,
+   * which the executor emits just before it calls the action.
+   */
+  inSpan<T>(runId: string, fn: () => T): T {
+    const span = this.#spans.get(runId);
+    return span && this.activate ? this.activate(span, fn) : fn();
   }
 
   #ended(job: string, status: string, durationMs: number): void {
