@@ -19,7 +19,7 @@ export interface Execution {
  * the leader finds it served.
  */
 export class TestCluster {
-  readonly clock = new ManualClock({ now: START });
+  readonly clock: ManualClock;
   readonly executions: Execution[] = [];
   readonly plugins: SchedulerPlugin[] = [];
   /** `advance(ms)` moves time; on a real server, in steps once the server has answered. */
@@ -28,9 +28,13 @@ export class TestCluster {
   readonly bucket: ObjectStore;
 
   /** Default: a memory bucket whose write times follow the cluster's clock (liveness is judged from them). */
-  constructor(bucket?: ObjectStore) {
+  constructor(bucket?: ObjectStore, start = START) {
+    this.clock = new ManualClock({ now: start });
     this.bucket = bucket ?? new MemoryStore({ clock: this.clock });
   }
+
+  /** Wraps each instance's store (a `GatedStore` on a real server). */
+  wrapStore: (store: ObjectStore) => ObjectStore = (store) => store;
 
   add(workerId: string): SchedulerPlugin {
     const record =
@@ -44,7 +48,7 @@ export class TestCluster {
         });
       };
     const plugin = new SchedulerPlugin({
-      store: this.bucket,
+      store: this.wrapStore(this.bucket),
       clock: this.clock,
       workerId,
       heartbeatInterval: 5_000,
