@@ -1,5 +1,6 @@
 import { readRequest } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
+import { CountingStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
 import { MINUTE, START, TestCluster } from './test-support/cluster.js';
@@ -190,5 +191,32 @@ describe('s3-scheduler (command layer, embedded store)', () => {
     const watched = await c.cli('watch', '--iterations', '2', '--interval', '1', '--json');
     expect(watched.code).toBe(0);
     expect(watched.stdout.trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('request costs of each command (CountingStore)', () => {
+  it('are bounded and independent of history', async () => {
+    const c = await started(2);
+    await c.advance(30 * MINUTE);
+    const counting = new CountingStore(c.bucket);
+    c.cliStore = counting;
+    const costs: Record<string, number> = {};
+    const measure = async (...argv: string[]) => {
+      counting.reset();
+      const { code } = await c.cli(...argv, '--json');
+      expect(code).toBe(0);
+      costs[argv.join(' ')] = counting.total;
+    };
+    await measure('status');
+    await measure('jobs');
+    await measure('describe', 'minutely');
+    await measure('history', 'minutely', '--limit', '20');
+    await measure('history', 'minutely', '--limit', '20', '--status', 'completed');
+    await measure('pause', 'minutely');
+    await measure('resume', 'minutely');
+    console.log(`CLI request costs (3 jobs, 2 workers, 30 min of history): ${JSON.stringify(costs)}`);
+    // 1 lease + 1 workers list + 1 catalog + 1 jobs list + 1 active list + 3 jobs × (1 list + ≤ 2 gets).
+    expect(costs.status).toBeLessThanOrEqual(14);
+    expect(costs['history minutely --limit 20']).toBeLessThanOrEqual(3 + 21);
   });
 });

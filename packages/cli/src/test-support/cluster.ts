@@ -33,6 +33,9 @@ export class TestCluster {
     this.bucket = bucket ?? new MemoryStore({ clock: this.clock });
   }
 
+  /** The store the CLI reads (default the bucket; a `CountingStore` to measure). */
+  cliStore: ObjectStore | undefined;
+
   /** Wraps each instance's store (a `GatedStore` on a real server). */
   wrapStore: (store: ObjectStore) => ObjectStore = (store) => store;
 
@@ -91,7 +94,7 @@ export class TestCluster {
       stdout: { write: (text: string) => (stdout += text) },
       stderr: { write: (text: string) => (stderr += text) },
       env: {},
-      store: this.bucket,
+      store: this.cliStore ?? this.bucket,
       clock: this.clock,
     };
     let code: number | undefined;
