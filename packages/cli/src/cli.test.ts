@@ -2,6 +2,7 @@ import { readRequest } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
 import { CountingStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { MINUTE, START, TestCluster } from './test-support/cluster.js';
 
@@ -218,5 +219,28 @@ describe('request costs of each command (CountingStore)', () => {
     // 1 lease + 1 workers list + 1 catalog + 1 jobs list + 1 active list + 3 jobs × (1 list + ≤ 2 gets).
     expect(costs.status).toBeLessThanOrEqual(14);
     expect(costs['history minutely --limit 20']).toBeLessThanOrEqual(3 + 21);
+  });
+});
+
+describe('connection', () => {
+  it('a malformed connection string exits 6 and never echoes its secret', async () => {
+    let output = '';
+    const io = {
+      stdout: { write: (text: string) => (output += text) },
+      stderr: { write: (text: string) => (output += text) },
+      env: { S3_SCHEDULER_STORE: 's3://AKIAEXAMPLE:supersecret-value@/no-bucket?region=' },
+    };
+    expect(await runCli(['status'], io)).toBe(EXIT_CODES.STORE);
+    expect(await runCli(['status', '--json'], io)).toBe(EXIT_CODES.STORE);
+    expect(output).toContain('INVALID_CONNECTION_STRING');
+    expect(output).not.toContain('supersecret-value');
+    let missing = '';
+    const none = {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (missing += text) },
+      env: {},
+    };
+    expect(await runCli(['jobs'], none)).toBe(EXIT_CODES.STORE);
+    expect(missing).toContain('S3_SCHEDULER_STORE');
   });
 });

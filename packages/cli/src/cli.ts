@@ -331,7 +331,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       input.kind === 'trigger' ? `trigger ${input.job}` : `backfill ${input.job} ${input.from} → ${input.to}`;
     const spinner =
       io.stderr.isTTY === true && !g.json
-        ? createSpinner(`${what}: waiting for the leader…`).start()
+        ? createSpinner(`${what}: waiting for the leader…`, {
+            stream: io.stderr as NodeJS.WriteStream,
+          }).start()
         : undefined;
     const deadline = clock.now() + options.timeout * 1000;
     let served: OperatorRequest | undefined;
