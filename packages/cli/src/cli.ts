@@ -12,7 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createSpinner } from 'nanospinner';
 import pc from 'picocolors';
 import { EXIT_CODES, type ExitCode, exitCodeOf } from './exit-codes.js';
-import { Renderer } from './render.js';
+import { msText, Renderer } from './render.js';
 
 /** Where the CLI writes and what it reads from its environment; tests pass their own. */
 export interface CliIo {
@@ -420,7 +420,7 @@ function outcomeText(request: OperatorRequest): string {
     return `${request.kind} ${request.job} failed${where}: ${request.error.message} [${request.error.code}]`;
   if (request.run) {
     const error = request.run.error ? `: ${request.run.error.message}` : '';
-    return `${request.kind} ${request.job}: run ${request.run.runId} ${request.run.status}${where} in ${request.run.durationMs} ms${error}`;
+    return `${request.kind} ${request.job}: run ${request.run.runId} ${request.run.status}${where} in ${msText(request.run.durationMs)}${error}`;
   }
   if (request.backfill) {
     const b = request.backfill;

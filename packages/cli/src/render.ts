@@ -96,11 +96,11 @@ export class Renderer {
       if (d.dst) rows.push(['DST', `gap ${d.dst.gap}, overlap ${d.dst.overlap}`]);
       rows.push(
         ['Overlap', `${d.overlap}${d.overlap.startsWith('buffer') ? ` (buffer ${d.bufferLimit})` : ''}`],
-        ['Catch-up', `${d.catchUp} within ${d.catchUpWindow} ms`],
+        ['Catch-up', `${d.catchUp} within ${msText(d.catchUpWindow)}`],
         ['Recovery', d.recovery],
-        ['Retries / timeout', `${d.retries} / ${d.timeout === 0 ? 'none' : `${d.timeout} ms`}`],
+        ['Retries / timeout', `${d.retries} / ${d.timeout === 0 ? 'none' : msText(d.timeout)}`],
       );
-      if (d.jitter) rows.push(['Jitter', `${d.jitter} ms`]);
+      if (d.jitter) rows.push(['Jitter', msText(d.jitter)]);
       if (d.pauseOnFailure) rows.push(['Pause on failure', `after ${d.pauseOnFailure} failed runs`]);
       if (d.maxRuns) rows.push(['Max runs', `${d.maxRuns} (${job.runsTaken} taken)`]);
     } else {
@@ -114,7 +114,7 @@ export class Renderer {
       ],
       [
         'Success rate',
-        `${s.successRate}%${s.averageDurationMs === null ? '' : `, mean ${s.averageDurationMs} ms`}`,
+        `${s.successRate}%${s.averageDurationMs === null ? '' : `, mean ${msText(s.averageDurationMs)}`}`,
       ],
       ['Failures in a row', String(job.consecutiveFailures)],
     );
@@ -151,7 +151,7 @@ export class Renderer {
         run.trigger,
         this.#statusText(run.status),
         run.startTime,
-        run.duration === null ? this.c.dim('—') : `${run.duration} ms`,
+        run.duration === null ? this.c.dim('—') : msText(run.duration),
         run.workerId ?? '?',
         run.error ?? '',
       ]);
@@ -173,7 +173,10 @@ export class Renderer {
 
   #table(head: string[]): Table.Table {
     // No colours in cli-table3's own styling: ours are already applied (or off).
-    return new Table({ head: head.map((text) => this.c.bold(text)), style: { head: [], border: [] } });
+    return new Table({
+      head: head.map((text) => this.c.bold(text)),
+      style: { head: [], border: [], compact: true },
+    });
   }
 }
 
@@ -187,6 +190,14 @@ export function inText(iso: string, now: number): string {
 export function ago(iso: string, now: number): string {
   const ms = now - Date.parse(iso);
   return ms >= 0 ? `${duration(ms)} ago` : `in ${duration(-ms)}`;
+}
+
+/** A duration in ms for people: `0.4 ms`, `250 ms`, `1.5 s`, then as `duration`. */
+export function msText(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 10) / 10} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
+  return duration(ms);
 }
 
 function duration(ms: number): string {
