@@ -11,6 +11,8 @@ export type {
   TelemetryTracer,
 } from './observability/telemetry.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
+export * from './read-model/index.js';
+export * from './requests/index.js';
 export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {
   BackfillResult,

@@ -1,0 +1,431 @@
+import { hostname } from 'node:os';
+import { type Clock, isSchedulerError, SchedulerError, systemClock } from '@s3-scheduler/core';
+import {
+  ClusterReadModel,
+  deleteRequest,
+  type OperatorRequest,
+  readRequest,
+  submitRequest,
+} from '@s3-scheduler/plugin';
+import { connect, type ObjectStore } from '@s3-scheduler/storage';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createSpinner } from 'nanospinner';
+import pc from 'picocolors';
+import { EXIT_CODES, type ExitCode, exitCodeOf } from './exit-codes.js';
+import { msText, Renderer } from './render.js';
+
+/** Where the CLI writes and what it reads from its environment; tests pass their own. */
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  /** Use this store instead of opening `--store` (in-process use, tests with a memory store). */
+  store?: ObjectStore;
+  /** Default the system clock: "now", and the waits between polls. */
+  clock?: Clock;
+  /** Ends `watch` (Ctrl-C in the bin). */
+  signal?: AbortSignal;
+}
+
+interface GlobalOptions {
+  store?: string;
+  json?: boolean;
+  color?: boolean;
+  historyResource?: string;
+  keyPrefix?: string;
+}
+
+const STORE_ENV = 'S3_SCHEDULER_STORE';
+
+/**
+ * Runs the `s3-scheduler` command line on `argv` (without `node` and the script) and resolves
+ * with the exit code (see `EXIT_CODES`). Never throws, never calls `process.exit`.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const clock = io.clock ?? systemClock;
+  let exitCode: ExitCode = EXIT_CODES.OK;
+  let json = argv.includes('--json');
+  const program = new Command('s3-scheduler');
+  const colorsFor = (options: GlobalOptions) =>
+    pc.createColors(
+      options.color !== false && io.stdout.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== 'dumb',
+    );
+  const out = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const printJson = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+  let storePromise: Promise<ClusterReadModel> | undefined;
+  const model = (options: GlobalOptions, writes: boolean): Promise<ClusterReadModel> => {
+    storePromise ??= (async () => {
+      const readOptions = {
+        clock,
+        ...(options.historyResource ? { historyResource: options.historyResource } : {}),
+        ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+      };
+      if (io.store) return new ClusterReadModel(io.store, readOptions);
+      const connection = options.store ?? io.env[STORE_ENV];
+      if (!connection) {
+        throw new SchedulerError('No store given', {
+          code: 'INVALID_CONNECTION_STRING',
+          operation: 'cli',
+          metadata: { option: '--store', env: STORE_ENV },
+          suggestion: `Pass --store 's3://key:secret@bucket/prefix?endpoint=…' or set ${STORE_ENV} (the same connection string the app's plugin uses).`,
+        });
+      }
+      // Reading needs no conditional writes; commands that write (pause, requests) probe first,
+      // as the plugin does, so a store that ignores conditions is refused.
+      const store = await connect(connection, { unsafeSkipProbe: !writes, clock });
+      return new ClusterReadModel(store, readOptions);
+    })();
+    return storePromise;
+  };
+
+  program
+    .description(
+      'Operate an s3-scheduler cluster from its bucket: status, jobs, history, pause, trigger, backfill.',
+    )
+    .option('-s, --store <connection>', `connection string of the cluster's store (default: $${STORE_ENV})`)
+    .option(
+      '--key-prefix <prefix>',
+      "the plugin's keyPrefix, when the connection string names the bare bucket",
+    )
+    .option('--history-resource <name>', "the plugin's historyResource, when not the default")
+    .option('--json', 'print JSON for scripts instead of tables')
+    .option('--no-color', 'no colours (also off when not a TTY, or with NO_COLOR)')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(text),
+    });
+
+  const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+  const action =
+    <A extends unknown[]>(run: (...args: A) => Promise<ExitCode | undefined>) =>
+    async (...args: A) => {
+      exitCode = (await run(...args)) ?? EXIT_CODES.OK;
+    };
+
+  program
+    .command('status')
+    .description('leader, epoch, live workers, and the jobs due soonest with last status and running runs')
+    .addOption(
+      new Option('--jobs <n>', 'how many jobs to show (the rest: `jobs`)').default(20).argParser(positiveInt),
+    )
+    .action(
+      action(async (options: { jobs: number }, command: Command) => {
+        const g = globals(command);
+        const status = await (await model(g, false)).status({ jobLimit: options.jobs });
+        if (g.json) printJson(status);
+        else out(new Renderer(colorsFor(g)).status(status, clock.now()));
+        return undefined;
+      }),
+    );
+
+  program
+    .command('jobs')
+    .description('every job of the cluster: schedule, zone, next run, pause state')
+    .action(
+      action(async (_options: unknown, command: Command) => {
+        const g = globals(command);
+        const { jobs, catalogPublishedAt } = await (await model(g, false)).jobs();
+        if (g.json) printJson({ jobs, catalogPublishedAt });
+        else out(new Renderer(colorsFor(g)).jobs(jobs, clock.now()));
+        return undefined;
+      }),
+    );
+
+  program
+    .command('describe')
+    .description("everything about one job, as the plugin's describe() returns it")
+    .argument('<job>', 'job name')
+    .addOption(new Option('--next <n>', 'next runs to show').default(5).argParser(positiveInt))
+    .addOption(new Option('--recent <n>', 'recent runs to show').default(10).argParser(positiveInt))
+    .action(
+      action(async (job: string, options: { next: number; recent: number }, command: Command) => {
+        const g = globals(command);
+        const described = await (await model(g, false)).describe(job, {
+          count: options.next,
+          recent: options.recent,
+        });
+        if (g.json) printJson(described);
+        else out(new Renderer(colorsFor(g)).describe(described, clock.now()));
+        return undefined;
+      }),
+    );
+
+  program
+    .command('history')
+    .description("a job's runs, newest first (constant cost: 1 list + 1 read per run shown)")
+    .argument('<job>', 'job name')
+    .addOption(
+      new Option('--status <status>', 'only runs in this status').choices([
+        'running',
+        'completed',
+        'success',
+        'failed',
+        'timeout',
+        'skipped',
+        'cancelled',
+        'abandoned',
+      ]),
+    )
+    .addOption(new Option('--limit <n>', 'runs per page (1–1000)').default(20).argParser(positiveInt))
+    .option('--before <instant>', 'only runs strictly before this ISO instant', instant)
+    .option('--after <instant>', 'only runs strictly after this ISO instant', instant)
+    .option('--cursor <cursor>', 'the cursor printed with the previous page')
+    .action(
+      action(
+        async (
+          job: string,
+          options: { status?: string; limit: number; before?: string; after?: string; cursor?: string },
+          command: Command,
+        ) => {
+          const g = globals(command);
+          const m = await model(g, false);
+          await m.job(job); // JOB_NOT_FOUND rather than an empty page for a typo
+          const page = await m.runs(job, { ...options, limit: Math.min(options.limit, 1000) });
+          if (g.json) printJson(page);
+          else {
+            out(new Renderer(colorsFor(g)).history(page.runs));
+            if (page.cursor) out(`more: --cursor ${page.cursor}`);
+          }
+          return undefined;
+        },
+      ),
+    );
+
+  program
+    .command('pause')
+    .description('pause a job cluster-wide (the leader takes it up within a heartbeat)')
+    .argument('<job>', 'job name')
+    .option('--note <text>', 'why, shown by status and describe', 'Paused from the s3-scheduler CLI')
+    .action(
+      action(async (job: string, options: { note: string }, command: Command) => {
+        const g = globals(command);
+        const m = await model(g, true);
+        await m.job(job);
+        await m.pause(job, options.note);
+        if (g.json) printJson({ job, paused: true, note: options.note });
+        else out(`Paused ${job}: ${options.note}`);
+        return undefined;
+      }),
+    );
+
+  program
+    .command('resume')
+    .description('end a pause (and reset the failure streak)')
+    .argument('<job>', 'job name')
+    .action(
+      action(async (job: string, _options: unknown, command: Command) => {
+        const g = globals(command);
+        const m = await model(g, true);
+        await m.job(job);
+        await m.resume(job);
+        if (g.json) printJson({ job, paused: false });
+        else out(`Resumed ${job}`);
+        return undefined;
+      }),
+    );
+
+  const requestOptions = (command: Command) =>
+    command
+      .option('--no-wait', 'write the request and return at once')
+      .addOption(
+        new Option('--timeout <seconds>', 'how long to wait for the outcome')
+          .default(600)
+          .argParser(positiveInt),
+      );
+
+  requestOptions(
+    program
+      .command('trigger')
+      .description("run a job now, on the current leader (recorded with trigger 'manual')")
+      .argument('<job>', 'job name'),
+  ).action(
+    action(async (job: string, options: { wait: boolean; timeout: number }, command: Command) =>
+      request(globals(command), { kind: 'trigger', job }, options),
+    ),
+  );
+
+  requestOptions(
+    program
+      .command('backfill')
+      .description("run the job's slots in [from, to] that never ran, on the leader (trigger 'backfill')")
+      .argument('<job>', 'job name')
+      .requiredOption('--from <instant>', 'first instant, ISO', instant)
+      .requiredOption('--to <instant>', 'last instant, ISO (inclusive)', instant),
+  ).action(
+    action(
+      async (
+        job: string,
+        options: { from: string; to: string; wait: boolean; timeout: number },
+        command: Command,
+      ) => {
+        if (Date.parse(options.to) < Date.parse(options.from)) {
+          throw new InvalidArgumentError(`--to (${options.to}) is before --from (${options.from})`);
+        }
+        return request(
+          globals(command),
+          { kind: 'backfill', job, from: options.from, to: options.to },
+          options,
+        );
+      },
+    ),
+  );
+
+  program
+    .command('watch')
+    .description('a live view of the cluster, refreshed until Ctrl-C')
+    .addOption(
+      new Option('--interval <seconds>', 'seconds between refreshes').default(2).argParser(positiveInt),
+    )
+    .addOption(new Option('--jobs <n>', 'how many jobs to show').default(20).argParser(positiveInt))
+    .addOption(new Option('--iterations <n>', 'stop after this many refreshes').argParser(positiveInt))
+    .action(
+      action(async (options: { interval: number; jobs: number; iterations?: number }, command: Command) => {
+        const g = globals(command);
+        const m = await model(g, false);
+        const renderer = new Renderer(colorsFor(g));
+        const tty = io.stdout.isTTY === true && !g.json;
+        for (let round = 1; !io.signal?.aborted; round++) {
+          const status = await m.status({ jobLimit: options.jobs });
+          if (g.json) io.stdout.write(`${JSON.stringify(status)}\n`);
+          else {
+            const header = `s3-scheduler watch — ${new Date(clock.now()).toISOString()} — every ${options.interval}s, Ctrl-C to quit`;
+            io.stdout.write(
+              `${tty ? '\x1b[H\x1b[2J' : ''}${header}\n\n${renderer.status(status, clock.now())}\n`,
+            );
+          }
+          if (options.iterations !== undefined && round >= options.iterations) break;
+          await clock.sleep(options.interval * 1000, io.signal).catch(() => undefined);
+        }
+        return undefined;
+      }),
+    );
+
+  async function request(
+    g: GlobalOptions,
+    input: { kind: 'trigger' | 'backfill'; job: string; from?: string; to?: string },
+    options: { wait: boolean; timeout: number },
+  ): Promise<ExitCode> {
+    const m = await model(g, true);
+    const [{ alive }] = await Promise.all([m.leadership(), m.job(input.job)]);
+    const submitted = await submitRequest(
+      m.store,
+      { ...input, requestedBy: `cli@${hostname()}` },
+      clock.now(),
+    );
+    if (!alive) {
+      const message = `No instance is alive to take the request (no live leader lease, no live worker heartbeat). Request ${submitted.id} waits in the bucket and runs when an instance of the app leads again.`;
+      if (g.json) printJson({ request: submitted, alive: false, error: { code: 'NO_INSTANCE', message } });
+      else io.stderr.write(`${colorsFor(g).red(message)}\n`);
+      return EXIT_CODES.NO_INSTANCE;
+    }
+    if (!options.wait) {
+      if (g.json) printJson({ request: submitted });
+      else out(`Request ${submitted.id} written: the leader takes it up within a heartbeat.`);
+      return EXIT_CODES.OK;
+    }
+    const what =
+      input.kind === 'trigger' ? `trigger ${input.job}` : `backfill ${input.job} ${input.from} → ${input.to}`;
+    const spinner =
+      io.stderr.isTTY === true && !g.json
+        ? createSpinner(`${what}: waiting for the leader…`, {
+            stream: io.stderr as NodeJS.WriteStream,
+          }).start()
+        : undefined;
+    const deadline = clock.now() + options.timeout * 1000;
+    let served: OperatorRequest | undefined;
+    try {
+      for (;;) {
+        const current = await readRequest(m.store, submitted.id);
+        if (!current) break;
+        if (current.request.state === 'running')
+          spinner?.update(`${what}: running on ${current.request.workerId}…`);
+        if (current.request.state === 'done' || current.request.state === 'failed') {
+          served = current.request;
+          break;
+        }
+        if (clock.now() >= deadline) break;
+        await clock.sleep(POLL_MS);
+      }
+    } finally {
+      if (!served) spinner?.stop();
+    }
+    if (!served) {
+      const message = `No outcome within ${options.timeout}s; request ${submitted.id} stays in the bucket (the leader serves it when it can).`;
+      if (g.json) printJson({ request: submitted, error: { code: 'TIMEOUT', message } });
+      else io.stderr.write(`${message}\n`);
+      return EXIT_CODES.TIMEOUT;
+    }
+    // Collected: nobody else needs it (the leader would delete it after an hour otherwise).
+    await deleteRequest(m.store, served.id).catch(() => undefined);
+    const ok = served.state === 'done';
+    const summary = outcomeText(served);
+    if (ok) spinner?.success(summary);
+    else spinner?.error(summary);
+    if (g.json) printJson({ request: served });
+    else if (!spinner) (ok ? out : (text: string) => io.stderr.write(`${text}\n`))(summary);
+    if (ok) return EXIT_CODES.OK;
+    return served.error?.code === 'JOB_NOT_FOUND' ? EXIT_CODES.NOT_FOUND : EXIT_CODES.FAILED;
+  }
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
+    }
+    if (error instanceof InvalidArgumentError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT_CODES.USAGE;
+    }
+    json ||= program.opts().json === true;
+    const code = exitCodeOf(error);
+    if (json) {
+      io.stdout.write(
+        `${JSON.stringify({ error: isSchedulerError(error) ? error.toJSON() : { message: String((error as Error)?.message ?? error) } }, null, 2)}\n`,
+      );
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      const suggestion = isSchedulerError(error) && error.suggestion ? `\n${error.suggestion}` : '';
+      io.stderr.write(`error: ${message}${isSchedulerError(error) ? ` [${error.code}]` : ''}${suggestion}\n`);
+    }
+    return code;
+  }
+}
+
+/** Between two reads of a request's outcome (ms): one GET a second while waiting. */
+const POLL_MS = 1_000;
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function instant(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new InvalidArgumentError(`expected an ISO instant such as 2026-03-01T00:00:00Z, got '${value}'`);
+  return new Date(ms).toISOString();
+}
+
+function outcomeText(request: OperatorRequest): string {
+  const where = request.workerId ? ` on ${request.workerId} (epoch ${request.epoch})` : '';
+  if (request.error)
+    return `${request.kind} ${request.job} failed${where}: ${request.error.message} [${request.error.code}]`;
+  if (request.run) {
+    const error = request.run.error ? `: ${request.run.error.message}` : '';
+    return `${request.kind} ${request.job}: run ${request.run.runId} ${request.run.status}${where} in ${msText(request.run.durationMs)}${error}`;
+  }
+  if (request.backfill) {
+    const b = request.backfill;
+    const failed = b.runs.filter((run) => run.status !== 'completed' && run.status !== 'already-ran').length;
+    return `backfill ${request.job}: ${b.slots} slots, ${b.ran} ran${failed ? ` (${failed} failed)` : ''}, ${b.alreadyRan} had run already${where}`;
+  }
+  return `${request.kind} ${request.job}: ${request.state}${where}`;
+}
