@@ -4,6 +4,7 @@ export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events
 export type { HistoryEntry } from './history-entry.js';
 export { JOB_LIMITS } from './job-options.js';
 export type { JobStatus } from './job-state.js';
+export type { JobStatusStatistics, SchedulerJobStatistics } from './job-statistics.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
 export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {

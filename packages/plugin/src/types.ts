@@ -1,8 +1,8 @@
 import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
-import type { JobStatistics } from '@s3-scheduler/history';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { HistoryEntry } from './history-entry.js';
+import type { SchedulerJobStatistics } from './job-statistics.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {
@@ -188,7 +188,8 @@ export interface JobDescription {
     consecutiveFailures: number;
     runsTaken: number;
   };
-  statistics: JobStatistics;
+  /** As `getJobStatistics()` returns them. */
+  statistics: SchedulerJobStatistics;
 }
 
 /** What `runJob` resolves with. */
