@@ -318,3 +318,43 @@ describe('getJobStatus() and the wording of constructor errors', () => {
     for (const e of [error, invalid]) expect(JSON.stringify(e)).not.toContain('validateConfiguration');
   });
 });
+
+describe('stop(): stopTimeout, then a fixed 5 s grace for cancelled runs', () => {
+  async function stopTiming(action: (signal: AbortSignal) => Promise<unknown>) {
+    const scheduler = plugin({
+      enableCoordinator: false,
+      stopTimeout: 1_000,
+      jobs: { j: { schedule: null, timeout: 0, action: (_db, context) => action(context.signal) } },
+    });
+    const stopped: Array<{ drained: boolean }> = [];
+    scheduler.on('scheduler_stopped', (event) => {
+      stopped.push(event);
+    });
+    await scheduler.start();
+    void scheduler.runJob('j');
+    await clock.advance(10);
+    const from = clock.monotonic();
+    let tookMs: number | undefined;
+    const stopping = scheduler.stop().then(() => {
+      tookMs = clock.monotonic() - from;
+    });
+    for (let i = 0; i < 40 && tookMs === undefined; i++) await clock.advance(250);
+    await stopping;
+    return { tookMs, drained: stopped[0]?.drained };
+  }
+
+  it('a run that ends 4 s after its signal aborts is waited for', async () => {
+    const result = await stopTiming(
+      (signal) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => void clock.sleep(4_000).then(resolve), { once: true }),
+        ),
+    );
+    expect(result).toEqual({ tookMs: 5_000, drained: true });
+  });
+
+  it('a run that ignores its signal is left after stopTimeout + 5 s, reported drained: false', async () => {
+    const result = await stopTiming(() => new Promise(() => undefined));
+    expect(result).toEqual({ tookMs: 6_000, drained: false });
+  });
+});
