@@ -8,3 +8,4 @@ export {
   validateCron,
 } from './cron-schedule.js';
 export type { DstGap, DstOverlap, DstPolicy } from './dst-policy.js';
+export { zonedInstant } from './zoned-instant.js';

@@ -88,7 +88,8 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     attempt,
     startedAt,
     finishedAt: clock.now(),
-    durationMs: clock.monotonic() - start,
+    // Whole ms, rounded once here: a monotonic clock reads fractions (performance.now()).
+    durationMs: Math.round(clock.monotonic() - start),
     status,
   };
   if (status !== 'completed') record.error = captureError(error);

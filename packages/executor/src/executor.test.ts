@@ -32,6 +32,24 @@ describe('Executor.run: results and failures', () => {
     });
   });
 
+  it('reports whole milliseconds when the monotonic clock reads fractions', async () => {
+    // performance.now() has fractions: durations were 1.1939729999999145 before rounding here.
+    const { clock, executor } = setup();
+    let finish!: () => void;
+    const outcome = executor.run(() => new Promise<void>((resolve) => (finish = resolve)));
+    await clock.advance(1.193973);
+    finish();
+    const { durationMs, queuedMs, attempts } = await outcome;
+    expect(durationMs).toBe(1);
+    expect(attempts[0]!.durationMs).toBe(1);
+    expect(queuedMs).toBe(0);
+    const late = executor.run(() => new Promise<void>((resolve) => (finish = resolve)));
+    await clock.advance(1193.5001);
+    finish();
+    expect((await late).durationMs).toBe(1194);
+    expect(Number.isInteger((await late).attempts[0]!.durationMs)).toBe(true);
+  });
+
   it('makes a single attempt with retries: 0 (the default)', async () => {
     const { executor } = setup();
     let calls = 0;

@@ -238,8 +238,9 @@ export class Executor<C extends object = Record<string, unknown>> {
       attempts,
       startedAt,
       finishedAt: clock.now(),
-      durationMs: clock.monotonic() - start,
-      queuedMs: start - entry.enqueuedAt,
+      // Whole ms, rounded once here (the source): a monotonic clock reads fractions.
+      durationMs: Math.round(clock.monotonic() - start),
+      queuedMs: Math.round(start - entry.enqueuedAt),
     };
     if (status === 'completed') outcome.result = ended?.value;
     else setError(outcome, error);
@@ -265,7 +266,7 @@ export class Executor<C extends object = Record<string, unknown>> {
       startedAt: now,
       finishedAt: now,
       durationMs: 0,
-      queuedMs: this.#clock.monotonic() - entry.enqueuedAt,
+      queuedMs: Math.round(this.#clock.monotonic() - entry.enqueuedAt),
     };
     const error = entry.options.signal?.aborted
       ? cancelledError(entry.options.signal, 1)

@@ -94,7 +94,7 @@ export interface AttemptRecord {
    * next attempt may begin (after a timeout this is later than `startedAt + timeout`).
    */
   finishedAt: number;
-  /** Monotonic duration from start to `finishedAt`. */
+  /** Monotonic duration from start to `finishedAt`, in whole ms (rounded). */
   durationMs: number;
   /** How the attempt ended, decided by whichever came first: settling, its timeout, cancellation. */
   status: AttemptStatus;
@@ -114,9 +114,9 @@ export interface RunOutcome<T> {
   startedAt: number;
   /** Wall-clock time the run's promise resolved, ms since the epoch. */
   finishedAt: number;
-  /** Monotonic time from `startedAt` to `finishedAt`, back-off waits included. */
+  /** Monotonic time from `startedAt` to `finishedAt`, back-off waits included, in whole ms (rounded). */
   durationMs: number;
-  /** Monotonic time spent waiting for a slot under `maxConcurrent`. */
+  /** Monotonic time spent waiting for a slot under `maxConcurrent`, in whole ms (rounded). */
   queuedMs: number;
   /** The original value behind `error` (non-enumerable, so it stays out of JSON). */
   readonly cause?: unknown;

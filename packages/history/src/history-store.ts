@@ -114,7 +114,7 @@ export interface FinishInput {
   error?: unknown;
   /** Default: now. */
   finishedAt?: Instant;
-  /** Default `finishedAt − startedAt`. Pass a monotonic measurement when you have one. */
+  /** Default `finishedAt − startedAt`. Pass a monotonic measurement when you have one; stored rounded to whole ms. */
   durationMs?: number;
   attempts?: number;
 }
@@ -343,7 +343,8 @@ export class HistoryStore {
     const durationMs =
       outcome.durationMs === undefined
         ? Math.max(0, finishedAtMs - Date.parse(record.startedAt))
-        : nonNegative('durationMs', outcome.durationMs);
+        : // Whole ms: a caller's monotonic measurement has fractions (performance.now()).
+          Math.round(nonNegative('durationMs', outcome.durationMs));
     const captured = captureResult(outcome.result, this.#maxResultBytes);
     const { resultTruncated: _dropped, ...rest } = record;
     const next: RunRecord = {

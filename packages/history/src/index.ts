@@ -25,5 +25,14 @@ export {
   type RunStatus,
   type RunTrigger,
 } from './run-record.js';
-export type { JobStatistics, LastError, LastRun } from './statistics.js';
+export {
+  deltaOfRun,
+  emptyDelta,
+  type JobStatistics,
+  type LastError,
+  type LastRun,
+  mergeDelta,
+  type StatsDelta,
+  toStatistics,
+} from './statistics.js';
 export type { Instant } from './time.js';

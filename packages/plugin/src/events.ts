@@ -23,6 +23,7 @@ export type SchedulerEvents = {
   'plg:scheduler:job-completed': RunEventBase & {
     status: 'completed';
     result: unknown;
+    /** The run's duration in whole ms, retries and back-off included. */
     duration: number;
     attempts: number;
   };
@@ -30,6 +31,7 @@ export type SchedulerEvents = {
   'plg:scheduler:job-failed': RunEventBase & {
     status: 'failed' | 'timeout' | 'cancelled';
     error: Error;
+    /** The run's duration in whole ms, retries and back-off included. */
     duration: number;
     attempts: number;
     /** Same as `attempts` (the spec's examples read both). */

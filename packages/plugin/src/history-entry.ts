@@ -1,14 +1,21 @@
 import type { RunRecord } from '@s3-scheduler/history';
 
-/** One run as `getJobHistory` returns it: the seed's field names plus the distributed facts. */
+/**
+ * One run as `getJobHistory` returns it: the seed's field names plus the distributed facts, and
+ * the spec's `started_at` as an alias.
+ */
 export interface HistoryEntry {
   id: string;
   jobName: string;
   status: RunRecord['status'];
   /** The slot's ISO instant; `null` for manual runs. */
   slot: string | null;
+  /** When the run started (ISO). */
   startTime: string;
+  /** Alias of `startTime`: the name the spec's examples read (`history[0]?.started_at`). */
+  started_at: string;
   endTime: string | null;
+  /** Whole milliseconds; `null` while running. */
   duration: number | null;
   result: unknown;
   /** The error message, as the seed stored it; `errorDetail` has name and code. */
@@ -29,6 +36,7 @@ export function toHistoryEntry(record: RunRecord): HistoryEntry {
     status: record.status,
     slot: record.slot,
     startTime: record.startedAt,
+    started_at: record.startedAt,
     endTime: record.finishedAt,
     duration: record.durationMs,
     result: record.result,

@@ -10,6 +10,7 @@ export type {
   TelemetrySpan,
   TelemetryTracer,
 } from './observability/telemetry.js';
+export type { JobStatusStatistics, SchedulerJobStatistics } from './job-statistics.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
 export * from './read-model/index.js';
 export * from './requests/index.js';

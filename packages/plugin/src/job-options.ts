@@ -6,10 +6,11 @@ import {
   checkKnownKeys,
   checkString,
   invalidOption,
+  MAX_INSTANT_MS,
   snapshotObject,
   type Where,
 } from '@s3-scheduler/core';
-import { type CronSchedule, parseCron, timezoneError } from '@s3-scheduler/cron';
+import { type CronSchedule, parseCron, timezoneError, zonedInstant } from '@s3-scheduler/cron';
 import { RUN_LIMITS, resolveBackoff } from '@s3-scheduler/executor';
 import type { JobConfig, NormalizedJob } from './types.js';
 
@@ -171,8 +172,8 @@ export function normalizeJob(
   }
   const integer = (option: keyof JobConfig, fallback: number, min: number, max: number, unit?: string) =>
     checkInteger(job[option] ?? fallback, at(option), { min, max, ...(unit ? { unit } : {}) });
-  const startAt = checkInstantOption(job.startAt, at('startAt'));
-  const endAt = checkInstantOption(job.endAt, at('endAt'));
+  const startAt = checkInstantOption(job.startAt, at('startAt'), timezone);
+  const endAt = checkInstantOption(job.endAt, at('endAt'), timezone);
   if (startAt !== null && endAt !== null && endAt < startAt) {
     throw invalidOption(
       at('endAt'),
@@ -210,7 +211,16 @@ export function normalizeJob(
   };
 }
 
-/** `startAt` / `endAt`: a Date, an ISO string or epoch ms (1970–2286); `null` for no bound. */
-function checkInstantOption(value: unknown, where: Where): number | null {
-  return value === undefined || value === null ? null : checkInstant(value, where);
+/**
+ * `startAt` / `endAt`: a Date, an ISO string or epoch ms (1970–2286); `null` for no bound. An ISO
+ * string without an offset (`'2026-12-01'`, `'2026-12-01T09:00'`) is wall time in the job's zone,
+ * as its schedule is: `Date.parse` would read a date alone as UTC midnight, and a date-time in the
+ * zone of whichever process reads it.
+ */
+function checkInstantOption(value: unknown, where: Where, timezone: string): number | null {
+  if (value === undefined || value === null) return null;
+  const zoned = typeof value === 'string' ? zonedInstant(value, timezone) : null;
+  // Out of range, it is refused below, worded on the text as given.
+  if (zoned !== null && zoned >= 0 && zoned <= MAX_INSTANT_MS) return zoned;
+  return checkInstant(value, where);
 }

@@ -1,5 +1,13 @@
-import type { RunOutcome } from '@s3-scheduler/executor';
+import {
+  deltaOfRun,
+  emptyDelta,
+  mergeDelta,
+  type RunRecord,
+  type StatsDelta,
+  toStatistics,
+} from '@s3-scheduler/history';
 import type { JobDocument } from './job-document.js';
+import { type JobStatusStatistics, withAliases } from './job-statistics.js';
 import type { JobConfig, NormalizedJob } from './types.js';
 
 /** `getJobStatus()`: the definition plus this instance's view of the job's runs. */
@@ -9,54 +17,46 @@ export interface JobStatus {
   schedule: string | null;
   description: string;
   timezone: string;
+  /** When this instance last started a run of the job (ISO), `null` before. */
   lastRun: string | null;
+  /**
+   * When the job fires next (ISO; later than its slot with `jitter`); `null` when it will not
+   * (disabled, paused, manual-only, past `endAt`). Known before `start()` too.
+   */
   nextRun: string | null;
   isRunning: boolean;
   /** Paused by `pauseJob()` or by `pauseOnFailure`; `pausedNote` says why. */
   paused: boolean;
   pausedNote: string | null;
-  statistics: {
-    totalRuns: number;
-    totalSuccesses: number;
-    totalErrors: number;
-    /** 0–100. */
-    successRate: number;
-    /** Mean duration of this instance's runs, rounded ms. */
-    avgDuration: number;
-    lastSuccess: string | null;
-    lastError: { time: string; message: string } | null;
-    /** Slots skipped because the job was still running (`overlap: 'skip'`). */
-    skippedOverlap: number;
-    /** Slots that passed beyond the catch-up rules. */
-    missed: number;
-    /** Runs found orphaned by a vanished instance. */
-    abandoned: number;
-  };
+  /** This instance's runs, in the shape of `getJobStatistics()` (which counts every instance's). */
+  statistics: JobStatusStatistics;
 }
 
 /** Counters of the runs this instance executed: `getJobStatus()` reads them without I/O. */
 export class RunCounters {
-  totalRuns = 0;
-  totalSuccesses = 0;
-  totalErrors = 0;
-  durationSum = 0;
+  /** The runs this instance finished, summed the way the history sums them for every instance. */
+  runs: StatsDelta = emptyDelta();
   skippedOverlap = 0;
   missed = 0;
   abandoned = 0;
   lastRunAt: number | null = null;
-  lastSuccessAt: number | null = null;
-  lastError: { time: number; message: string } | null = null;
 
-  record(outcome: RunOutcome<unknown>, now: number): void {
-    this.totalRuns++;
-    this.durationSum += outcome.durationMs;
-    if (outcome.status === 'completed') {
-      this.totalSuccesses++;
-      this.lastSuccessAt = now;
-    } else {
-      this.totalErrors++;
-      this.lastError = { time: now, message: outcome.error?.message ?? outcome.status };
-    }
+  /** Counts a run this instance executed, ended as `run` says. */
+  record(run: RunRecord): void {
+    this.runs = mergeDelta(this.runs, deltaOfRun(run));
+  }
+
+  statistics(job: string): JobStatusStatistics {
+    const delta = {
+      ...this.runs,
+      skipped: this.skippedOverlap,
+      abandoned: this.runs.abandoned + this.abandoned,
+    };
+    return {
+      ...withAliases(toStatistics(job, delta, null)),
+      skippedOverlap: this.skippedOverlap,
+      missed: this.missed,
+    };
   }
 }
 
@@ -165,7 +165,11 @@ export class JobState {
     for (const run of this.running.values()) run.controller.abort(new Error(reason));
   }
 
-  status(): JobStatus {
+  /**
+   * `nextAt` overrides when the job fires next: before `start()` nothing is queued yet, so the
+   * plugin passes what it would queue.
+   */
+  status(nextAt: number | null = this.nextAt): JobStatus {
     const counters = this.#counters ?? IDLE_COUNTERS;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
@@ -175,27 +179,11 @@ export class JobState {
       description: this.def.description,
       timezone: this.def.timezone,
       lastRun: iso(counters.lastRunAt),
-      nextRun: iso(this.nextAt),
+      nextRun: iso(nextAt),
       isRunning: this.busy,
       paused: this.paused,
       pausedNote: this.document?.pausedNote ?? null,
-      statistics: {
-        totalRuns: counters.totalRuns,
-        totalSuccesses: counters.totalSuccesses,
-        totalErrors: counters.totalErrors,
-        successRate:
-          counters.totalRuns === 0
-            ? 0
-            : Math.round((counters.totalSuccesses / counters.totalRuns) * 10000) / 100,
-        avgDuration: counters.totalRuns === 0 ? 0 : Math.round(counters.durationSum / counters.totalRuns),
-        lastSuccess: iso(counters.lastSuccessAt),
-        lastError: counters.lastError
-          ? { time: iso(counters.lastError.time)!, message: counters.lastError.message }
-          : null,
-        skippedOverlap: counters.skippedOverlap,
-        missed: counters.missed,
-        abandoned: counters.abandoned,
-      },
+      statistics: counters.statistics(this.def.name),
     };
   }
 }

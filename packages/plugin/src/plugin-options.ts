@@ -138,7 +138,8 @@ export interface ResolvedPluginOptions {
  * methods, the worker id's length) is refused here, so `start()` cannot half-start on bad input.
  */
 export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
-  const operation = 'validateConfiguration';
+  // Named as the user wrote it: messages read "Unknown option 'jbos' in new SchedulerPlugin()".
+  const operation = 'new SchedulerPlugin()';
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw invalidOption(
       { operation, option: 'options' },
@@ -187,8 +188,9 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
     at('connectionString'),
     { maxLength: MAX_CONNECTION_STRING_LENGTH },
   );
-  // Offline and synchronous: a malformed string is refused here, not at start().
-  if (store === undefined) parseConnectionString(connectionString);
+  // Offline and synchronous: a malformed string is refused here, not at start(); also when a
+  // `store` wins over it, as every other option given is checked whether or not it is used.
+  parseConnectionString(connectionString);
   const workerId =
     options.workerId === undefined ? undefined : checkWorkerId(options.workerId, at('workerId'));
   const keyPrefix = checkString(options.keyPrefix ?? PLUGIN_DEFAULTS.keyPrefix, at('keyPrefix'), {

@@ -24,6 +24,8 @@ import { isProcessLocal, openHostStore, readHostStorage } from './host-store.js'
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
+import { finishedRun, type SchedulerJobStatistics, withAliases } from './job-statistics.js';
+import { jobStatus } from './job-status.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
 import { Observability } from './observability/observability.js';
@@ -129,7 +131,7 @@ export class SchedulerPlugin<Db = unknown> {
     if (typeof jobs !== 'object' || jobs === null) {
       throw new SchedulerError("'jobs' must be an object keyed by job name", {
         code: 'INVALID_OPTION',
-        operation: 'validateConfiguration',
+        operation: 'new SchedulerPlugin()',
         metadata: { option: 'jobs', value: typeof jobs },
         suggestion: "Pass jobs: { daily_cleanup: { schedule: '0 3 * * *', action } }.",
       });
@@ -138,7 +140,7 @@ export class SchedulerPlugin<Db = unknown> {
       this.#jobs.set(
         name,
         new JobState(
-          normalizeJob(name, config as JobConfig, this.#options, 'validateConfiguration'),
+          normalizeJob(name, config as JobConfig, this.#options, 'new SchedulerPlugin()'),
           config as JobConfig,
         ),
       );
@@ -546,23 +548,33 @@ export class SchedulerPlugin<Db = unknown> {
         consecutiveFailures: state.document?.consecutiveFailures ?? 0,
         runsTaken: state.document?.runsTaken ?? 0,
       },
-      statistics,
+      statistics: withAliases(statistics),
     };
   }
 
   /** Every job with its status, as an array. */
   listJobs(): JobStatus[] {
-    return [...this.#jobs.values()].map((state) => state.status());
+    return [...this.#jobs.values()].map((state) => this.#status(state));
   }
 
-  /** The job's definition and this instance's view of its runs, or `null` for an unknown job. */
+  /**
+   * The job's definition and this instance's view of its runs, or `null` for a job not defined
+   * (the spec checks for a job this way). A name that is not a non-blank string of at most 1,024
+   * characters throws `INVALID_JOB`, as in every other method.
+   */
   getJobStatus(name: string): JobStatus | null {
-    return this.#jobs.get(name)?.status() ?? null;
+    checkJobName(name, 'getJobStatus');
+    const state = this.#jobs.get(name);
+    return state ? this.#status(state) : null;
   }
 
   /** Every job's status, keyed by job name. */
   getAllJobsStatus(): Record<string, JobStatus> {
-    return Object.fromEntries([...this.#jobs].map(([name, state]) => [name, state.status()]));
+    return Object.fromEntries([...this.#jobs].map(([name, state]) => [name, this.#status(state)]));
+  }
+
+  #status(state: JobState): JobStatus {
+    return jobStatus(state, this.#started, this.#clock.now());
   }
 
   /**
@@ -590,12 +602,15 @@ export class SchedulerPlugin<Db = unknown> {
     return page.runs.map(toHistoryEntry);
   }
 
-  /** Per-job statistics kept in the store (all instances), without scanning history. */
-  async getJobStatistics(name: string) {
+  /**
+   * Per-job statistics kept in the store (all instances), without scanning history: the shape of
+   * `getJobStatus().statistics`, whose names (`totalRuns`, `avgDuration`, …) are aliases here.
+   */
+  async getJobStatistics(name: string): Promise<SchedulerJobStatistics> {
     checkJobName(name, 'getJobStatistics');
     this.#job(name, 'getJobStatistics');
     const history = await this.#ensureHistory();
-    return history.statistics(name);
+    return withAliases(await history.statistics(name));
   }
 
   /**
@@ -1161,7 +1176,7 @@ export class SchedulerPlugin<Db = unknown> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const base = eventBase(context);
     const error = outcome.status === 'completed' ? undefined : toError(outcome);
-    state.counters.record(outcome, this.#clock.now());
+    state.counters.record(finishedRun(record, outcome));
     await this.#record(handle, {
       status: outcome.status,
       ...(outcome.status === 'completed' && this.#options.persistJobs ? { result: outcome.result } : {}),

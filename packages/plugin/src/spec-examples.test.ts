@@ -402,7 +402,7 @@ describe('the spec examples', { timeout: 60_000 }, () => {
           successful: history.filter((h) => h.status === 'completed').length,
           failed: history.filter((h) => h.status === 'failed').length,
           avg_duration: 0,
-          last_execution: history[0]?.startTime,
+          last_execution: history[0]?.started_at,
         };
 
         const completedJobs = history.filter((h) => h.status === 'completed' && h.duration);
@@ -449,7 +449,7 @@ describe('the spec examples', { timeout: 60_000 }, () => {
         return healthReport;
       }
     }
-    // ── end of the spec's code (typed for TypeScript; `started_at` is `startTime` here) ──
+    // ── end of the spec's code (typed for TypeScript) ──
     const scheduler = harness(new SchedulerPlugin({ ...options() }));
     await scheduler.start();
     const jobManager = new JobManager(scheduler);
@@ -647,6 +647,94 @@ describe('the spec examples', { timeout: 60_000 }, () => {
     expect(runs).toBe(5);
     expect(schedulerPlugin.getJobStatus('unstable')!.enabled).toBe(false);
     expect(alerts.map((alert) => alert.subject)).toEqual(['Job unstable disabled due to failures']);
+  });
+
+  it('FAQ, Monitoring & History and Troubleshooting: every field the examples read', async () => {
+    const lines: string[] = [];
+    const console = { log: (line: string) => lines.push(line) };
+    let calls = 0;
+    const schedulerPlugin = harness(
+      new SchedulerPlugin({
+        ...options(),
+        jobs: {
+          cleanup: {
+            schedule: '0 * * * *',
+            action: async () => {
+              calls++;
+              await clock.sleep(calls * 1000);
+              if (calls === 2) throw new Error('disk full');
+              return { deleted: calls };
+            },
+          },
+        },
+      }),
+    );
+    // ── from the spec (Troubleshooting, before start; `!` added for TypeScript) ──
+    // 1. Job is enabled / 3. Next run time
+    expect(schedulerPlugin.getJobStatus('cleanup')!.enabled === true).toBe(true);
+    expect(schedulerPlugin.getJobStatus('cleanup')!.nextRun).toBe('2026-03-01T01:00:00.000Z');
+    // ── end ──
+    await schedulerPlugin.start();
+    await clock.advanceTo(Date.parse('2026-03-01T04:00:05Z'));
+
+    // ── from the spec (FAQ: How to get job status?) ──
+    const status = schedulerPlugin.getJobStatus('cleanup');
+    // Returns: name, enabled, schedule, lastRun, nextRun, isRunning, statistics
+    // ── end ──
+    expect(status).toMatchObject({
+      name: 'cleanup',
+      enabled: true,
+      schedule: '0 * * * *',
+      lastRun: '2026-03-01T04:00:00.000Z',
+      nextRun: '2026-03-01T05:00:00.000Z',
+      isRunning: false,
+      statistics: {
+        total: 4,
+        completed: 3,
+        failed: 1,
+        averageDurationMs: Math.round((1000 + 3000 + 4000) / 3),
+      },
+    });
+
+    // ── from the spec (FAQ: How to query execution history?) ──
+    const history = await schedulerPlugin.getJobHistory('cleanup', {
+      limit: 50,
+      status: 'failed', // or 'success', 'timeout'
+    });
+    // ── end ──
+    expect(history.map((h) => [h.status, h.started_at, h.duration, h.error])).toEqual([
+      ['failed', '2026-03-01T02:00:00.000Z', 2000, 'disk full'],
+    ]);
+    expect((await schedulerPlugin.getJobHistory('cleanup', { status: 'success' })).length).toBe(3);
+
+    // ── from the spec (FAQ: How to get status of all jobs?) ──
+    const allStatus = schedulerPlugin.getAllJobsStatus();
+    Object.entries(allStatus).forEach(([name, status]) => {
+      console.log(`${name}: next run at ${new Date(status.nextRun!)}`);
+    });
+    // ── end ──
+    expect(lines.pop()).toBe(`cleanup: next run at ${new Date('2026-03-01T05:00:00.000Z')}`);
+
+    {
+      // ── from the spec (FAQ: How to calculate job success rate?) ──
+      const history = await schedulerPlugin.getJobHistory('cleanup', { limit: 100 });
+      const successful = history.filter((h) => h.status === 'completed').length;
+      const successRate = `${((successful / history.length) * 100).toFixed(2)}%`;
+      console.log(`Success rate: ${successRate}`);
+      // ── end ──
+    }
+    {
+      // ── from the spec (FAQ: How to track average job duration?) ──
+      const history = await schedulerPlugin.getJobHistory('cleanup', { limit: 50 });
+      const completedJobs = history.filter((h) => h.status === 'completed' && h.duration);
+      const avgDuration = completedJobs.reduce((sum, h) => sum + h.duration!, 0) / completedJobs.length;
+      console.log(`Average duration: ${avgDuration.toFixed(2)}ms`);
+      // ── end ──
+    }
+    expect(lines).toEqual(['Success rate: 75.00%', 'Average duration: 2666.67ms']);
+    // The same numbers, kept by the scheduler (the spec's JobManager.getJobStats reads them so).
+    const stats = await schedulerPlugin.getJobStatistics('cleanup');
+    expect(stats).toMatchObject({ successRate: 75, totalRuns: 4, avgDuration: 2667 });
   });
 
   it('Common Errors: invalid cron, job not found, job already exists', async () => {

@@ -1,9 +1,9 @@
 import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
-import type { JobStatistics } from '@s3-scheduler/history';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { HistoryEntry } from './history-entry.js';
 import type { TelemetryOption } from './observability/telemetry.js';
+import type { SchedulerJobStatistics } from './job-statistics.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {
@@ -60,9 +60,12 @@ export interface JobConfig<Db = unknown> {
   pauseOnFailure?: number;
   /** Stop scheduling after this many scheduled runs (0: no limit). */
   maxRuns?: number;
-  /** No slot before this instant. */
+  /**
+   * No slot before this instant: a Date, epoch ms, or ISO text. ISO text without an offset is
+   * wall time in the job's `timezone` (`'2026-12-01'` is midnight there, not UTC midnight).
+   */
   startAt?: Date | string | number;
-  /** No slot after this instant. */
+  /** No slot after this instant; read as `startAt` is. */
   endAt?: Date | string | number;
   /** Delay each run by a deterministic 0…jitter ms derived from job and slot (never past the next slot). */
   jitter?: number;
@@ -134,13 +137,20 @@ export interface SchedulerPluginOptions<Db = unknown> {
   leaseCheckInterval?: number;
   coldStartObservationWindow?: number;
   skipColdStart?: boolean;
-  /** `memory://<bucket>/<prefix>` or `s3://key:secret@bucket/prefix?region=…&endpoint=…`. */
+  /**
+   * `memory://<bucket>/<prefix>` or `s3://key:secret@bucket/prefix?region=…&endpoint=…`
+   * (`&sessionToken=…` for temporary credentials; never shown). Checked by the constructor:
+   * `INVALID_CONNECTION_STRING`.
+   */
   connectionString?: string;
   /** A ready store (takes precedence over `connectionString`). */
   store?: ObjectStore;
   workerId?: string;
   clock?: Clock;
-  /** How long `stop()` waits for running jobs. Default 30 s. */
+  /**
+   * How long (ms) `stop()` waits for running jobs before it cancels them; cancelled runs then get
+   * a fixed 5 s more to settle. Default 30,000; at most 1 day.
+   */
   stopTimeout?: number;
   /** Passed as the first argument of every action (set by `usePlugin` hosts). */
   database?: Db;
@@ -195,7 +205,8 @@ export interface JobDescription {
     consecutiveFailures: number;
     runsTaken: number;
   };
-  statistics: JobStatistics;
+  /** As `getJobStatistics()` returns them. */
+  statistics: SchedulerJobStatistics;
 }
 
 /** What `runJob` resolves with. */
@@ -206,5 +217,6 @@ export interface RunJobResult {
   result?: unknown;
   error?: { name: string; message: string; code?: string };
   attempts: number;
+  /** Whole ms, retries and back-off included. */
   durationMs: number;
 }

@@ -147,6 +147,35 @@ describe('parseConnectionString', () => {
     expect(inspect(error.metadata)).not.toContain(secret);
   });
 
+  it('accepts a sessionToken with key and secret (temporary credentials), and never shows it', () => {
+    const token = 'FwoGZXIvYXdzE/Session+Token==';
+    const settings = parseConnectionString(
+      `s3://AKIATEMP:${encodeURIComponent('se/cret')}@bucket/p?region=eu-west-1&sessionToken=${encodeURIComponent(token)}`,
+    );
+    expect(settings.scheme === 's3' && settings.credentials).toEqual({
+      accessKeyId: 'AKIATEMP',
+      secretAccessKey: 'se/cret',
+      sessionToken: token,
+    });
+    expect(settings.redacted).toBe('s3://AKIATEMP:***@bucket/p?region=eu-west-1&sessionToken=***');
+    for (const text of [JSON.stringify(settings), inspect(settings), settings.redacted]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(encodeURIComponent(token));
+    }
+  });
+
+  it.each([
+    ['without key and secret', 's3://bucket/p?sessionToken=%s', 'needs the access key and secret'],
+    ['empty', 's3://AK:x@bucket/p?sessionToken=', 'sessionToken is empty'],
+    ['next to a bad region', 's3://AK:x@bucket/p?sessionToken=%s&region=e%20u', 'not a region name'],
+  ])('refuses a sessionToken %s, without echoing it', (_title, template, problem) => {
+    const token = 'Tok3n-Never-Shown';
+    const error = parseError(template.replace('%s', token));
+    expect(error.code).toBe('INVALID_CONNECTION_STRING');
+    expect(error.message).toContain(problem);
+    expectNoSecret(error, token);
+  });
+
   it('refuses a 1 MB connection string at once, showing only its start', () => {
     const error = parseError(`s3://bucket/${'p'.repeat(1_000_000)}`);
     expect(error.message.length).toBeLessThan(1000);

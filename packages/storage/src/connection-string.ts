@@ -38,12 +38,13 @@ export type ConnectionSettings = MemoryConnection | S3Connection;
 /** No real connection string comes near this; longer input is refused before it is parsed. */
 export const MAX_CONNECTION_STRING_LENGTH = 4096;
 
-const S3_PARAMS = new Set(['region', 'endpoint', 'forcePathStyle']);
+const S3_PARAMS = new Set(['region', 'endpoint', 'forcePathStyle', 'sessionToken']);
 const S3_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/;
 
 /**
  * Parses `memory://<bucket>/<prefix>` or
- * `s3://<accessKey>:<secretKey>@<bucket>/<prefix>?region=…&endpoint=…&forcePathStyle=true`.
+ * `s3://<accessKey>:<secretKey>@<bucket>/<prefix>?region=…&endpoint=…&forcePathStyle=true`, plus
+ * `&sessionToken=…` for temporary credentials (with key and secret; never shown in any message).
  * Synchronous and offline, so a constructor can reject a malformed string where the user wrote
  * it. Every error names the offending value with the secret redacted, and suggests a fix.
  */
@@ -104,6 +105,7 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
     });
   }
   const settings: S3Connection = { scheme, bucket, prefix, redacted };
+  let sessionToken: string | undefined;
   for (const part of query.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
@@ -112,7 +114,7 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
     if (!S3_PARAMS.has(name)) {
       throw invalid(redacted, `unknown parameter '${clip(name, 40)}'`, {
         suggestion:
-          'Known parameters: region, endpoint, forcePathStyle. Credentials go before the @, URL-encoded.',
+          'Known parameters: region, endpoint, forcePathStyle, sessionToken. Credentials go before the @, URL-encoded.',
       });
     }
     if (name === 'region') {
@@ -121,6 +123,10 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
       settings.region = value;
     } else if (name === 'endpoint') {
       settings.endpoint = parseEndpoint(value, redacted);
+    } else if (name === 'sessionToken') {
+      // Never shown: the message holds `redacted`, where every sessionToken value is `***`.
+      if (value === '') throw invalid(redacted, 'sessionToken is empty');
+      sessionToken = value;
     } else {
       if (value !== 'true' && value !== 'false') {
         throw invalid(redacted, `forcePathStyle must be true or false, not '${clip(value, 40)}'`);
@@ -139,8 +145,14 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
     const credentials: S3Credentials = {
       accessKeyId: decode(userinfo.slice(0, colon), redacted, 'access key'),
       secretAccessKey: decode(userinfo.slice(colon + 1), redacted, 'secret key'),
+      ...(sessionToken === undefined ? {} : { sessionToken }),
     };
     Object.defineProperty(settings, 'credentials', { value: credentials, enumerable: false });
+  } else if (sessionToken !== undefined) {
+    throw invalid(redacted, 'a sessionToken needs the access key and secret before the @', {
+      suggestion:
+        'Temporary credentials are three parts: write s3://<accessKeyId>:<secretAccessKey>@<bucket>/<prefix>?sessionToken=<token>, each URL-encoded.',
+    });
   }
   return settings;
 }
@@ -148,8 +160,7 @@ export function parseConnectionString(connectionString: string): ConnectionSetti
 /**
  * The connection string with every secret replaced by `***`, also when the string is malformed
  * (an unencoded `/` in a secret, a missing `@`): the secret key, the value of any query
- * parameter but `region` and `forcePathStyle` (a `sessionToken=…` is refused, but must not be
- * shown), and credentials inside the `endpoint` in any encoding. Long strings are cut first.
+ * parameter but `region` and `forcePathStyle` (a `sessionToken=…` above all), and credentials inside the `endpoint` in any encoding. Long strings are cut first.
  */
 export function redactConnectionString(connectionString: string): string {
   const full = typeof connectionString === 'string' ? connectionString : showValue(connectionString);
