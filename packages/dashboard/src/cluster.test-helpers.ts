@@ -1,0 +1,85 @@
+import { ManualClock } from '@s3-scheduler/core/testing';
+import { MemoryStore, SchedulerPlugin } from '@s3-scheduler/plugin';
+
+/** A secret that must never reach a page or an API answer. */
+export const SECRET = 'Sup3rS3cretValue-9f2c';
+const START = Date.parse('2026-03-02T08:00:30Z');
+const MINUTE = 60_000;
+
+export interface TestCluster {
+  clock: ManualClock;
+  plugins: SchedulerPlugin[];
+  /** The instance the dashboard reads through. */
+  plugin: SchedulerPlugin;
+  stop(): Promise<void>;
+}
+
+/**
+ * Three instances on one in-process MemoryStore, as three processes on one bucket: worker-0
+ * leads after the cold start, then 12 minutes of `minutely-sync` runs (every fourth fails, with
+ * a secret in its error text), `cleanup` paused with a note, and one manual export. Every
+ * instance is given a connection string and a job context holding `SECRET`.
+ */
+export async function startTestCluster(): Promise<TestCluster> {
+  const clock = new ManualClock({ now: START });
+  const shared = new MemoryStore();
+  const plugins: SchedulerPlugin[] = [];
+  for (let i = 0; i < 3; i++) {
+    plugins.push(
+      new SchedulerPlugin({
+        store: shared,
+        // Ignored while a store is given, but held by the plugin: the dashboard must not show it.
+        connectionString: `s3://AKIAEXAMPLE:${SECRET}@scheduler-bucket/prod?endpoint=http://127.0.0.1:9`,
+        clock,
+        workerId: `worker-${i}`,
+        heartbeatInterval: 5_000,
+        coldStartObservationWindow: 10_000,
+        logger: null,
+        jobs: {
+          'minutely-sync': {
+            schedule: '* * * * *',
+            description: 'Copies new orders to the warehouse',
+            context: { apiToken: SECRET },
+            retries: 0,
+            action: async (_db, context) => {
+              const minute = new Date(context.scheduledTime).getUTCMinutes();
+              await clock.sleep(500 + (minute % 5) * 700);
+              if (minute % 4 === 3) {
+                throw new Error(`upstream returned 503 for https://sync:${SECRET}@orders.example/api`);
+              }
+            },
+          },
+          'nightly-report': {
+            schedule: '0 3 * * *',
+            timezone: 'Europe/Berlin',
+            description: 'Sends the daily sales report',
+            action: () => undefined,
+          },
+          cleanup: { schedule: '*/15 * * * *', action: () => undefined },
+          'on-demand-export': { schedule: null, description: 'Exports a CSV when asked', action: () => 'ok' },
+        },
+      }),
+    );
+  }
+  await Promise.all(plugins.map((plugin) => plugin.start()));
+  await clock.advance(20_000);
+  const plugin = plugins[0]!;
+  await plugin.pauseJob('cleanup', 'Waiting for the storage migration');
+  await clock.advance(12 * MINUTE);
+  await plugin.runJob('on-demand-export');
+  return {
+    clock,
+    plugins,
+    plugin,
+    async stop() {
+      const stopping = Promise.all(plugins.map((instance) => instance.stop()));
+      let done = false;
+      void stopping.then(() => {
+        done = true;
+      });
+      // stop() waits for running jobs on the plugins' clock: move it while it waits.
+      for (let i = 0; i < 120 && !done; i++) await clock.advance(1_000);
+      await stopping;
+    },
+  };
+}
