@@ -107,6 +107,12 @@ function table(caption, headers, rows, emptyText) {
   );
 }
 
+function tableWithId(id, ...args) {
+  const wrap = table(...args);
+  wrap.id = id;
+  return wrap;
+}
+
 function toast(text) {
   const el = document.getElementById('toast');
   el.textContent = text;
@@ -121,8 +127,13 @@ function toast(text) {
  * so a refresh never throws a keyboard user out of the table they are in.
  */
 function swap(region, ...content) {
+  // Unchanged content stays as it is: no flicker, and a button being clicked is not replaced.
+  const items = content.flat().filter(Boolean);
+  const probe = document.createElement('div');
+  probe.append(...items.map((item) => (item instanceof Node ? item.cloneNode(true) : item)));
+  if (probe.innerHTML === region.innerHTML) return;
   const key = document.activeElement?.dataset?.key;
-  region.replaceChildren(...content);
+  region.replaceChildren(...items);
   if (key) region.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
 }
 
@@ -235,7 +246,8 @@ function overview() {
           'No live worker.',
         ),
         h('h2', {}, 'Hand-overs'),
-        table(
+        tableWithId(
+          'hand-overs',
           'Leadership changes, newest first',
           ['Epoch', 'New leader', 'Previous', 'At'],
           state.handOvers.map((handOver) =>
@@ -315,6 +327,7 @@ function overview() {
 
 function jobView(name, params) {
   const status = STATUSES.includes(params.get('status')) ? params.get('status') : '';
+  const pageSize = Math.min(100, Math.max(1, Number(params.get('limit')) || 20));
   /** Cursors of the pages before this one; the last is the current page's. */
   const cursors = [];
   let cursor = params.get('before') || '';
@@ -329,6 +342,7 @@ function jobView(name, params) {
       onchange: (event) => {
         const next = new URLSearchParams();
         if (event.currentTarget.value) next.set('status', event.currentTarget.value);
+        if (params.get('limit')) next.set('limit', params.get('limit'));
         location.hash = `#/job/${enc(name)}${next.size ? `?${next}` : ''}`;
       },
     },
@@ -375,7 +389,7 @@ function jobView(name, params) {
       pager,
     ],
     async load() {
-      const query = new URLSearchParams({ limit: '20' });
+      const query = new URLSearchParams({ limit: String(pageSize) });
       if (status) query.set('status', status);
       if (cursor) query.set('before', cursor);
       const [list, page, recent] = await Promise.all([

@@ -1,5 +1,7 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, SchedulerPlugin } from '@s3-scheduler/plugin';
+import { pluginSource } from './plugin-source.js';
+import type { DashboardSource } from './source.js';
 
 /** A secret that must never reach a page or an API answer. */
 export const SECRET = 'Sup3rS3cretValue-9f2c';
@@ -9,16 +11,19 @@ const MINUTE = 60_000;
 export interface TestCluster {
   clock: ManualClock;
   plugins: SchedulerPlugin[];
-  /** The instance the dashboard reads through. */
+  /** The instance the dashboard reads through: worker-1, the leader after the hand-over. */
   plugin: SchedulerPlugin;
+  /** A source over `plugin`, created before the cluster started: it saw both leadership changes. */
+  source: DashboardSource;
   stop(): Promise<void>;
 }
 
 /**
  * Three instances on one in-process MemoryStore, as three processes on one bucket: worker-0
  * leads after the cold start, then 12 minutes of `minutely-sync` runs (every fourth fails, with
- * a secret in its error text), `cleanup` paused with a note, and one manual export. Every
- * instance is given a connection string and a job context holding `SECRET`.
+ * a secret in its error text), `cleanup` paused with a note, one manual export; then worker-0
+ * stops and hands over to worker-1 (epoch 2). Every instance is given a connection string and a
+ * job context holding `SECRET`.
  */
 export async function startTestCluster(): Promise<TestCluster> {
   const clock = new ManualClock({ now: START });
@@ -61,25 +66,33 @@ export async function startTestCluster(): Promise<TestCluster> {
       }),
     );
   }
-  await Promise.all(plugins.map((plugin) => plugin.start()));
+  const [first, plugin] = plugins as [SchedulerPlugin, SchedulerPlugin];
+  const source = pluginSource(plugin, { clock });
+  await Promise.all(plugins.map((instance) => instance.start()));
   await clock.advance(20_000);
-  const plugin = plugins[0]!;
-  await plugin.pauseJob('cleanup', 'Waiting for the storage migration');
-  await clock.advance(12 * MINUTE);
-  await plugin.runJob('on-demand-export');
+  await first.pauseJob('cleanup', 'Waiting for the storage migration');
+  // To 08:12:30: the 08:12 run is over, and the hand-over below ends well before 08:13.
+  await clock.advance(12 * MINUTE - 20_000);
+  await first.runJob('on-demand-export');
+  await stopMoving(clock, [first]);
+  // Long enough for worker-2 to follow the new leader, short of the next minute's slot.
+  await clock.advance(5_000);
   return {
     clock,
     plugins,
     plugin,
-    async stop() {
-      const stopping = Promise.all(plugins.map((instance) => instance.stop()));
-      let done = false;
-      void stopping.then(() => {
-        done = true;
-      });
-      // stop() waits for running jobs on the plugins' clock: move it while it waits.
-      for (let i = 0; i < 120 && !done; i++) await clock.advance(1_000);
-      await stopping;
-    },
+    source,
+    stop: () => stopMoving(clock, plugins),
   };
+}
+
+/** stop() waits for running jobs and hands over on the plugins' clock: move it while it waits. */
+async function stopMoving(clock: ManualClock, plugins: SchedulerPlugin[]): Promise<void> {
+  const stopping = Promise.all(plugins.map((instance) => instance.stop()));
+  let done = false;
+  void stopping.then(() => {
+    done = true;
+  });
+  for (let i = 0; i < 120 && !done; i++) await clock.advance(500);
+  await stopping;
 }

@@ -25,8 +25,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function serve(options: Omit<DashboardOptions, 'plugin'>): Promise<string> {
-  const handler = createDashboardHandler({ plugin: cluster.plugin, ...options });
+async function serve(options: Omit<DashboardOptions, 'plugin' | 'source'>): Promise<string> {
+  const handler = createDashboardHandler({ source: cluster.source, ...options });
   const server = createServer((req, res) => handler(req, res));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,13 +69,18 @@ describe('dashboard handler on node:http under a base path', () => {
     expect((await call(`${base}/assets/index.html`)).status).toBe(404);
   });
 
-  it('shows the leader, the epoch and the live workers', async () => {
+  it('shows the leader, the epoch, the live workers and the hand-overs', async () => {
     const { json } = await call(`${base}/api/cluster`);
-    expect(json.leader).toBe('worker-0');
-    expect(json.epoch).toBe(cluster.plugin.getEpoch());
-    expect(json.epoch).toBeGreaterThanOrEqual(1);
-    expect(json.workers).toEqual(['worker-0', 'worker-1', 'worker-2']);
+    expect(json.leader).toBe('worker-1');
+    expect(json.epoch).toBe(2);
+    expect(json.workers).toEqual(['worker-1', 'worker-2']);
+    expect(json.self).toBe('worker-1');
     expect(json.readOnly).toBe(true);
+    expect(json.handOvers).toMatchObject([
+      { epoch: 2, workerId: 'worker-1', previousWorkerId: 'worker-0' },
+      { epoch: 1, workerId: 'worker-0', previousWorkerId: null },
+    ]);
+    expect(json.handOvers[0].at > json.handOvers[1].at).toBe(true);
   });
 
   it('lists jobs with the schedule in words, zone, next runs, last status, success rate and pause note', async () => {
@@ -133,7 +138,7 @@ describe('dashboard handler on node:http under a base path', () => {
     expect(run.status).toBe('failed');
     expect(run.attempts).toBe(1);
     expect(run.workerId).toBe('worker-0');
-    expect(run.epoch).toBe(cluster.plugin.getEpoch());
+    expect(run.epoch).toBe(1);
     expect(run.durationMs).toBeGreaterThanOrEqual(500);
     expect(run.latenessMs).toBe(Date.parse(run.startedAt) - Date.parse(run.slot));
     expect(run.error.message).toContain('upstream returned 503');
@@ -215,7 +220,7 @@ describe('the auth hook', () => {
     ]) {
       const denied = await call(`${base}${path}`);
       expect(denied.status).toBe(401);
-      expect(denied.text).not.toContain('worker-0');
+      expect(denied.text).not.toContain('worker-');
     }
     const pause = await call(`${base}/api/jobs/nightly-report/pause`, postJson());
     expect(pause.status).toBe(401);
@@ -251,7 +256,7 @@ describe('mounted in Express', () => {
     const page = await call(`${root}/admin/jobs/`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('<base href="/admin/jobs/">');
-    expect((await call(`${root}/admin/jobs/api/cluster`)).json.leader).toBe('worker-0');
+    expect((await call(`${root}/admin/jobs/api/cluster`)).json.leader).toBe('worker-1');
     expect((await call(`${root}/`)).text).toBe('app home');
   });
 });
@@ -260,7 +265,7 @@ describe('runDashboardCommand', () => {
   it('listens on the port, serves the dashboard and closes', async () => {
     const running = await runDashboardCommand({ plugin: cluster.plugin, port: 0, basePath: '/dash' });
     expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dash\/$/);
-    expect((await call(`${running.url}api/cluster`)).json.leader).toBe('worker-0');
+    expect((await call(`${running.url}api/cluster`)).json.leader).toBe('worker-1');
     await running.close();
     await expect(fetch(`${running.url}api/cluster`)).rejects.toThrow();
   });

@@ -24,7 +24,8 @@ export function pluginSource(plugin: SchedulerPlugin, options: { clock?: Clock }
       at: new Date(event.timestamp).toISOString(),
       workerId: event.workerId,
       epoch: event.epoch,
-      previousWorkerId: event.previousWorkerId,
+      // An instance promoted itself reports no predecessor; the last leader seen here was it.
+      previousWorkerId: event.previousWorkerId ?? handOvers[0]?.workerId ?? null,
     });
     handOvers.length = Math.min(handOvers.length, MAX_HAND_OVERS);
   });
