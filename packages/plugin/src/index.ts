@@ -5,6 +5,8 @@ export type { HistoryEntry } from './history-entry.js';
 export { JOB_LIMITS } from './job-options.js';
 export type { JobStatus } from './job-state.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
+export * from './read-model/index.js';
+export * from './requests/index.js';
 export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {
   BackfillResult,

@@ -27,6 +27,7 @@ import { JobState, type JobStatus } from './job-state.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
+import { OperatorBridge } from './requests/request-processor.js';
 import { RunAdmission } from './run-admission.js';
 import { RunMarkers } from './run-markers.js';
 import { catchUpPlan, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
@@ -92,6 +93,7 @@ export class SchedulerPlugin<Db = unknown> {
   #history: HistoryStore | undefined;
   #documents: JobDocuments | undefined;
   #markers: RunMarkers | undefined;
+  #operator: OperatorBridge | undefined;
   #executor: Executor<JobContext>;
   #coordinator: Coordinator | undefined;
   #started = false;
@@ -288,6 +290,7 @@ export class SchedulerPlugin<Db = unknown> {
       ({ drained } = await this.#executor.drain({ deadline: 5_000 }));
     }
     await Promise.allSettled([...this.#inflight]);
+    await this.#operator?.idle();
     this.#coordinator = undefined;
     await coordinator?.stop().catch((error: unknown) => this.#reportError('stop', error));
     await this.#history?.flushStatistics().catch((error: unknown) => this.#reportError('stop', error));
@@ -1284,6 +1287,7 @@ export class SchedulerPlugin<Db = unknown> {
    * nothing runs twice), orphaned runs are recovered, and `runOnStart` jobs run once.
    */
   async #onPromoted(): Promise<void> {
+    this.#operator?.leaderHeartbeat();
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
     // Every job is looked at once (its runs may have been orphaned whenever), those due lately
@@ -1441,6 +1445,7 @@ export class SchedulerPlugin<Db = unknown> {
     }
     const departed = this.#noteDepartures();
     if (!this.isLeader()) return;
+    this.#operator?.leaderHeartbeat();
     if (departed) await this.#recoverDeparted();
     await this.#followRemoteRuns();
     for (const state of this.#jobs.values()) await this.#drainBuffer(state);
@@ -1544,6 +1549,7 @@ export class SchedulerPlugin<Db = unknown> {
     this.#history = undefined;
     this.#documents = undefined;
     this.#markers = undefined;
+    this.#operator = undefined;
     this.#storeSource = undefined;
   }
 
@@ -1611,6 +1617,13 @@ export class SchedulerPlugin<Db = unknown> {
       (error) => this.#reportError('syncJob', error, error.metadata?.jobName as string | undefined),
     );
     this.#markers ??= new RunMarkers(store);
+    this.#operator ??= new OperatorBridge(
+      store,
+      this,
+      () => this.#jobs.values(),
+      this.#clock,
+      (...e) => this.#reportError(...e),
+    );
     this.#history ??= new HistoryStore({
       store,
       clock: this.#clock,
