@@ -305,7 +305,7 @@ function overview() {
                 'td',
                 { class: 'last-status' },
                 job.lastRun
-                  ? [badge(job.lastRun.status), h('span', { class: 'sub' }, time(job.lastRun.startedAt))]
+                  ? [badge(job.lastRun.status), h('span', { class: 'sub' }, time(job.lastRun.at))]
                   : '—',
               ),
               h(
@@ -330,7 +330,7 @@ function jobView(name, params) {
   const pageSize = Math.min(100, Math.max(1, Number(params.get('limit')) || 20));
   /** Cursors of the pages before this one; the last is the current page's. */
   const cursors = [];
-  let cursor = params.get('before') || '';
+  let cursor = params.get('cursor') || '';
   const summary = h('section', { 'aria-label': 'Summary' });
   const chart = h('section', { 'aria-labelledby': 'chart-title' });
   const history = h('div', { id: 'history' });
@@ -349,7 +349,7 @@ function jobView(name, params) {
     h('option', { value: '' }, 'All statuses'),
     STATUSES.map((value) => h('option', { value, selected: value === status }, value)),
   );
-  let nextBefore = null;
+  let nextCursor = null;
   const older = h(
     'button',
     {
@@ -357,7 +357,7 @@ function jobView(name, params) {
       id: 'older',
       onclick: () => {
         cursors.push(cursor);
-        cursor = nextBefore;
+        cursor = nextCursor;
         refresh();
       },
     },
@@ -391,12 +391,16 @@ function jobView(name, params) {
     async load() {
       const query = new URLSearchParams({ limit: String(pageSize) });
       if (status) query.set('status', status);
-      if (cursor) query.set('before', cursor);
+      if (cursor) query.set('cursor', cursor);
+      const asked = cursor;
+      const pageNumber = cursors.length + 1;
       const [list, page, recent] = await Promise.all([
         api('api/jobs'),
         api(`${jobPath(name)}/history?${query}`),
         api(`${jobPath(name)}/history?limit=50`),
       ]);
+      // Paged again while this load was under way: the refresh queued after it shows that page.
+      if (asked !== cursor) return;
       const job = list.jobs.find((candidate) => candidate.name === name);
       if (!job) {
         swap(summary, h('p', { class: 'note' }, 'No job by that name.'));
@@ -486,10 +490,10 @@ function jobView(name, params) {
           status ? `No ${status} run.` : 'No run yet.',
         ),
       );
-      nextBefore = page.nextBefore;
-      older.disabled = !nextBefore;
+      nextCursor = page.nextCursor;
+      older.disabled = !nextCursor;
       newer.disabled = cursors.length === 0;
-      swap(pager, newer, older, h('span', { class: 'sub' }, `Page ${cursors.length + 1}`));
+      swap(pager, newer, older, h('span', { class: 'sub' }, `Page ${pageNumber}`));
     },
   };
 }

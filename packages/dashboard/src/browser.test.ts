@@ -26,7 +26,9 @@ if (!AVAILABLE && !IN_CI) {
 
 // In CI a missing browser is a failed test, not a skipped one.
 it.runIf(AVAILABLE || IN_CI)('finds Chromium at CHROMIUM_PATH (default /usr/bin/chromium)', () => {
-  expect(AVAILABLE, `No Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`).toBe(true);
+  expect(AVAILABLE, `No Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`).toBe(
+    true,
+  );
 });
 
 describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {

@@ -10,6 +10,8 @@ const MINUTE = 60_000;
 
 export interface TestCluster {
   clock: ManualClock;
+  /** The bucket every instance shares (the plugins' default keyPrefix `plugin=scheduler/` inside). */
+  store: MemoryStore;
   plugins: SchedulerPlugin[];
   /** The instance the dashboard reads through: worker-1, the leader after the hand-over. */
   plugin: SchedulerPlugin;
@@ -79,6 +81,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   await clock.advance(5_000);
   return {
     clock,
+    store: shared,
     plugins,
     plugin,
     source,

@@ -112,14 +112,14 @@ describe('dashboard handler on node:http under a base path', () => {
     const failed = await call(`${base}/api/jobs/minutely-sync/history?status=failed`);
     expect(failed.json.runs.map((run: RunView) => run.status)).toEqual(['failed', 'failed', 'failed']);
     const seen: string[] = [];
-    let before = '';
+    let cursor = '';
     for (let page = 0; page < 10; page++) {
       const { json } = await call(
-        `${base}/api/jobs/minutely-sync/history?limit=5${before ? `&before=${before}` : ''}`,
+        `${base}/api/jobs/minutely-sync/history?limit=5${cursor ? `&cursor=${cursor}` : ''}`,
       );
       seen.push(...json.runs.map((run: RunView) => run.slot));
-      if (!json.nextBefore) break;
-      before = encodeURIComponent(json.nextBefore);
+      if (!json.nextCursor) break;
+      cursor = encodeURIComponent(json.nextCursor);
     }
     expect(seen).toHaveLength(12);
     expect([...seen].sort().reverse()).toEqual(seen);
@@ -154,6 +154,88 @@ describe('dashboard handler on node:http under a base path', () => {
       expect(response.json.error.code).toBe('READ_ONLY');
     }
     expect(cluster.plugin.getJobStatus('nightly-report')?.paused).toBe(false);
+  });
+});
+
+describe('reading the bucket itself (store option, the read model)', () => {
+  let base: string;
+  beforeAll(async () => {
+    const handler = createDashboardHandler({
+      store: cluster.store,
+      keyPrefix: 'plugin=scheduler/',
+      readOnly: false,
+    });
+    const server = createServer((req, res) => handler(req, res));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  it('shows the same leader, workers, jobs, history and runs as the plugin sees', async () => {
+    const { json: state } = await call(`${base}/api/cluster`);
+    expect(state).toMatchObject({
+      leader: 'worker-1',
+      epoch: 2,
+      workers: ['worker-1', 'worker-2'],
+      self: null,
+    });
+    expect(state.handOvers).toMatchObject([{ epoch: 2, workerId: 'worker-1' }]);
+    const { json } = await call(`${base}/api/jobs`);
+    const jobs = new Map<string, JobView>(json.jobs.map((job: JobView) => [job.name, job]));
+    expect([...jobs.keys()]).toEqual(['cleanup', 'minutely-sync', 'nightly-report', 'on-demand-export']);
+    expect(jobs.get('minutely-sync')).toMatchObject({
+      successRate: 75,
+      totalRuns: 12,
+      schedule: '* * * * *',
+    });
+    expect(jobs.get('cleanup')).toMatchObject({
+      paused: true,
+      pausedNote: 'Waiting for the storage migration',
+    });
+    expect(jobs.get('nightly-report')?.nextRuns).toHaveLength(3);
+    const failed = await call(`${base}/api/jobs/minutely-sync/history?status=failed`);
+    expect(failed.json.runs.map((run: RunView) => run.status)).toEqual(['failed', 'failed', 'failed']);
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 10; page++) {
+      const { json: history } = await call(
+        `${base}/api/jobs/minutely-sync/history?limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      seen.push(...history.runs.map((run: RunView) => run.runId));
+      if (!history.nextCursor) break;
+      cursor = history.nextCursor;
+    }
+    expect(new Set(seen).size).toBe(12);
+    const listed = failed.json.runs[0] as RunView;
+    const { json: run } = await call(`${base}/api/jobs/minutely-sync/runs/${listed.runId}?at=${listed.slot}`);
+    expect(run).toMatchObject({ runId: listed.runId, status: 'failed', workerId: 'worker-0', epoch: 1 });
+    expect((await call(`${base}/api/jobs/ghost/history`)).status).toBe(404);
+  });
+
+  it('pauses and resumes through the job documents, and leaves trigger requests for the leader', async () => {
+    expect(
+      (await call(`${base}/api/jobs/nightly-report/pause`, postJson({ note: 'From the bucket' }))).status,
+    ).toBe(200);
+    const paused = (await call(`${base}/api/jobs`)).json.jobs.find(
+      (job: JobView) => job.name === 'nightly-report',
+    );
+    expect(paused).toMatchObject({ paused: true, pausedNote: 'From the bucket', nextRuns: [] });
+    expect((await call(`${base}/api/jobs/nightly-report/resume`, postJson())).status).toBe(200);
+    const resumed = (await call(`${base}/api/jobs`)).json.jobs.find(
+      (job: JobView) => job.name === 'nightly-report',
+    );
+    expect(resumed).toMatchObject({ paused: false, pausedNote: null });
+
+    const before = (await call(`${base}/api/jobs/on-demand-export/history`)).json.runs.length;
+    const triggered = await call(`${base}/api/jobs/on-demand-export/trigger`, postJson());
+    expect(triggered.status).toBe(200);
+    expect(triggered.json.requestId).toEqual(expect.any(String));
+    // The leader serves requests at its heartbeat (5 s here).
+    await cluster.clock.advance(5_000);
+    const after = (await call(`${base}/api/jobs/on-demand-export/history`)).json.runs as RunView[];
+    expect(after).toHaveLength(before + 1);
+    expect(after[0]).toMatchObject({ status: 'completed', workerId: 'worker-1' });
+    expect((await call(`${base}/api/jobs/ghost/trigger`, postJson())).status).toBe(404);
   });
 });
 
@@ -297,7 +379,7 @@ describe('credentials', () => {
     for (const path of ['/', '/assets/app.js', '/assets/style.css', '/api/cluster', '/api/jobs', '/nope']) {
       await call(`${base}${path}`);
     }
-    await call(`${base}/api/jobs/minutely-sync/history?before=not-a-date`);
+    await call(`${base}/api/jobs/minutely-sync/history?cursor=not-a-date`);
     // The failed runs' errors held the secret in a URL: the answer shows it redacted.
     expect(bodies.join('\n')).toContain('upstream returned 503');
     expect(bodies.length).toBeGreaterThan(50);

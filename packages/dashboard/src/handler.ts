@@ -1,17 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSchedulerError, redactText, SchedulerError } from '@s3-scheduler/core';
-import type { SchedulerPlugin } from '@s3-scheduler/plugin';
+import { ClusterReadModel, type ObjectStore, type SchedulerPlugin } from '@s3-scheduler/plugin';
 import { pluginSource } from './plugin-source.js';
+import { readModelSource } from './read-model-source.js';
 import { scheduleInWords } from './schedule-text.js';
 import type { DashboardSource, RunStatus, RunView } from './source.js';
 
 /** Options of `createDashboardHandler` (and `runDashboardCommand`). */
 export interface DashboardOptions {
-  /** What the dashboard reads: any `DashboardSource`. Give this or `plugin`. */
-  source?: DashboardSource;
+  /**
+   * The cluster's store (what the plugins were given, or `connect(connectionString)`): the
+   * dashboard reads the bucket through the read model (`readModelSource`), with no instance of
+   * the app. Give exactly one of `store`, `plugin` and `source`.
+   */
+  store?: ObjectStore;
+  /** With `store`: the plugins' `keyPrefix`, when `store` is the bare bucket. */
+  keyPrefix?: string;
+  /** With `store`: the plugins' `historyResource`, when not the default. */
+  historyResource?: string;
   /** A running `SchedulerPlugin` of the cluster: shares its store connection (`pluginSource`). */
   plugin?: SchedulerPlugin;
+  /** Any `DashboardSource`. */
+  source?: DashboardSource;
   /** `true` (default): no pause, resume, trigger or backfill; those requests get 403. */
   readOnly?: boolean;
   /**
@@ -60,11 +71,20 @@ const SECURITY_HEADERS: Record<string, string> = {
 /**
  * The dashboard as one `(req, res) => void` handler: the page (`/`), its assets (`/assets/…`)
  * and a JSON API (`/api/…`) under `basePath`. Throws `SchedulerError` `INVALID_OPTION` when
- * neither or both of `source` and `plugin` are given, or an option has the wrong type.
+ * not exactly one of `store`, `plugin` and `source` is given, or an option has the wrong type.
  */
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
   const config = checkOptions(options);
-  const source = options.source ?? pluginSource(options.plugin!);
+  const source =
+    options.source ??
+    (options.plugin
+      ? pluginSource(options.plugin)
+      : readModelSource(
+          new ClusterReadModel(options.store!, {
+            ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
+            ...(options.historyResource === undefined ? {} : { historyResource: options.historyResource }),
+          }),
+        ));
   const assets = new URL('../assets/', import.meta.url);
   const indexHtml = readFileSync(new URL('index.html', assets), 'utf8')
     .replaceAll('{{base}}', escapeHtml(`${config.basePath}/`))
@@ -119,7 +139,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       }
       if (parts.length === 3 && parts[0] === 'jobs' && parts[2] === 'history') {
         const page = await source.history(parts[1]!, historyQuery(url.searchParams));
-        return sendJson(res, 200, { runs: page.runs.map(safeRun), nextBefore: page.nextBefore });
+        return sendJson(res, 200, { runs: page.runs.map(safeRun), nextCursor: page.nextCursor });
       }
       if (parts.length === 4 && parts[0] === 'jobs' && parts[2] === 'runs') {
         const at = url.searchParams.get('at') ?? undefined;
@@ -198,12 +218,9 @@ function checkOptions(options: DashboardOptions): CheckedOptions {
       suggestion: `Pass ${option} as ${expected}.`,
     });
   if (typeof options !== 'object' || options === null) throw invalid('options', options, 'an object');
-  if ((options.source === undefined) === (options.plugin === undefined)) {
-    throw invalid(
-      'source',
-      options.source === undefined ? undefined : '[object]',
-      'given, or plugin, but not both',
-    );
+  const given = (['store', 'plugin', 'source'] as const).filter((name) => options[name] !== undefined);
+  if (given.length !== 1) {
+    throw invalid('store', given.join(', ') || undefined, 'given, or plugin, or source: exactly one of them');
   }
   const readOnly = options.readOnly ?? true;
   if (typeof readOnly !== 'boolean') throw invalid('readOnly', readOnly, 'a boolean');
@@ -233,20 +250,12 @@ function historyQuery(params: URLSearchParams) {
       suggestion: `Use one of ${STATUSES.join(', ')}.`,
     });
   }
-  const before = params.get('before') || undefined;
-  if (before !== undefined && !Number.isFinite(Date.parse(before))) {
-    throw new SchedulerError(`'before' is not an instant`, {
-      code: 'INVALID_OPTION',
-      operation: 'history',
-      metadata: { before },
-      suggestion: 'Pass the nextBefore of the previous page.',
-    });
-  }
+  const cursor = params.get('cursor') || undefined;
   const limit = Number(params.get('limit') ?? 20);
   return {
     limit: Number.isInteger(limit) ? Math.min(Math.max(limit, 1), MAX_PAGE) : 20,
     ...(status ? { status: status as RunStatus } : {}),
-    ...(before ? { before } : {}),
+    ...(cursor ? { cursor } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { type Clock, runIdTime, SchedulerError, systemClock } from '@s3-scheduler/core';
 import type { HistoryEntry, SchedulerPlugin } from '@s3-scheduler/plugin';
-import type { ClusterView, DashboardSource, HistoryPage, JobView, RunStatus, RunView } from './source.js';
+import { runView } from './run-view.js';
+import type { ClusterView, DashboardSource, HistoryPage, JobView, RunStatus } from './source.js';
 
 /** Hand-overs kept in memory, newest first. */
 const MAX_HAND_OVERS = 20;
@@ -63,14 +64,23 @@ export function pluginSource(plugin: SchedulerPlugin, options: { clock?: Clock }
 
     async history(job, query) {
       known(job, 'history');
+      // The cursor is the instant of the previous page's last run (see instantOf).
+      if (query.cursor !== undefined && !Number.isFinite(Date.parse(query.cursor))) {
+        throw new SchedulerError('The history cursor is not one this dashboard gave', {
+          code: 'INVALID_OPTION',
+          operation: 'history',
+          metadata: { cursor: query.cursor },
+          suggestion: 'Pass the nextCursor of the previous page.',
+        });
+      }
       const entries = await plugin.getJobHistory(job, {
         limit: query.limit + 1,
         ...(query.status ? { status: query.status } : {}),
-        ...(query.before ? { before: query.before } : {}),
+        ...(query.cursor ? { before: query.cursor } : {}),
       });
       const runs = entries.slice(0, query.limit).map(runView);
       const last = entries.length > query.limit ? entries[query.limit - 1] : undefined;
-      return { runs, nextBefore: last ? instantOf(last) : null } satisfies HistoryPage;
+      return { runs, nextCursor: last ? instantOf(last) : null } satisfies HistoryPage;
     },
 
     async run(job, runId, at) {
@@ -119,7 +129,9 @@ async function jobView(plugin: SchedulerPlugin, name: string): Promise<JobView> 
     pausedNote: description.pausedNote,
     // describe() lists the schedule's next slots even while paused; none of them would run.
     nextRuns: description.paused || !description.enabled ? [] : description.nextRuns.map((run) => run.slot),
-    lastRun: last ? { runId: last.id, status: last.status as RunStatus, startedAt: last.startTime } : null,
+    lastRun: last
+      ? { runId: last.id, status: last.status as RunStatus, at: last.endTime ?? last.startTime }
+      : null,
     successRate: finished > 0 ? Math.round((statistics.completed / finished) * 1000) / 10 : null,
     totalRuns: statistics.total,
     running: description.running.map((run) => ({ runId: run.runId, workerId: run.workerId })),
@@ -131,30 +143,4 @@ function instantOf(entry: HistoryEntry): string {
   if (entry.slot !== null) return entry.slot;
   const time = runIdTime(entry.id);
   return Number.isFinite(time) ? new Date(time).toISOString() : entry.startTime;
-}
-
-function runView(entry: HistoryEntry): RunView {
-  const slot = entry.slot === null ? Number.NaN : Date.parse(entry.slot);
-  const started = Date.parse(entry.startTime);
-  return {
-    runId: entry.id,
-    job: entry.jobName,
-    status: entry.status as RunStatus,
-    trigger: entry.trigger,
-    slot: entry.slot,
-    startedAt: entry.startTime,
-    finishedAt: entry.endTime,
-    durationMs: entry.duration,
-    latenessMs: Number.isFinite(slot) && Number.isFinite(started) ? started - slot : null,
-    attempts: entry.attempts,
-    error: entry.errorDetail
-      ? {
-          name: entry.errorDetail.name,
-          message: entry.errorDetail.message,
-          ...(entry.errorDetail.code ? { code: entry.errorDetail.code } : {}),
-        }
-      : null,
-    workerId: entry.workerId,
-    epoch: entry.epoch,
-  };
 }

@@ -10,7 +10,7 @@ export interface DashboardSource {
   /** Every job, sorted by name. */
   jobs(): Promise<JobView[]>;
   /**
-   * One page of a job's runs, newest first. `before` is the `nextBefore` of the previous page.
+   * One page of a job's runs, newest first. `cursor` is the `nextCursor` of the previous page.
    * Throws a `SchedulerError` with code `JOB_NOT_FOUND` for an unknown job.
    */
   history(job: string, query: HistoryQuery): Promise<HistoryPage>;
@@ -60,7 +60,8 @@ export interface JobView {
   pausedNote: string | null;
   /** The next slots, ISO, soonest first (empty when paused, disabled or unscheduled). */
   nextRuns: string[];
-  lastRun: { runId: string; status: RunStatus; startedAt: string } | null;
+  /** The newest finished run; `at` is when it finished (or started, when that is unknown). */
+  lastRun: { runId: string; status: RunStatus; at: string | null } | null;
   /** 0–100 over all stored runs, `null` before the first run. */
   successRate: number | null;
   totalRuns: number;
@@ -71,8 +72,8 @@ export interface JobView {
 export interface HistoryQuery {
   /** Only runs with this status. */
   status?: RunStatus;
-  /** Only runs strictly before this instant (ISO): the paging cursor. */
-  before?: string;
+  /** Where the previous page ended (its `nextCursor`, opaque). */
+  cursor?: string;
   /** Page size, 1–100. */
   limit: number;
 }
@@ -80,7 +81,7 @@ export interface HistoryQuery {
 export interface HistoryPage {
   runs: RunView[];
   /** The cursor of the next (older) page, or `null` on the last page. */
-  nextBefore: string | null;
+  nextCursor: string | null;
 }
 
 export interface RunView {
@@ -105,4 +106,6 @@ export interface ActionResult {
   /** Short text for people, e.g. `completed in 12 ms` or `3 slots, 2 ran`. */
   message: string;
   runId?: string;
+  /** The operator request the leader will serve (a bucket source). */
+  requestId?: string;
 }
