@@ -36,6 +36,7 @@ describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {
   let browser: Browser;
   let readOnly: RunningDashboard;
   let writable: RunningDashboard;
+  let bucket: RunningDashboard;
   /** Every answer the browser received from the dashboards: none may hold the secret. */
   const answers: string[] = [];
 
@@ -56,6 +57,13 @@ describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {
       readOnly: false,
       refreshInterval: 1000,
     });
+    bucket = await runDashboardCommand({
+      store: cluster.store,
+      keyPrefix: 'plugin=scheduler/',
+      clock: cluster.clock,
+      port: 0,
+      refreshInterval: 1000,
+    });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -69,6 +77,7 @@ describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {
     await browser?.close();
     await readOnly?.close();
     await writable?.close();
+    await bucket?.close();
     await cluster?.stop();
   });
 
@@ -237,6 +246,24 @@ describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {
       () => document.querySelector('tr[data-job="nightly-report"] .state')?.textContent === 'active',
     );
     expect(cluster.plugin.getJobStatus('nightly-report')?.paused).toBe(false);
+    await page.close();
+  });
+
+  it('shows the same cluster when it reads the bucket itself (store option)', async () => {
+    const page = await open(bucket.url);
+    await page.waitForSelector('tr[data-job="minutely-sync"]');
+    expect(await text(page, '#leader')).toBe('worker-1');
+    expect(await text(page, '#epoch')).toBe('2');
+    expect(await text(page, '#worker-count')).toBe('2');
+    expect(await text(page, 'tr[data-job="cleanup"] .state')).toContain('Waiting for the storage migration');
+    expect(await text(page, 'tr[data-job="minutely-sync"] .last-status')).toContain('completed');
+    await page.click('tr[data-job="minutely-sync"] a');
+    await page.waitForSelector('#status-filter');
+    await page.select('#status-filter', 'failed');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#history tbody tr')];
+      return rows.length === 3 && rows.every((row) => row.getAttribute('data-status') === 'failed');
+    });
     await page.close();
   });
 

@@ -29,7 +29,8 @@ export interface TestCluster {
  */
 export async function startTestCluster(): Promise<TestCluster> {
   const clock = new ManualClock({ now: START });
-  const shared = new MemoryStore();
+  // On the plugins' clock: the read model judges leases by the store's write times.
+  const shared = new MemoryStore({ clock });
   const plugins: SchedulerPlugin[] = [];
   for (let i = 0; i < 3; i++) {
     plugins.push(

@@ -164,6 +164,7 @@ describe('reading the bucket itself (store option, the read model)', () => {
       store: cluster.store,
       keyPrefix: 'plugin=scheduler/',
       readOnly: false,
+      clock: cluster.clock,
     });
     const server = createServer((req, res) => handler(req, res));
     servers.push(server);

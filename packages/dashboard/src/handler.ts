@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isSchedulerError, redactText, SchedulerError } from '@s3-scheduler/core';
+import { type Clock, isSchedulerError, redactText, SchedulerError } from '@s3-scheduler/core';
 import { ClusterReadModel, type ObjectStore, type SchedulerPlugin } from '@s3-scheduler/plugin';
 import { pluginSource } from './plugin-source.js';
 import { readModelSource } from './read-model-source.js';
@@ -23,6 +23,11 @@ export interface DashboardOptions {
   plugin?: SchedulerPlugin;
   /** Any `DashboardSource`. */
   source?: DashboardSource;
+  /**
+   * Where `store` and `plugin` sources take "now" from (lease liveness, next runs, the cluster
+   * view's `now`). Default the system clock; tests pass the plugins' `ManualClock`.
+   */
+  clock?: Clock;
   /** `true` (default): no pause, resume, trigger or backfill; those requests get 403. */
   readOnly?: boolean;
   /**
@@ -75,15 +80,18 @@ const SECURITY_HEADERS: Record<string, string> = {
  */
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
   const config = checkOptions(options);
+  const clockOption = options.clock === undefined ? {} : { clock: options.clock };
   const source =
     options.source ??
     (options.plugin
-      ? pluginSource(options.plugin)
+      ? pluginSource(options.plugin, clockOption)
       : readModelSource(
           new ClusterReadModel(options.store!, {
+            ...clockOption,
             ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
             ...(options.historyResource === undefined ? {} : { historyResource: options.historyResource }),
           }),
+          clockOption,
         ));
   const assets = new URL('../assets/', import.meta.url);
   const indexHtml = readFileSync(new URL('index.html', assets), 'utf8')
