@@ -260,7 +260,7 @@ function overview() {
               h('td', {}, time(handOver.at)),
             ),
           ),
-          'No hand-over seen yet.',
+          'No hand-over since the dashboard started.',
         ),
       );
       swap(
