@@ -199,9 +199,13 @@ export class ClusterReadModel {
       if (workerId === undefined) continue;
       const isLeader = leader?.alive === true && leader.workerId === workerId;
       const fresh = now - object.lastModified.getTime() <= this.#liveWindowMs;
+      // A leader renews its lease instead of its heartbeat object: the lease is its heartbeat.
+      const beat = isLeader
+        ? Math.max(object.lastModified.getTime(), Date.parse(leader!.renewedAt))
+        : object.lastModified.getTime();
       workers.push({
         workerId,
-        lastHeartbeat: object.lastModified.toISOString(),
+        lastHeartbeat: new Date(beat).toISOString(),
         leader: isLeader,
         // The leader's lease lists who it sees alive; without it, recent heartbeats tell.
         alive: isLeader || (published ? published.includes(workerId) : fresh),
