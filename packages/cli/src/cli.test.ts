@@ -179,6 +179,7 @@ describe('s3-scheduler (command layer, embedded store)', () => {
       'trigger',
       'backfill',
       'watch',
+      'dashboard',
     ]) {
       const help = await c.cli(command, '--help');
       expect(help.code).toBe(0);
@@ -192,6 +193,45 @@ describe('s3-scheduler (command layer, embedded store)', () => {
     const watched = await c.cli('watch', '--iterations', '2', '--interval', '1', '--json');
     expect(watched.code).toBe(0);
     expect(watched.stdout.trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('dashboard', () => {
+  it('serves the cluster read-only until the signal ends it', async () => {
+    const c = await started(2);
+    const controller = new AbortController();
+    let stdout = '';
+    let listening!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      listening = resolve;
+    });
+    const exit = runCli(['--key-prefix', 'plugin=scheduler/', 'dashboard', '--port', '0', '--json'], {
+      stdout: {
+        write: (text: string) => {
+          stdout += text;
+          listening();
+        },
+      },
+      stderr: { write: () => undefined },
+      env: {},
+      store: c.bucket,
+      clock: c.clock,
+      signal: controller.signal,
+    });
+    await ready;
+    const { url, readOnly } = JSON.parse(stdout) as { url: string; readOnly: boolean };
+    expect(readOnly).toBe(true);
+    const cluster = (await (await fetch(`${url}api/cluster`)).json()) as { leader?: { id?: string } };
+    const leader = c.plugins.find((plugin) => plugin.isLeader())!;
+    expect(JSON.stringify(cluster)).toContain(leader.workerId);
+    const refused = await fetch(`${url}api/jobs/minutely/pause`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(403);
+    controller.abort();
+    expect(await exit).toBe(EXIT_CODES.OK);
   });
 });
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, isSchedulerError, SchedulerError, systemClock } from '@s3-scheduler/core';
+import { runDashboardCommand } from '@s3-scheduler/dashboard';
 import {
   ClusterReadModel,
   deleteRequest,
@@ -304,6 +305,47 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       }),
     );
 
+  program
+    .command('dashboard')
+    .description('serve the web dashboard of the cluster until Ctrl-C (read-only unless --allow-actions)')
+    .addOption(new Option('--port <port>', 'TCP port, 0 for any free one').default(4300).argParser(port))
+    .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
+    .option('--base-path <path>', 'serve under this path, e.g. /scheduler')
+    .option('--allow-actions', 'allow pause, resume, trigger and backfill from the page')
+    .action(
+      action(
+        async (
+          options: { port: number; host: string; basePath?: string; allowActions?: boolean },
+          command: Command,
+        ) => {
+          const g = globals(command);
+          const m = await model(g, options.allowActions === true);
+          const running = await runDashboardCommand({
+            store: m.store,
+            clock,
+            port: options.port,
+            host: options.host,
+            readOnly: options.allowActions !== true,
+            ...(options.basePath ? { basePath: options.basePath } : {}),
+            // m.store already carries --key-prefix.
+            ...(g.historyResource ? { historyResource: g.historyResource } : {}),
+          });
+          if (g.json) printJson({ url: running.url, readOnly: options.allowActions !== true });
+          else
+            out(
+              `Dashboard on ${running.url} (${options.allowActions ? 'actions allowed' : 'read-only'}); Ctrl-C to stop.`,
+            );
+          // Serves until the signal (Ctrl-C in the bin) ends it.
+          await new Promise<void>((resolve) => {
+            if (!io.signal || io.signal.aborted) return resolve();
+            io.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+          await running.close();
+          return undefined;
+        },
+      ),
+    );
+
   async function request(
     g: GlobalOptions,
     input: { kind: 'trigger' | 'backfill'; job: string; from?: string; to?: string },
@@ -400,6 +442,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
 /** Between two reads of a request's outcome (ms): one GET a second while waiting. */
 const POLL_MS = 1_000;
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return parsed;
+}
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
