@@ -25,7 +25,7 @@ export interface ConformanceOptions {
  * re-read can settle.
  *
  * ```ts
- * import { describeObjectStoreConformance } from '@s3-scheduler/storage/testing';
+ * import { describeObjectStoreConformance } from '@s3-scheduler/storage/conformance';
  * describeObjectStoreConformance('my store', () => new MyStore());
  * ```
  */
