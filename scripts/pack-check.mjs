@@ -134,6 +134,7 @@ run(
   ],
   root,
 );
+const license = readFileSync(join(root, 'LICENSE'), 'utf8');
 const tarball = {};
 for (const { manifest } of publishable) {
   const out = join(tarballs, `${manifest.name.slice(1).replace('/', '-')}-${manifest.version}.tgz`);
@@ -147,6 +148,9 @@ for (const { manifest } of publishable) {
   if (maps.length > 0) fail(`${manifest.name}: ships source maps without their sources: ${maps.join(', ')}`);
   const tests = files.filter((f) => /\.test\./.test(f));
   if (tests.length > 0) fail(`${manifest.name}: ships test files: ${tests.join(', ')}`);
+  if (files.includes('package/LICENSE') && run('tar', ['xzOf', out, 'package/LICENSE'], work) !== license) {
+    fail(`${manifest.name}: its LICENSE differs from the repository's`);
+  }
   const packed = JSON.parse(run('tar', ['xzOf', out, 'package/package.json'], work));
   const raw = JSON.stringify(packed);
   if (raw.includes('workspace:') || raw.includes('catalog:')) fail(`${manifest.name}: unrewritten specifier`);
