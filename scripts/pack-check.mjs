@@ -8,11 +8,13 @@
 //   3. an embedded-store user: installs every package without the AWS SDK, runs the plugin README's
 //      quick start, imports every `./testing` subpath without vitest, `require()`s each package,
 //      and checks that `s3://` then fails with MISSING_DEPENDENCY;
-//   4. type-checks a TypeScript consumer of every entry point under `nodenext` and `bundler`.
+//   4. type-checks a TypeScript consumer of every entry point under `nodenext` and `bundler`;
+//   5. with S3_ENDPOINT set, an S3 user: installs the SDK, uses an s3:// store, and nothing (no
+//      SDK Node-version warning either) reaches stderr.
 // Needs the packages built (`pnpm turbo run build`) and the npm registry (for typescript,
 // @types/node and the packages' own dependencies). Prints install sizes; exits 1 on any failure.
 // Usage: node scripts/pack-check.mjs [--keep]   (--keep leaves the temporary directory)
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -160,10 +162,17 @@ const all = Object.values(tarball);
 
 // Three projects, installed at once. Tools (typescript, @types/node) live apart, so that the user
 // projects hold only what users install: cron alone, and every package without the AWS SDK.
-const [tools, cronOnly, app] = await Promise.all([
+const [tools, cronOnly, app, s3User] = await Promise.all([
   npmProject('tools', [`typescript@${pinned('typescript')}`, `@types/node@${pinned('@types/node')}`]),
   npmProject('cron-only', [tarball['@s3-scheduler/core'], tarball['@s3-scheduler/cron']]),
   npmProject('embedded', all),
+  process.env.S3_ENDPOINT
+    ? npmProject('s3-user', [
+        tarball['@s3-scheduler/core'],
+        tarball['@s3-scheduler/storage'],
+        `@aws-sdk/client-s3@${pinned('@aws-sdk/client-s3')}`,
+      ])
+    : undefined,
 ]);
 log('installed: tools, cron alone, every package');
 
@@ -259,6 +268,40 @@ for (const [label, options] of [
   // skipLibCheck stays false: the declarations must check without the AWS SDK or vitest installed.
   tsc(dir, options, ['consumer.ts'], { noEmit: true });
   log(`TypeScript consumer of every entry point type-checks under ${label} (skipLibCheck: false)`);
+}
+
+// 5. An S3 user on this Node (when a test server is configured: S3_ENDPOINT and the S3_* of
+// scripts/s3-server.sh env): installs the optional SDK, opens an s3:// store, and checks that
+// nothing reaches stderr (the SDK's Node-version warning included) on a supported Node line.
+if (s3User) {
+  const {
+    S3_ENDPOINT,
+    S3_ACCESS_KEY_ID = '',
+    S3_SECRET_ACCESS_KEY = '',
+    S3_BUCKET = 's3-scheduler-test',
+  } = process.env;
+  const credentials = S3_ACCESS_KEY_ID
+    ? `${encodeURIComponent(S3_ACCESS_KEY_ID)}:${encodeURIComponent(S3_SECRET_ACCESS_KEY)}@`
+    : '';
+  const url = `s3://${credentials}${S3_BUCKET}/pack-check-${process.pid}?endpoint=${encodeURIComponent(S3_ENDPOINT)}&forcePathStyle=true`;
+  writeFileSync(
+    join(s3User, 's3.mjs'),
+    `import { connect, PluginStorage } from '@s3-scheduler/storage';
+     const storage = new PluginStorage(await connect(process.argv[2]), 'pack-check');
+     await storage.set('k', 1);
+     await storage.delete('k');
+     console.log('ok');`,
+  );
+  const result = spawnSync(process.execPath, ['s3.mjs', url], { cwd: s3User, encoding: 'utf8' });
+  if (result.status !== 0 || result.stdout.trim() !== 'ok')
+    fail(`the S3 user failed:\n${result.stdout}${result.stderr}`);
+  if (result.stderr.trim() !== '')
+    fail(`the S3 user's terminal got stderr on Node ${process.version}:\n${result.stderr}`);
+  log(
+    `S3 user (with @aws-sdk/client-s3): opened, wrote and deleted on ${S3_ENDPOINT}, nothing on stderr under Node ${process.version}; ${duKb(join(s3User, 'node_modules'))} KB installed`,
+  );
+} else {
+  log('S3 user: skipped (no S3_ENDPOINT)');
 }
 
 if (keep) log(`left ${work}`);
