@@ -293,13 +293,15 @@ if (s3User) {
      console.log('ok');`,
   );
   const result = spawnSync(process.execPath, ['s3.mjs', url], { cwd: s3User, encoding: 'utf8' });
-  if (result.status !== 0 || result.stdout.trim() !== 'ok')
+  if (result.status !== 0 || result.stdout.trim() !== 'ok') {
     fail(`the S3 user failed:\n${result.stdout}${result.stderr}`);
-  if (result.stderr.trim() !== '')
+  } else if (result.stderr.trim() !== '') {
     fail(`the S3 user's terminal got stderr on Node ${process.version}:\n${result.stderr}`);
-  log(
-    `S3 user (with @aws-sdk/client-s3): opened, wrote and deleted on ${S3_ENDPOINT}, nothing on stderr under Node ${process.version}; ${duKb(join(s3User, 'node_modules'))} KB installed`,
-  );
+  } else {
+    log(
+      `S3 user (with @aws-sdk/client-s3): opened, wrote and deleted on ${S3_ENDPOINT}, nothing on stderr under Node ${process.version}; ${duKb(join(s3User, 'node_modules'))} KB installed`,
+    );
+  }
 } else {
   log('S3 user: skipped (no S3_ENDPOINT)');
 }
