@@ -105,6 +105,11 @@ export const ERROR_CODES = {
     statusCode: 403,
     description: 'The store rejected the credentials or their permissions.',
   },
+  MISSING_DEPENDENCY: {
+    retriable: false,
+    statusCode: 501,
+    description: 'An optional package that a feature needs is not installed (such as the AWS SDK for s3://).',
+  },
   INVALID_KEY: {
     retriable: false,
     statusCode: 400,

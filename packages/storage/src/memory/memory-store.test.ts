@@ -1,8 +1,8 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { describe, expect, it } from 'vitest';
+import { describeObjectStoreConformance } from '../conformance/object-store-conformance.js';
 import { PrefixedStore } from '../prefixed-store.js';
 import { ResolvingStore } from '../resolving-store.js';
-import { describeObjectStoreConformance } from '../testing/object-store-conformance.js';
 import { MemoryStore } from './memory-store.js';
 
 describeObjectStoreConformance('MemoryStore', () => new MemoryStore());

@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
 import { createNonce, isSchedulerError } from '@s3-scheduler/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeObjectStoreConformance } from '../conformance/object-store-conformance.js';
 import { connect } from '../connect.js';
 import { isOutcomeUnknown, isPreconditionFailed } from '../store-errors.js';
-import { describeObjectStoreConformance } from '../testing/object-store-conformance.js';
 import { s3TestBackend, s3TestEnv, s3TestStore, uniqueTestPrefix } from '../testing/s3-test-store.js';
 import { S3Store } from './s3-store.js';
 

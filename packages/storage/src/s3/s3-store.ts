@@ -13,9 +13,8 @@ import type {
   StoredObject,
 } from '../object-store.js';
 import { invalidKey, storeUnavailable } from '../store-errors.js';
+import { loadSdk, type Sdk } from './load-sdk.js';
 import { mapS3Error, type S3ErrorContext } from './s3-errors.js';
-
-type Sdk = typeof import('@aws-sdk/client-s3');
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -47,8 +46,11 @@ export interface S3StoreOptions {
    * settles them instead.
    */
   maxAttempts?: number;
-  /** Extra SDK client settings, merged last (advanced). */
-  clientConfig?: Partial<S3ClientConfig>;
+  /**
+   * Extra settings of the SDK's `S3Client` (its `S3ClientConfig`), merged last (advanced). Typed
+   * loosely so that these declarations compile for users who do not install the optional SDK.
+   */
+  clientConfig?: Readonly<Record<string, unknown>>;
 }
 
 interface Clients {
@@ -61,9 +63,11 @@ interface Clients {
 
 /**
  * The storage contract on Amazon S3 and S3-compatible servers (Ceph RGW, MinIO, R2), through
- * `@aws-sdk/client-s3` v3. The SDK is imported on first use, so users of the memory store never
- * load it. Errors come out as `SchedulerError`s (see `mapS3Error`); wrap the store in a
- * `ResolvingStore` (as `connect()` does) to settle writes whose outcome is unknown.
+ * `@aws-sdk/client-s3` v3, an optional peer dependency: it is imported on first use, so users of the
+ * memory store neither install nor load it, and without it the first request fails
+ * `MISSING_DEPENDENCY` (install `@aws-sdk/client-s3`). Errors come out as `SchedulerError`s (see
+ * `mapS3Error`); wrap the store in a `ResolvingStore` (as `connect()` does) to settle writes whose
+ * outcome is unknown.
  */
 export class S3Store implements ObjectStore {
   readonly description: string;
@@ -85,9 +89,13 @@ export class S3Store implements ObjectStore {
     this.description = `s3://${options.bucket}`;
   }
 
-  /** The SDK client (loads the SDK on first call), for operations this interface lacks. */
-  async client(): Promise<S3Client> {
-    return (await this.#load()).client;
+  /**
+   * The SDK's `S3Client` (loads the SDK on first call), for operations this interface lacks:
+   * `await store.client<S3Client>()` with `S3Client` from `@aws-sdk/client-s3` (the type is a
+   * parameter so that these declarations compile without the optional SDK installed).
+   */
+  async client<Client = unknown>(): Promise<Client> {
+    return (await this.#load()).client as Client;
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<StoredObject | null> {
@@ -336,7 +344,7 @@ export class S3Store implements ObjectStore {
   }
 
   async #createClients(): Promise<Clients> {
-    const sdk = await import('@aws-sdk/client-s3');
+    const sdk = await loadSdk();
     const options = this.#options;
     const base: S3ClientConfig = {
       region: this.region,

@@ -1,7 +1,6 @@
 export { CountingStore, type RequestKind } from './counting-store.js';
 export { type FaultKind, FaultyStore, type FaultyStoreOptions } from './faulty-store.js';
 export { GatedStore } from './gated-store.js';
-export { type ConformanceOptions, describeObjectStoreConformance } from './object-store-conformance.js';
 export { RealStoreStepper } from './real-store-stepper.js';
 export {
   type S3TestEnv,

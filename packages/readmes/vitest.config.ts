@@ -1,0 +1,2 @@
+// Timeouts and file pattern shared by every package: see vitest.shared.ts at the root.
+export { default } from '../../vitest.shared.ts';
