@@ -4,13 +4,13 @@ export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events
 export type { HistoryEntry } from './history-entry.js';
 export { JOB_LIMITS } from './job-options.js';
 export type { JobStatus } from './job-state.js';
+export type { JobStatusStatistics, SchedulerJobStatistics } from './job-statistics.js';
 export type {
   TelemetryMeter,
   TelemetryOption,
   TelemetrySpan,
   TelemetryTracer,
 } from './observability/telemetry.js';
-export type { JobStatusStatistics, SchedulerJobStatistics } from './job-statistics.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
 export * from './read-model/index.js';
 export * from './requests/index.js';

@@ -2,8 +2,8 @@ import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { HistoryEntry } from './history-entry.js';
-import type { TelemetryOption } from './observability/telemetry.js';
 import type { SchedulerJobStatistics } from './job-statistics.js';
+import type { TelemetryOption } from './observability/telemetry.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {
