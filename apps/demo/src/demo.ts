@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '@s3-scheduler/core';
 import { HistoryStore, type RunRecord } from '@s3-scheduler/history';
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import { connect, type ObjectStore, PrefixedStore } from '@s3-scheduler/storage';
 import type { DemoOptions } from './args.js';
 import { type Execution, readMarkers } from './executions.js';
@@ -174,7 +175,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
   }
 
   // History for the view, read from the store like any other client would.
-  const viewHistory = new HistoryStore({ store: new PrefixedStore(root, 'plugin=scheduler/'), clock });
+  const viewHistory = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
   let recentRuns: RunRecord[] | undefined;
   let reading = false;
   const refreshRuns = async (limit: number) => {
@@ -301,7 +302,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
     if (io.interactive) draw();
     await cluster.stop();
 
-    const history = new HistoryStore({ store: new PrefixedStore(root, 'plugin=scheduler/'), clock });
+    const history = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
     const jobs: Record<string, JobDefinition> = { ...demoJobs() };
     for (const name of addedJobs) jobs[name] = EXTRA_JOBS[name]!;
     const records = await readAllRuns(history, Object.keys(jobs));

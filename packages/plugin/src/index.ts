@@ -4,6 +4,13 @@ export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events
 export type { HistoryEntry } from './history-entry.js';
 export { JOB_LIMITS } from './job-options.js';
 export type { JobStatus } from './job-state.js';
+export {
+  DEFAULT_HISTORY_RESOURCE,
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LAYOUT,
+  type SchedulerLayout,
+  schedulerLayout,
+} from './layout.js';
 export { PLUGIN_LIMITS } from './plugin-options.js';
 export { SchedulerPlugin } from './scheduler-plugin.js';
 export type {

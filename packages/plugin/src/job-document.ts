@@ -5,6 +5,7 @@ import {
   isPreconditionFailed,
   type ObjectStore,
 } from '@s3-scheduler/storage';
+import { DEFAULT_LAYOUT } from './layout.js';
 import { sanitizeJobDocument } from './stored-values.js';
 import type { JobConfig } from './types.js';
 
@@ -38,7 +39,7 @@ export interface JobDocument {
   nonce: string;
 }
 
-const PREFIX = 'jobs/';
+const PREFIX = DEFAULT_LAYOUT.jobs;
 const MAX_CAS_ATTEMPTS = 20;
 
 export function emptyJobDocument(name: string): JobDocument {
@@ -70,7 +71,7 @@ export class JobDocuments {
   ) {}
 
   key(name: string): string {
-    return `${PREFIX}${encodeKeySegment(name)}.json`;
+    return DEFAULT_LAYOUT.jobDocument(name);
   }
 
   /**

@@ -24,6 +24,7 @@ import { isProcessLocal, openHostStore, readHostStorage } from './host-store.js'
 import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
 import { checkJobName, normalizeJob } from './job-options.js';
 import { JobState, type JobStatus } from './job-state.js';
+import { schedulerLayout } from './layout.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
@@ -1614,10 +1615,7 @@ export class SchedulerPlugin<Db = unknown> {
     this.#history ??= new HistoryStore({
       store,
       clock: this.#clock,
-      prefix:
-        this.#options.historyResource === 'plg:scheduler:job-history'
-          ? 'history/'
-          : `${encodeKeySegment(this.#options.historyResource)}/`,
+      prefix: schedulerLayout(this.#options.keyPrefix, this.#options.historyResource).history,
       onError: (error) => this.#reportError('history', error),
     });
     return this.#history;
