@@ -16,22 +16,29 @@ import {
   type ObjectStore,
   openStore,
 } from '@s3-scheduler/storage';
-import { type DueEntry, DueHeap } from './due-heap.js';
 import { EventHub } from './event-hub.js';
 import { eventBase, type SchedulerEvents, toError } from './events.js';
-import { type HistoryEntry, toHistoryEntry } from './history-entry.js';
-import { isProcessLocal, openHostStore, readHostStorage } from './host-store.js';
-import { type JobDocument, JobDocuments, type JobOverrides } from './job-document.js';
-import { checkJobName, normalizeJob } from './job-options.js';
-import { JobState, type JobStatus } from './job-state.js';
+import { type HistoryEntry, toHistoryEntry } from './jobs/history-entry.js';
+import { type JobDocument, JobDocuments, type JobOverrides } from './jobs/job-document.js';
+import { checkJobName, normalizeJob } from './jobs/job-options.js';
+import { JobState, type JobStatus } from './jobs/job-state.js';
 import { schedulerLayout } from './layout.js';
 import { Lifecycle } from './lifecycle.js';
-import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
-import { RunAdmission } from './run-admission.js';
-import { RunMarkers } from './run-markers.js';
-import { catchUpPlan, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
-import { ON_TIME_TOLERANCE_MS, selectDueSlots } from './slot-selection.js';
+import { Limiter, runWithConcurrency } from './runs/limiter.js';
+import { RunAdmission } from './runs/run-admission.js';
+import { RunMarkers } from './runs/run-markers.js';
+import { type DueEntry, DueHeap } from './schedule/due-heap.js';
+import {
+  catchUpPlan,
+  fireTime,
+  MAX_SLOTS,
+  nextSlot,
+  recentlyDue,
+  slotsBetween,
+} from './schedule/slot-math.js';
+import { ON_TIME_TOLERANCE_MS, selectDueSlots } from './schedule/slot-selection.js';
+import { isProcessLocal, openHostStore, readHostStorage } from './store/host-store.js';
 import type {
   BackfillResult,
   JobConfig,

@@ -2,7 +2,7 @@ import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
 import type { JobStatistics } from '@s3-scheduler/history';
 import type { ObjectStore } from '@s3-scheduler/storage';
-import type { HistoryEntry } from './history-entry.js';
+import type { HistoryEntry } from './jobs/history-entry.js';
 
 /** What an action receives as its second argument. */
 export interface JobContext {

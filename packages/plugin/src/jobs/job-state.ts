@@ -1,6 +1,6 @@
 import type { RunOutcome } from '@s3-scheduler/executor';
+import type { JobConfig, NormalizedJob } from '../types.js';
 import type { JobDocument } from './job-document.js';
-import type { JobConfig, NormalizedJob } from './types.js';
 
 /** `getJobStatus()`: the definition plus this instance's view of the job's runs. */
 export interface JobStatus {

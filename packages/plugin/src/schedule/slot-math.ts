@@ -1,6 +1,6 @@
 import { hashString } from '@s3-scheduler/core';
+import type { NormalizedJob } from '../types.js';
 import { ON_TIME_TOLERANCE_MS } from './slot-selection.js';
-import type { NormalizedJob } from './types.js';
 
 /** Bound on slots walked at once (catch-up after a long outage, a backfill). */
 export const MAX_SLOTS = 1000;

@@ -5,9 +5,9 @@ import {
   isPreconditionFailed,
   type ObjectStore,
 } from '@s3-scheduler/storage';
-import { DEFAULT_LAYOUT } from './layout.js';
+import { DEFAULT_LAYOUT } from '../layout.js';
+import type { JobConfig } from '../types.js';
 import { sanitizeJobDocument } from './stored-values.js';
-import type { JobConfig } from './types.js';
 
 /** Job options that can be stored (everything but the action), applied over the code's config. */
 export type JobOverrides = Partial<Omit<JobConfig, 'action'>>;

@@ -1,5 +1,5 @@
 import { decodeKeySegment, encodeKeySegment, listAll, type ObjectStore } from '@s3-scheduler/storage';
-import { DEFAULT_LAYOUT } from './layout.js';
+import { DEFAULT_LAYOUT } from '../layout.js';
 
 /** A run executing on an instance that was not the leader when it started (`runJob`, backfill). */
 export interface ActiveRun {
