@@ -1,10 +1,5 @@
 import { createNonce, SchedulerError } from '@s3-scheduler/core';
-import {
-  decodeKeySegment,
-  encodeKeySegment,
-  isPreconditionFailed,
-  type ObjectStore,
-} from '@s3-scheduler/storage';
+import { decodeKeySegment, isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
 import { DEFAULT_LAYOUT } from '../layout.js';
 import type { JobConfig } from '../types.js';
 import { sanitizeJobDocument } from './stored-values.js';

@@ -124,3 +124,22 @@ export function catchUpPlan(
   }
   return { run, missed, missedCount, firstMissed };
 }
+
+/**
+ * The slots due when the timer wakes for `slot` at `now` (oldest first: more than one after a
+ * pause or a clock jump, at most `MAX_SLOTS`), and the next slot to queue (after `now`).
+ */
+export function dueSlots(
+  job: Pick<NormalizedJob, 'cron' | 'startAt' | 'endAt'>,
+  slot: number,
+  now: number,
+): { due: number[]; next: number | null } {
+  const due = [slot];
+  let next = nextSlot(job, slot);
+  while (next !== null && next <= now && due.length < MAX_SLOTS) {
+    due.push(next);
+    next = nextSlot(job, next);
+  }
+  if (next !== null && next <= now) next = nextSlot(job, now);
+  return { due, next };
+}
