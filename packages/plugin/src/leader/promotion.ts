@@ -1,7 +1,6 @@
-import { createRunId, isSchedulerError } from '@s3-scheduler/core';
+import { createRunId, isSchedulerError, runWithConcurrency } from '@s3-scheduler/core';
 import type { JobState } from '../jobs/job-state.js';
 import type { Dispatcher } from '../runs/dispatcher.js';
-import { runWithConcurrency } from '../runs/limiter.js';
 import type { Skips } from '../runs/skips.js';
 import { claimRun } from '../runs/slot-claim.js';
 import type { Runtime } from '../runtime.js';

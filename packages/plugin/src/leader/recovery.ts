@@ -1,8 +1,7 @@
-import { SchedulerError } from '@s3-scheduler/core';
+import { runWithConcurrency, SchedulerError } from '@s3-scheduler/core';
 import type { RunHandle, RunRecord } from '@s3-scheduler/history';
 import { isPreconditionFailed } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
-import { runWithConcurrency } from '../runs/limiter.js';
 import type { Runtime } from '../runtime.js';
 import { recentlyDue } from '../schedule/slot-math.js';
 

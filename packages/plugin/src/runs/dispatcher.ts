@@ -1,4 +1,4 @@
-import { createRunId, isSchedulerError } from '@s3-scheduler/core';
+import { createRunId, isSchedulerError, Limiter } from '@s3-scheduler/core';
 import type { RunOutcome } from '@s3-scheduler/executor';
 import type { RunHandle } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
@@ -12,7 +12,6 @@ import type { RunTrigger } from '../types.js';
 import { cancelRunning } from './cancel-requests.js';
 import { countFailures } from './failure-streak.js';
 import type { JobRunner } from './job-runner.js';
-import { Limiter } from './limiter.js';
 import { bufferLimit, decideOverlap } from './overlap-policy.js';
 import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';

@@ -1,4 +1,4 @@
-import { isSchedulerError } from '@s3-scheduler/core';
+import { exponentialBackoff, isSchedulerError } from '@s3-scheduler/core';
 import type { FinishInput, RunHandle } from '@s3-scheduler/history';
 import { eventBase, toError } from '../events.js';
 import type { JobState } from '../jobs/job-state.js';
@@ -80,5 +80,5 @@ export class RunRecorder {
 
 /** The wait before trying store work again after its `attempt`th failure: 1 s, 2 s, 4 s … 30 s. */
 export function retryDelay(attempt: number): number {
-  return Math.min(30_000, 1000 * 2 ** (attempt - 1));
+  return exponentialBackoff(attempt, { initialMs: 1000, maxMs: 30_000 });
 }
