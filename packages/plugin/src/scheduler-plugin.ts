@@ -108,7 +108,7 @@ export class SchedulerPlugin<Db = unknown> {
       buffer: new RunBuffer(runtime),
       skips,
       admission,
-      recovery: () => this.#recovery,
+      onLost: (state, existing) => this.#recovery.recoverIfOrphaned(state, existing),
     });
     this.#recovery = new Recovery(runtime, (state, handle) => this.#dispatcher.start(state, handle));
     this.#promotion = new Promotion(runtime, this.#dispatcher, this.#recovery, skips);
@@ -240,7 +240,7 @@ export class SchedulerPlugin<Db = unknown> {
     try {
       const now = runtime.clock.now();
       for (const state of runtime.jobs.values()) {
-        state.since = now;
+        state.register(now);
         this.#timer.schedule(state, now);
       }
       const onPromoted = () => void runtime.track(this.#promotion.onPromoted());

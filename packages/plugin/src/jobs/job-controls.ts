@@ -28,7 +28,7 @@ export class JobControls {
       });
     }
     const state = runtime.jobs.add(name, config, 'addJob');
-    state.since = runtime.clock.now();
+    state.register(runtime.clock.now());
     if (!runtime.leader.started) return;
     this.timer.schedule(state, state.since);
     // Remember cluster-wide when the job appeared, so its first slots are caught up even if the
@@ -47,7 +47,7 @@ export class JobControls {
   }
 
   remove(state: JobState): void {
-    state.removed = true;
+    state.markRemoved();
     this.runtime.jobs.delete(state.def.name);
     this.timer.rearm();
   }

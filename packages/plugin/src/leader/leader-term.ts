@@ -2,9 +2,10 @@ import type { Coordinator } from '@s3-scheduler/coordinator';
 
 /**
  * This instance's view of leadership: whether it leads now, under which epoch, and whether
- * leader-only work may go on. With a coordinator, a term is the coordinator's lease (its epoch,
- * its per-term `AbortSignal`); without one, the instance leads from start to stop. Leader-only
- * work asks `leading`, false as soon as the plugin begins to stop or the term ends.
+ * leader-only work may go on. With a coordinator, a term is the coordinator's lease; without one,
+ * the instance leads from start to stop. Leader-only work asks `leading`, false as soon as the
+ * plugin begins to stop or the term ends: the one place the "still leading, not stopping?"
+ * question is answered.
  */
 export class LeaderTerm {
   #coordinator: Coordinator | undefined;
@@ -53,15 +54,6 @@ export class LeaderTerm {
   /** Whether the plugin is stopping (leader-only work must not begin). */
   get stopping(): boolean {
     return this.#started && (this.#stop?.signal.aborted ?? false);
-  }
-
-  /**
-   * The signal of the current term: aborted when the term ends (lease lost or released) or the
-   * plugin stops. Without a coordinator, the plugin's stop signal.
-   */
-  get signal(): AbortSignal {
-    const stop = this.#stop?.signal ?? AbortSignal.abort();
-    return this.#coordinator ? AbortSignal.any([stop, this.#coordinator.signal]) : stop;
   }
 
   /** True while this instance fires scheduled slots (always while started, without a coordinator). */

@@ -68,7 +68,7 @@ export class Maintenance {
     if (JSON.stringify(doc.overrides) !== before) {
       try {
         const config = { ...state.config, ...doc.overrides } as JobConfig;
-        state.def = normalizeJob(state.def.name, config, this.runtime.options, 'syncJob');
+        state.redefine(normalizeJob(state.def.name, config, this.runtime.options, 'syncJob'));
       } catch (error) {
         this.runtime.reportError('syncJob', error, state.def.name);
       }

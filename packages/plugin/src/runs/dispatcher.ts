@@ -2,7 +2,6 @@ import { createRunId, isSchedulerError, Limiter } from '@s3-scheduler/core';
 import type { RunOutcome } from '@s3-scheduler/executor';
 import type { RunHandle } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
-import type { Recovery } from '../leader/recovery.js';
 import type { Runtime } from '../runtime.js';
 import type { DueEntry } from '../schedule/due-heap.js';
 import { dueSlots, fireTime } from '../schedule/slot-math.js';
@@ -30,7 +29,8 @@ export interface DispatcherParts {
   buffer: RunBuffer;
   skips: Skips;
   admission: RunAdmission;
-  recovery: () => Recovery;
+  /** A claim was lost to `existing`: the leader recovers it if its instance is gone. */
+  onLost: (state: JobState, existing: RunHandle) => Promise<void>;
 }
 
 /**
@@ -177,7 +177,7 @@ export class Dispatcher {
           workerId: runtime.workerId,
         });
       }
-      if (claim.existing) await this.parts.recovery().recoverIfOrphaned(state, claim.existing);
+      if (claim.existing) await this.parts.onLost(state, claim.existing);
       return;
     }
     if (state.def.maxRuns > 0 && !(await this.#takeRun(state))) {
@@ -245,7 +245,7 @@ export class Dispatcher {
     const busy = state.busy || admission.held(state.def.name);
     if (!leader.leading || busy || state.draining || state.buffer.length === 0) return;
     // One drain at a time per job: two would each take a slot, and one would find the job busy.
-    state.draining = true;
+    if (!state.beginDrain()) return;
     try {
       const slot = await buffer.take(state);
       if (slot === undefined) return;
@@ -259,7 +259,7 @@ export class Dispatcher {
       const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
       await this.claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
     } finally {
-      state.draining = false;
+      state.endDrain();
     }
   }
 }

@@ -27,7 +27,9 @@ export class RunRecorder {
     await this.#finish(handle, {
       status: outcome.status,
       ...(outcome.status === 'completed' && options.persistJobs ? { result: outcome.result } : {}),
-      ...(error ? { error } : {}),
+      // The error as the executor captured it (redacted, plain data): the one shape of a run's
+      // error from the executor to history; the event below carries it as an `Error`.
+      ...(error ? { error: outcome.error ?? error } : {}),
       attempts: record.attempts - 1 + outcome.attempts.length,
       durationMs: outcome.durationMs,
       finishedAt: outcome.finishedAt,

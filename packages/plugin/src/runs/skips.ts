@@ -40,9 +40,9 @@ export class Skips {
     first: number | null = missed[0] ?? null,
   ): void {
     // A gap can be seen twice here (a late timer and the catch-up of a re-election): once is enough.
-    const fresh = missed.filter((slot) => slot > state.missedThrough);
-    if (count === 0 || fresh.length === 0) return;
-    state.missedThrough = fresh.at(-1)!;
+    if (count === 0) return;
+    const fresh = state.takeUnreported(missed);
+    if (fresh.length === 0) return;
     if (count <= missed.length) {
       state.counters.missed += fresh.length;
       for (const slot of fresh) this.emit(state, slot, 'missed');

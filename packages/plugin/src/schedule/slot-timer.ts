@@ -27,7 +27,7 @@ export class SlotTimer {
   schedule(state: JobState, now: number): void {
     // Plugin-wide, not per job: a job removed and added again under the same name must not find
     // the old job's heap entries current.
-    state.generation = ++this.#generations;
+    state.startGeneration(++this.#generations);
     const runnable = state.def.enabled && !state.paused && !state.removed;
     this.queue(state, runnable ? nextSlot(state.def, now) : null);
     this.rearm();
@@ -35,10 +35,10 @@ export class SlotTimer {
 
   /** Puts the job's next slot in the heap, at its fire time (later than the slot with `jitter`). */
   queue(state: JobState, slot: number | null): void {
-    state.nextSlot = slot;
-    state.nextAt = slot === null ? null : fireTime(state.def, slot);
-    if (slot !== null && state.nextAt !== null) {
-      this.#heap.push({ at: state.nextAt, slot, job: state.def.name, generation: state.generation });
+    const at = slot === null ? null : fireTime(state.def, slot);
+    state.setNext(slot, at);
+    if (slot !== null && at !== null) {
+      this.#heap.push({ at, slot, job: state.def.name, generation: state.generation });
     }
   }
 
