@@ -1,4 +1,5 @@
 import { HistoryStore } from '@s3-scheduler/history';
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
 import { type Execution, readMarkers } from './executions.js';
 import { demoJobs, EXTRA_JOBS } from './jobs.js';
@@ -40,7 +41,7 @@ export async function finishDemo(session: DemoSession, view: LiveView): Promise<
   view.draw();
   await cluster.stop();
 
-  const history = new HistoryStore({ store: new PrefixedStore(root, 'plugin=scheduler/'), clock });
+  const history = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
   const jobs: Record<string, JobDefinition> = { ...demoJobs() };
   for (const name of session.addedJobs) jobs[name] = EXTRA_JOBS[name]!;
   const records = await readAllRuns(history, Object.keys(jobs));

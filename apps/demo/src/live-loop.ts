@@ -1,4 +1,5 @@
 import { HistoryStore, type RunRecord } from '@s3-scheduler/history';
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
 import { ProcessCluster } from './process-cluster.js';
 import type { DemoSession } from './setup.js';
@@ -50,7 +51,7 @@ export async function runLiveLoop(session: DemoSession): Promise<LiveView> {
 function createView(session: DemoSession): LiveView {
   const { io, clock, cluster, root } = session;
   // History for the view, read from the store like any other client would.
-  const history = new HistoryStore({ store: new PrefixedStore(root, 'plugin=scheduler/'), clock });
+  const history = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
   let recentRuns: RunRecord[] | undefined;
   let reading = false;
   const refreshRuns = async () => {

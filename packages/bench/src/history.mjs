@@ -2,7 +2,7 @@
 // 100 and with 50,000 stored runs of the job (seeded straight into a MemoryStore).
 
 import { seedHistory } from '@s3-scheduler/history/testing';
-import { MemoryStore, SchedulerPlugin } from '@s3-scheduler/plugin';
+import { DEFAULT_LAYOUT, MemoryStore, SchedulerPlugin } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
 import { CountingStore } from '@s3-scheduler/storage/testing';
 import { report, size, summarize } from './lib.mjs';
@@ -15,7 +15,7 @@ async function at(count) {
   const memory = new MemoryStore();
   // One run in 10 failed, as seedHistory does by default; the plugin keeps history under
   // `plugin=scheduler/history/`.
-  await seedHistory(new PrefixedStore(memory, 'plugin=scheduler/'), {
+  await seedHistory(new PrefixedStore(memory, DEFAULT_LAYOUT.prefix), {
     job: 'job',
     count,
     newestSlotMs: NEWEST,

@@ -86,7 +86,8 @@ const MAX_LEASE_FACTOR = 10;
  * leases above it.
  */
 const MAX_SANE_LEASE_MS = 600_000;
-const LEADER_KEY = lockKey(LEADER_LOCK);
+/** The leader lease's key, relative to the coordinator's store. */
+export const LEADER_KEY = lockKey(LEADER_LOCK);
 
 interface SeenWorker {
   etag: string;

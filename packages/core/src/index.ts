@@ -1,6 +1,9 @@
 export { abortReason, isAbortError } from './abort.js';
+export { exponentialBackoff } from './backoff.js';
+export { type CapturedError, captureError } from './capture-error.js';
 export { type Clock, MAX_TIMER_MS, SystemClock, systemClock } from './clock.js';
 export { closestMatch } from './closest-match.js';
+export { KeyedQueue, Limiter, runWithConcurrency } from './concurrency.js';
 export { ERROR_CODES, isKnownErrorCode, type SchedulerErrorCode } from './error-codes.js';
 export { createNonce, createRunId, createWorkerId, runIdTime } from './ids.js';
 export { hashString, seededRandom } from './random.js';

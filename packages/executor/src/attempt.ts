@@ -1,5 +1,4 @@
-import { abortReason, type Clock, SchedulerError } from '@s3-scheduler/core';
-import { captureError } from './capture-error.js';
+import { abortReason, type Clock, captureError, SchedulerError } from '@s3-scheduler/core';
 import type { Action, ActionContext, AttemptRecord, AttemptStatus } from './types.js';
 
 export type Settlement<T> = { ok: true; value: T } | { ok: false; error: unknown };

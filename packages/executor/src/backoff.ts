@@ -1,4 +1,4 @@
-import { invalidOption } from '@s3-scheduler/core';
+import { exponentialBackoff, invalidOption } from '@s3-scheduler/core';
 import { RUN_LIMITS, resolveBackoff } from './options.js';
 import { unitRandom } from './random.js';
 import type { BackoffOptions } from './types.js';
@@ -29,8 +29,12 @@ export function computeBackoff(attempt: number, options?: BackoffOptions, seed =
   }
   const { initialMs, factor, maxMs, jitter } = resolveBackoff(options, 'computeBackoff');
   if (attempt < 2 || initialMs === 0 || maxMs === 0) return 0;
-  // factor^n overflows to Infinity for large n; the cap then applies, as it should.
-  const delay = Math.min(maxMs, RUN_LIMITS.backoffMs, initialMs * factor ** (attempt - 2));
+  // Attempt 2 is the first retry: the first wait of the back-off.
+  const delay = exponentialBackoff(attempt - 1, {
+    initialMs,
+    maxMs: Math.min(maxMs, RUN_LIMITS.backoffMs),
+    factor,
+  });
   const random = jitter === 'none' ? 0 : unitRandom(seed, attempt);
   switch (jitter) {
     case 'full':

@@ -1,7 +1,6 @@
-import { type Clock, SchedulerError, seededRandom } from '@s3-scheduler/core';
+import { type Clock, captureError, SchedulerError, seededRandom } from '@s3-scheduler/core';
 import { type AttemptResult, cancelledError, runAttempt } from './attempt.js';
 import { computeBackoff } from './backoff.js';
-import { captureError } from './capture-error.js';
 import {
   invalidAction,
   type ResolvedExecutorOptions,

@@ -1,3 +1,7 @@
+import type { CapturedError } from '@s3-scheduler/core';
+
+export type { CapturedError };
+
 import type { Clock } from '@s3-scheduler/core';
 
 /** How the delay grows between attempts. Every field is optional; missing ones take the default. */
@@ -74,12 +78,6 @@ export interface RunOptions<C extends object = Record<string, unknown>> {
 }
 
 /** A serialisable copy of an error: safe to store in history and to log (secrets are redacted). */
-export interface CapturedError {
-  name: string;
-  message: string;
-  code?: string;
-  stack?: string;
-}
 
 export type AttemptStatus = 'completed' | 'failed' | 'timeout' | 'cancelled';
 export type RunStatus = 'completed' | 'failed' | 'timeout' | 'cancelled';

@@ -3,8 +3,8 @@ import { ForwardingStore, MemoryStore, type ObjectStore } from '@s3-scheduler/st
 import { GatedStore, s3TestBackend, s3TestEnv, uniqueTestPrefix } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { SchedulerEvents } from './events.js';
-import { readHostStorage } from './host-store.js';
 import { SchedulerPlugin } from './scheduler-plugin.js';
+import { readHostStorage } from './store/host-store.js';
 import { stopAll } from './test-support/stop-all.js';
 import type { JobConfig, JobContext } from './types.js';
 

@@ -1,10 +1,17 @@
 export { isSchedulerError, SchedulerError, type SchedulerErrorCode } from '@s3-scheduler/core';
 export { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 export type { RunEventBase, SchedulerEventName, SchedulerEvents } from './events.js';
-export type { HistoryEntry } from './history-entry.js';
-export { JOB_LIMITS } from './job-options.js';
-export type { JobStatus } from './job-state.js';
-export type { JobStatusStatistics, SchedulerJobStatistics } from './job-statistics.js';
+export type { HistoryEntry } from './jobs/history-entry.js';
+export { JOB_LIMITS } from './jobs/job-options.js';
+export type { JobStatus } from './jobs/job-state.js';
+export type { JobStatusStatistics, SchedulerJobStatistics } from './jobs/job-statistics.js';
+export {
+  DEFAULT_HISTORY_RESOURCE,
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LAYOUT,
+  type SchedulerLayout,
+  schedulerLayout,
+} from './layout.js';
 export type {
   TelemetryMeter,
   TelemetryOption,

@@ -4,7 +4,7 @@ import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_KEYS } from './job-options.js';
+import { JOB_KEYS } from './jobs/job-options.js';
 import { PLUGIN_KEYS } from './plugin-options.js';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 import type { JobConfig, SchedulerPluginOptions } from './types.js';

@@ -19,6 +19,7 @@ import {
   type ObjectStore,
   parseConnectionString,
 } from '@s3-scheduler/storage';
+import { DEFAULT_HISTORY_RESOURCE, DEFAULT_KEY_PREFIX } from './layout.js';
 import { type ResolvedTelemetry, resolveTelemetry } from './observability/telemetry.js';
 import type { JobConfig } from './types.js';
 import { checkJobName, keysOf } from './validate.js';
@@ -54,7 +55,7 @@ export const PLUGIN_DEFAULTS = {
   timezone: 'UTC',
   maxConcurrentJobs: 5,
   persistJobs: true,
-  historyResource: 'plg:scheduler:job-history',
+  historyResource: DEFAULT_HISTORY_RESOURCE,
   cleanupInterval: 86_400_000,
   historyRetention: 2_592_000_000,
   enableCoordinator: true,
@@ -63,7 +64,7 @@ export const PLUGIN_DEFAULTS = {
   skipColdStart: false,
   connectionString: 'memory://default/scheduler',
   stopTimeout: 30_000,
-  keyPrefix: 'plugin=scheduler/',
+  keyPrefix: DEFAULT_KEY_PREFIX,
 } as const;
 
 /**

@@ -1,8 +1,8 @@
 import type { Clock } from '@s3-scheduler/core';
 import type { CronSchedule, DstPolicy } from '@s3-scheduler/cron';
 import type { ObjectStore } from '@s3-scheduler/storage';
-import type { HistoryEntry } from './history-entry.js';
-import type { SchedulerJobStatistics } from './job-statistics.js';
+import type { HistoryEntry } from './jobs/history-entry.js';
+import type { SchedulerJobStatistics } from './jobs/job-statistics.js';
 import type { TelemetryOption } from './observability/telemetry.js';
 
 /** What an action receives as its second argument. */

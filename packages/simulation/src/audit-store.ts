@@ -1,10 +1,11 @@
 import type { Clock } from '@s3-scheduler/core';
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from '@s3-scheduler/storage';
 
 /** Where the plugin keeps its objects (its default `keyPrefix`). */
-export const PLUGIN_PREFIX = 'plugin=scheduler/';
-const LOCK_KEY = `${PLUGIN_PREFIX}locks/leader.json`;
-const RUNS_PREFIX = `${PLUGIN_PREFIX}history/runs/`;
+export const PLUGIN_PREFIX = DEFAULT_LAYOUT.prefix;
+const LOCK_KEY = DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.leaderLock);
+const RUNS_PREFIX = DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.historyKeys.runsRoot);
 
 /** The state of one slot claim as the store accepted it, write after write. */
 export interface AuditedRun {

@@ -1,3 +1,4 @@
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { describe, expect, it } from 'vitest';
 import { AuditStore } from './audit-store.js';
@@ -6,7 +7,7 @@ import { BASE_JOBS } from './jobs.js';
 import { SimClock } from './sim-clock.js';
 import { runSimulation } from './simulation.js';
 
-const LOCK = 'plugin=scheduler/locks/leader.json';
+const LOCK = DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.leaderLock);
 const lock = (owner: string, token: number) =>
   JSON.stringify({
     owner,

@@ -34,6 +34,7 @@ export {
 } from './plugin-storage.js';
 export { PrefixedStore } from './prefixed-store.js';
 export { type ProbeOptions, probeStore } from './probe.js';
+export { type ReadModifyWriteOptions, readModifyWrite } from './read-modify-write.js';
 export { ResolvingStore, type ResolvingStoreOptions, withResolvedOutcomes } from './resolving-store.js';
 export { mapS3Error, type S3ErrorContext } from './s3/s3-errors.js';
 export { type S3Credentials, S3Store, type S3StoreOptions } from './s3/s3-store.js';

@@ -1,4 +1,4 @@
-import { type Clock, seededRandom, systemClock } from '@s3-scheduler/core';
+import { type Clock, exponentialBackoff, seededRandom, systemClock } from '@s3-scheduler/core';
 import { unquoteEtag } from './etag.js';
 import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from './object-store.js';
 import { isOutcomeUnknown, isPreconditionFailed, preconditionFailed } from './store-errors.js';
@@ -138,7 +138,7 @@ export class ResolvingStore implements ObjectStore {
   }
 
   #backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-    const ceiling = Math.min(2000, this.#initialBackoffMs * 2 ** (attempt - 1));
+    const ceiling = exponentialBackoff(attempt, { initialMs: this.#initialBackoffMs, maxMs: 2000 });
     return this.#clock.sleep(ceiling / 2 + (this.#random() * ceiling) / 2, signal);
   }
 }

@@ -1,8 +1,8 @@
 import { type DstPolicy, parseCron } from '@s3-scheduler/cron';
 import type { ObjectStore } from '@s3-scheduler/storage';
-import { fireTime, nextSlot } from '../slot-math.js';
+import { DEFAULT_LAYOUT } from '../layout.js';
+import { fireTime, nextSlot } from '../schedule/slot-math.js';
 import type { NormalizedJob, OverlapPolicy } from '../types.js';
-import { LAYOUT } from './layout.js';
 
 /**
  * One job as the leader publishes it: the effective definition (code plus stored overrides),
@@ -117,7 +117,9 @@ export class CatalogPublisher {
       publishedAt: writer.now,
       jobs,
     };
-    await this.store.put(LAYOUT.catalog, JSON.stringify(catalog), { contentType: 'application/json' });
+    await this.store.put(DEFAULT_LAYOUT.catalog, JSON.stringify(catalog), {
+      contentType: 'application/json',
+    });
     this.#published = content;
     return true;
   }
@@ -125,7 +127,7 @@ export class CatalogPublisher {
 
 /** The stored catalog with the server's write time, or `null` when none (or unreadable). */
 export async function readCatalog(store: ObjectStore): Promise<(Catalog & { lastModified: number }) | null> {
-  const object = await store.get(LAYOUT.catalog);
+  const object = await store.get(DEFAULT_LAYOUT.catalog);
   if (!object) return null;
   try {
     const parsed = JSON.parse(new TextDecoder().decode(object.body)) as Catalog;

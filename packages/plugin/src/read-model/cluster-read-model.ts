@@ -1,12 +1,11 @@
-import { type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
+import { type Clock, runWithConcurrency, SchedulerError, systemClock } from '@s3-scheduler/core';
 import { HistoryStore, type RunRecord } from '@s3-scheduler/history';
 import { listAll, type ObjectStore, PrefixedStore } from '@s3-scheduler/storage';
-import { type HistoryEntry, toHistoryEntry } from '../history-entry.js';
-import { type JobDocument, JobDocuments } from '../job-document.js';
-import { runWithConcurrency } from '../limiter.js';
-import { RunMarkers } from '../run-markers.js';
+import { type HistoryEntry, toHistoryEntry } from '../jobs/history-entry.js';
+import { type JobDocument, JobDocuments } from '../jobs/job-document.js';
+import { DEFAULT_LAYOUT, historyPrefix, jobNameOf, workerIdOf } from '../layout.js';
+import { RunMarkers } from '../runs/run-markers.js';
 import { type CatalogJob, nextRunsOf, readCatalog } from './catalog.js';
-import { historyPrefix, jobNameOf, LAYOUT, workerIdOf } from './layout.js';
 
 export interface ReadModelOptions {
   /**
@@ -159,10 +158,10 @@ export class ClusterReadModel {
   }> {
     const now = this.#clock.now();
     const [lease, listed] = await Promise.all([
-      this.store.get(LAYOUT.leaderLease),
+      this.store.get(DEFAULT_LAYOUT.leaderLock),
       (async () => {
         const objects = [];
-        for await (const object of listAll(this.store, LAYOUT.workers)) objects.push(object);
+        for await (const object of listAll(this.store, DEFAULT_LAYOUT.workers)) objects.push(object);
         return objects;
       })(),
     ]);
@@ -386,7 +385,7 @@ export class ClusterReadModel {
 
   async #listDocuments(): Promise<Array<{ name: string; lastModified: number }>> {
     const found: Array<{ name: string; lastModified: number }> = [];
-    for await (const object of listAll(this.store, LAYOUT.jobs)) {
+    for await (const object of listAll(this.store, DEFAULT_LAYOUT.jobs)) {
       const name = jobNameOf(object.key);
       if (name !== undefined) found.push({ name, lastModified: object.lastModified.getTime() });
     }

@@ -11,4 +11,3 @@ export {
   type RunningView,
   type WorkerView,
 } from './cluster-read-model.js';
-export { LAYOUT } from './layout.js';

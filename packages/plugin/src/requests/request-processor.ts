@@ -1,7 +1,7 @@
 import { type Clock, isSchedulerError } from '@s3-scheduler/core';
 import { listAll, type ObjectStore } from '@s3-scheduler/storage';
+import { DEFAULT_LAYOUT } from '../layout.js';
 import { CatalogPublisher, type PublishedJobState } from '../read-model/catalog.js';
-import { LAYOUT } from '../read-model/layout.js';
 import type { BackfillResult, RunJobResult } from '../types.js';
 import {
   decodeRequest,
@@ -64,7 +64,7 @@ export class OperatorBridge {
       now: this.clock.now(),
     });
     const keys: string[] = [];
-    for await (const object of listAll(this.store, LAYOUT.requests)) keys.push(object.key);
+    for await (const object of listAll(this.store, DEFAULT_LAYOUT.requests)) keys.push(object.key);
     for (const key of keys) {
       if (!this.host.isLeader()) return;
       await this.#serveOne(key).catch((error: unknown) => this.onError('operator-request', error));

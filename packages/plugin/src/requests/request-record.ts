@@ -1,6 +1,6 @@
 import { createNonce, createRunId, SchedulerError } from '@s3-scheduler/core';
 import { isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
-import { LAYOUT } from '../read-model/layout.js';
+import { DEFAULT_LAYOUT } from '../layout.js';
 
 /** What an operator asks the leader to do: actions are code in the app, so only it can run them. */
 export type OperatorRequestKind = 'trigger' | 'backfill';
@@ -55,7 +55,7 @@ export interface OperatorRequest {
 export const REQUEST_RETENTION_MS = 60 * 60_000;
 
 export function requestKey(id: string): string {
-  return `${LAYOUT.requests}${id}.json`;
+  return `${DEFAULT_LAYOUT.requests}${id}.json`;
 }
 
 /**

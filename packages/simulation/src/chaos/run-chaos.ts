@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseCron } from '@s3-scheduler/cron';
 import { HistoryStore } from '@s3-scheduler/history';
+import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
 import { PrefixedStore } from '@s3-scheduler/storage';
 import { s3TestBackend, uniqueTestPrefix } from '@s3-scheduler/storage/testing';
 import { CHAOS_JOBS, type ChaosLine } from './protocol.js';
@@ -220,7 +221,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     ),
   );
 
-  const history = new HistoryStore({ store: new PrefixedStore(backend, `${prefix}plugin=scheduler/`) });
+  const history = new HistoryStore({
+    store: new PrefixedStore(backend, `${prefix}${DEFAULT_LAYOUT.prefix}`),
+  });
   const result: ChaosResult = {
     prefix,
     durationMs: stopAt - started,

@@ -1,6 +1,6 @@
 import { hashString } from '@s3-scheduler/core';
+import type { NormalizedJob } from '../types.js';
 import { ON_TIME_TOLERANCE_MS } from './slot-selection.js';
-import type { NormalizedJob } from './types.js';
 
 /** Bound on slots walked at once (catch-up after a long outage, a backfill). */
 export const MAX_SLOTS = 1000;
@@ -123,4 +123,23 @@ export function catchUpPlan(
     if (missed.length > MAX_MISSED_EVENTS) missed.shift();
   }
   return { run, missed, missedCount, firstMissed };
+}
+
+/**
+ * The slots due when the timer wakes for `slot` at `now` (oldest first: more than one after a
+ * pause or a clock jump, at most `MAX_SLOTS`), and the next slot to queue (after `now`).
+ */
+export function dueSlots(
+  job: Pick<NormalizedJob, 'cron' | 'startAt' | 'endAt'>,
+  slot: number,
+  now: number,
+): { due: number[]; next: number | null } {
+  const due = [slot];
+  let next = nextSlot(job, slot);
+  while (next !== null && next <= now && due.length < MAX_SLOTS) {
+    due.push(next);
+    next = nextSlot(job, next);
+  }
+  if (next !== null && next <= now) next = nextSlot(job, now);
+  return { due, next };
 }

@@ -1,7 +1,7 @@
 import { isSchedulerError, MAX_INSTANT_MS, SchedulerError } from '@s3-scheduler/core';
+import { METHOD_LIMITS } from '../validate.js';
 import type { JobDocument, JobOverrides } from './job-document.js';
 import { JOB_KEYS, JOB_LIMITS, normalizeJob } from './job-options.js';
-import { METHOD_LIMITS } from './validate.js';
 
 /**
  * Values read back from a job's shared document are input too: an older version, another tool

@@ -6,9 +6,9 @@ import {
   type StatsDelta,
   toStatistics,
 } from '@s3-scheduler/history';
+import type { JobConfig, NormalizedJob } from '../types.js';
 import type { JobDocument } from './job-document.js';
 import { type JobStatusStatistics, withAliases } from './job-statistics.js';
-import type { JobConfig, NormalizedJob } from './types.js';
 
 /** `getJobStatus()`: the definition plus this instance's view of the job's runs. */
 export interface JobStatus {
@@ -81,14 +81,11 @@ export interface RemoteRun {
 
 /** One registered job: its definition, its place in the timer heap and its running runs. */
 export class JobState {
-  /** Bumped whenever the job is rescheduled: heap entries of older generations are stale. */
-  generation = 0;
-  nextAt: number | null = null;
-  /** The slot `nextAt` fires (they differ with `jitter`). */
-  nextSlot: number | null = null;
-  removed = false;
-  /** A buffered slot is being taken out of the shared buffer right now. */
-  draining = false;
+  #generation = 0;
+  #nextAt: number | null = null;
+  #nextSlot: number | null = null;
+  #removed = false;
+  #draining = false;
   // Created on first use: most jobs run nothing most of the time, and 100,000 idle jobs should
   // not carry 200,000 empty maps.
   #running: Map<string, LocalRun> | undefined;
@@ -98,17 +95,110 @@ export class JobState {
    * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
    * in the store has missed, at most, the slots since then.
    */
-  since = Number.POSITIVE_INFINITY;
+  #since = Number.POSITIVE_INFINITY;
   /** The newest slot this instance reported missed: none is reported twice. */
-  missedThrough = Number.NEGATIVE_INFINITY;
+  #missedThrough = Number.NEGATIVE_INFINITY;
+  #def: NormalizedJob;
+  #config: JobConfig;
   /** The shared runtime state (overrides, pause, buffer) as last read or written. */
   document: JobDocument | null = null;
 
-  constructor(
-    public def: NormalizedJob,
-    /** The configuration given in code (or to `addJob`), before stored overrides. */
-    public config: JobConfig,
-  ) {}
+  constructor(def: NormalizedJob, config: JobConfig) {
+    this.#def = def;
+    this.#config = config;
+  }
+
+  /** The job's definition: the code's configuration with stored overrides applied, normalized. */
+  get def(): NormalizedJob {
+    return this.#def;
+  }
+
+  /** The configuration given in code (or to `addJob`), before stored overrides. */
+  get config(): JobConfig {
+    return this.#config;
+  }
+
+  /** Bumped whenever the job is rescheduled: heap entries of older generations are stale. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** When the job's next slot fires (ms), or `null` when none is queued. */
+  get nextAt(): number | null {
+    return this.#nextAt;
+  }
+
+  /** The slot `nextAt` fires (they differ with `jitter`). */
+  get nextSlot(): number | null {
+    return this.#nextSlot;
+  }
+
+  /** Removed by `removeJob()`: it runs no more, and its heap entries are stale. */
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /**
+   * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
+   * in the store has missed, at most, the slots since then.
+   */
+  get since(): number {
+    return this.#since;
+  }
+
+  /** The job is being rescheduled: entries of older generations go stale. */
+  startGeneration(generation: number): void {
+    this.#generation = generation;
+  }
+
+  /** The job's next slot and when it fires (both ms), or `null`s when none is queued. */
+  setNext(slot: number | null, at: number | null): void {
+    this.#nextSlot = slot;
+    this.#nextAt = at;
+  }
+
+  markRemoved(): void {
+    this.#removed = true;
+  }
+
+  /** This instance registers the job at `now` (start, `addJob`). */
+  register(now: number): void {
+    this.#since = now;
+  }
+
+  /** Takes up a definition whose stored overrides changed. */
+  redefine(def: NormalizedJob): void {
+    this.#def = def;
+  }
+
+  /**
+   * Begins taking a slot out of the shared buffer: false when a drain is under way already (two
+   * would each take a slot, and one would find the job busy). End it with `endDrain`.
+   */
+  beginDrain(): boolean {
+    if (this.#draining) return false;
+    this.#draining = true;
+    return true;
+  }
+
+  endDrain(): void {
+    this.#draining = false;
+  }
+
+  /** A buffered slot is being taken out of the shared buffer right now. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Of `missed` (oldest first), the slots not reported missed yet; they count as reported from
+   * now on (a gap can be seen twice: a late timer and the catch-up of a re-election).
+   */
+  takeUnreported(missed: readonly number[]): number[] {
+    const fresh = missed.filter((slot) => slot > this.#missedThrough);
+    if (fresh.length > 0) this.#missedThrough = fresh.at(-1)!;
+    return fresh;
+  }
 
   /** Runs executing on this instance, by run id, with the controller that cancels them. */
   get running(): ReadonlyMap<string, LocalRun> {
@@ -157,8 +247,8 @@ export class JobState {
   }
 
   replace(def: NormalizedJob, config: JobConfig): void {
-    this.def = def;
-    this.config = config;
+    this.#def = def;
+    this.#config = config;
   }
 
   cancelAll(reason: string): void {
@@ -169,7 +259,7 @@ export class JobState {
    * `nextAt` overrides when the job fires next: before `start()` nothing is queued yet, so the
    * plugin passes what it would queue.
    */
-  status(nextAt: number | null = this.nextAt): JobStatus {
+  status(nextAt: number | null = this.#nextAt): JobStatus {
     const counters = this.#counters ?? IDLE_COUNTERS;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {

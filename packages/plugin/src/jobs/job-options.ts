@@ -12,7 +12,7 @@ import {
 } from '@s3-scheduler/core';
 import { type CronSchedule, parseCron, timezoneError, zonedInstant } from '@s3-scheduler/cron';
 import { RUN_LIMITS, resolveBackoff } from '@s3-scheduler/executor';
-import type { JobConfig, NormalizedJob } from './types.js';
+import type { JobConfig, NormalizedJob } from '../types.js';
 
 export const OVERLAP_POLICIES = [
   'skip',
@@ -87,7 +87,7 @@ export const JOB_LIMITS = Object.freeze({
   timezoneLength: 64,
 });
 
-export { checkJobName } from './validate.js';
+export { checkJobName } from '../validate.js';
 
 /**
  * Validates one job definition where the user wrote it and returns it with every default

@@ -1,5 +1,5 @@
+import { fireTime, nextSlot } from '../schedule/slot-math.js';
 import type { JobState, JobStatus } from './job-state.js';
-import { fireTime, nextSlot } from './slot-math.js';
 
 /**
  * `getJobStatus()` of one job. Started, the job's next fire time is the one queued; before

@@ -1,5 +1,15 @@
-import { redactText, redactValue } from '@s3-scheduler/core';
-import type { CapturedError } from './types.js';
+import { redactText, redactValue } from './redact.js';
+
+/**
+ * What a run's error is from the executor to history: plain JSON, secrets redacted. `code` is a
+ * `SchedulerError` code or the thrown error's own `code`; `stack` only where kept.
+ */
+export interface CapturedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
 
 /**
  * A plain, JSON-safe copy of whatever an action threw: `name`, `message`, `code` and `stack`, with

@@ -1,4 +1,5 @@
 import { decodeKeySegment, encodeKeySegment, listAll, type ObjectStore } from '@s3-scheduler/storage';
+import { DEFAULT_LAYOUT } from '../layout.js';
 
 /** A run executing on an instance that was not the leader when it started (`runJob`, backfill). */
 export interface ActiveRun {
@@ -7,8 +8,8 @@ export interface ActiveRun {
   workerId: string;
 }
 
-const ACTIVE = 'active/';
-const CANCELS = 'cancels/';
+const ACTIVE = DEFAULT_LAYOUT.active;
+const CANCELS = DEFAULT_LAYOUT.cancels;
 
 /**
  * Small marker objects that let instances see each other's runs without reading history:

@@ -1,12 +1,8 @@
-import { createNonce, SchedulerError } from '@s3-scheduler/core';
-import {
-  decodeKeySegment,
-  encodeKeySegment,
-  isPreconditionFailed,
-  type ObjectStore,
-} from '@s3-scheduler/storage';
+import { createNonce, KeyedQueue, SchedulerError } from '@s3-scheduler/core';
+import { decodeKeySegment, listAll, type ObjectStore, readModifyWrite } from '@s3-scheduler/storage';
+import { DEFAULT_LAYOUT } from '../layout.js';
+import type { JobConfig } from '../types.js';
 import { sanitizeJobDocument } from './stored-values.js';
-import type { JobConfig } from './types.js';
 
 /** Job options that can be stored (everything but the action), applied over the code's config. */
 export type JobOverrides = Partial<Omit<JobConfig, 'action'>>;
@@ -38,7 +34,7 @@ export interface JobDocument {
   nonce: string;
 }
 
-const PREFIX = 'jobs/';
+const PREFIX = DEFAULT_LAYOUT.jobs;
 const MAX_CAS_ATTEMPTS = 20;
 
 export function emptyJobDocument(name: string): JobDocument {
@@ -60,7 +56,7 @@ export function emptyJobDocument(name: string): JobDocument {
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(
     private readonly store: ObjectStore,
@@ -70,7 +66,7 @@ export class JobDocuments {
   ) {}
 
   key(name: string): string {
-    return `${PREFIX}${encodeKeySegment(name)}.json`;
+    return DEFAULT_LAYOUT.jobDocument(name);
   }
 
   /**
@@ -96,38 +92,27 @@ export class JobDocuments {
    * another instance wrote in between. `change` returns `false` to leave the document as it is.
    */
   update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
-    const previous = this.#queues.get(name) ?? Promise.resolve();
-    const next = previous.then(
-      () => this.#update(name, change),
-      () => this.#update(name, change),
-    );
-    const settled = next.catch(() => undefined);
-    this.#queues.set(name, settled);
-    void settled.then(() => {
-      if (this.#queues.get(name) === settled) this.#queues.delete(name);
-    });
-    return next;
+    return this.#queue.run(name, () => this.#update(name, change));
   }
 
   async #update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.read(name);
-      const doc = current ? structuredClone(current.doc) : emptyJobDocument(name);
-      if (change(doc) === false) return doc;
-      doc.updatedAt = this.now();
-      doc.nonce = createNonce();
-      const key = this.key(name);
-      try {
-        const { etag } = await this.store.put(key, JSON.stringify(doc), {
-          contentType: 'application/json',
-          ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
-        });
-        this.#etags.set(key, etag);
-        return doc;
-      } catch (error) {
-        if (!isPreconditionFailed(error) || attempt >= MAX_CAS_ATTEMPTS) throw error;
-      }
-    }
+    const key = this.key(name);
+    const { value, etag } = await readModifyWrite(this.store, key, {
+      read: async () => {
+        const current = await this.read(name);
+        return current && { value: current.doc, etag: current.etag };
+      },
+      fresh: () => emptyJobDocument(name),
+      change: (doc) => {
+        if (change(doc) === false) return false;
+        doc.updatedAt = this.now();
+        doc.nonce = createNonce();
+        return true;
+      },
+      maxAttempts: MAX_CAS_ATTEMPTS,
+    });
+    if (etag !== null) this.#etags.set(key, etag);
+    return value;
   }
 
   /**
@@ -138,23 +123,18 @@ export class JobDocuments {
    */
   async changed(onCorrupted: (error: SchedulerError) => void = () => undefined): Promise<JobDocument[]> {
     const changed: JobDocument[] = [];
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await this.store.list(PREFIX, startAfter === undefined ? {} : { startAfter });
-      for (const object of page.objects) {
-        if (this.#etags.get(object.key) === object.etag) continue;
-        const fresh = await this.store.get(object.key);
-        if (!fresh) continue;
-        this.#etags.set(object.key, fresh.etag);
-        try {
-          changed.push(decode(object.key, fresh.body, nameOf(object.key), this.onInvalid));
-        } catch (error) {
-          onCorrupted(error as SchedulerError);
-        }
+    for await (const object of listAll(this.store, PREFIX)) {
+      if (this.#etags.get(object.key) === object.etag) continue;
+      const fresh = await this.store.get(object.key);
+      if (!fresh) continue;
+      this.#etags.set(object.key, fresh.etag);
+      try {
+        changed.push(decode(object.key, fresh.body, nameOf(object.key), this.onInvalid));
+      } catch (error) {
+        onCorrupted(error as SchedulerError);
       }
-      if (page.nextStartAfter === undefined) return changed;
-      startAfter = page.nextStartAfter;
     }
+    return changed;
   }
 }
 

@@ -1,6 +1,6 @@
-import { SchedulerError } from '@s3-scheduler/core';
 import { describe, expect, it } from 'vitest';
 import { captureError } from './capture-error.js';
+import { SchedulerError } from './scheduler-error.js';
 
 describe('captureError', () => {
   it('keeps name, message, code and stack of an Error', () => {

@@ -1,4 +1,4 @@
-import type { NormalizedJob } from './types.js';
+import type { NormalizedJob } from '../types.js';
 
 /**
  * However short `catchUpWindow` is, the slot the timer woke for is on time within this much:

@@ -1,0 +1,124 @@
+import type { SchedulerError } from '@s3-scheduler/core';
+import type { JobDocument } from '../jobs/job-document.js';
+import { normalizeJob } from '../jobs/job-options.js';
+import type { JobState } from '../jobs/job-state.js';
+import { takeCancelRequests } from '../runs/cancel-requests.js';
+import type { Dispatcher } from '../runs/dispatcher.js';
+import type { Runtime } from '../runtime.js';
+import type { SlotTimer } from '../schedule/slot-timer.js';
+import type { JobConfig } from '../types.js';
+import type { Recovery } from './recovery.js';
+
+/** Statistics deltas older than this are written at the next heartbeat. */
+const STATS_MAX_PENDING_MS = 10 * 60_000;
+
+/**
+ * Every heartbeat: flush statistics, take up job changes made on other instances, act on
+ * cancel requests for runs here; the leader also recovers runs of departed instances, follows
+ * runs elsewhere, drains buffers and applies retention every `cleanupInterval`.
+ */
+export class Maintenance {
+  #lastCleanupAt: number | undefined;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly timer: SlotTimer,
+    private readonly dispatcher: Dispatcher,
+    private readonly recovery: Recovery,
+    /** Called at each heartbeat while leading (operator requests, the job catalog). */
+    private readonly onLeaderHeartbeat: () => void = () => undefined,
+  ) {}
+
+  async run(stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      await this.runtime.clock.sleep(this.runtime.options.heartbeatInterval, stop).catch(() => undefined);
+      if (stop.aborted) return;
+      await this.#maintain().catch((error: unknown) => this.runtime.reportError('maintenance', error));
+    }
+  }
+
+  async #maintain(): Promise<void> {
+    const { runtime } = this;
+    // Statistics are batched in history (every 10 runs of a job, or at its next run after a
+    // minute); here only deltas left waiting long (a job that stopped running) are written.
+    await runtime.store.historyIfOpen
+      ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
+      .catch((error: unknown) => runtime.reportError('statistics', error));
+    await this.syncDocuments();
+    await takeCancelRequests(runtime);
+    const departed = this.recovery.noteDepartures();
+    if (!runtime.leader.isLeader()) return;
+    this.onLeaderHeartbeat();
+    if (departed) await this.recovery.recoverDeparted();
+    await this.#followRemoteRuns();
+    for (const state of runtime.jobs.values()) await this.dispatcher.drainBuffer(state);
+    await this.#applyRetention();
+  }
+
+  /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
+  async syncDocuments(): Promise<void> {
+    const corrupted = (error: SchedulerError) =>
+      this.runtime.reportError('syncJob', error, error.metadata?.jobName as string | undefined);
+    for (const doc of await this.runtime.store.documents.changed(corrupted)) {
+      const state = this.runtime.jobs.find(doc.name);
+      if (state) this.#applyDocument(state, doc);
+    }
+  }
+
+  #applyDocument(state: JobState, doc: JobDocument): void {
+    const before = JSON.stringify(state.document?.overrides ?? {});
+    state.document = doc;
+    if (JSON.stringify(doc.overrides) !== before) {
+      try {
+        const config = { ...state.config, ...doc.overrides } as JobConfig;
+        state.redefine(normalizeJob(state.def.name, config, this.runtime.options, 'syncJob'));
+      } catch (error) {
+        this.runtime.reportError('syncJob', error, state.def.name);
+      }
+    }
+    if (this.runtime.leader.started) this.timer.schedule(state, this.runtime.clock.now());
+  }
+
+  /** Refreshes which runs execute on other instances: `active/` markers and known remote records. */
+  async #followRemoteRuns(): Promise<void> {
+    const { store, leader, workerId, jobs } = this.runtime;
+    const history = store.history;
+    const alive = new Set(leader.getActiveWorkers(workerId));
+    for (const state of jobs.values()) {
+      for (const remote of [...state.remoteRunning.values()]) {
+        const handle = await history.read(remote.key);
+        if (handle?.record.status !== 'running' || !alive.has(remote.workerId))
+          state.removeRemoteRun(remote.runId);
+      }
+    }
+    for (const active of await store.markers.listActive()) {
+      const state = jobs.find(active.job);
+      if (!state || active.workerId === workerId || !alive.has(active.workerId)) continue;
+      if (state.remoteRunning.has(active.runId)) continue;
+      state.addRemoteRun({
+        runId: active.runId,
+        key: history.runKey(active.job, { runId: active.runId }),
+        workerId: active.workerId,
+      });
+    }
+  }
+
+  async #applyRetention(): Promise<void> {
+    const { clock, options, store, events } = this.runtime;
+    const now = clock.now();
+    if (options.historyRetention === 0 || options.cleanupInterval === 0) return;
+    if (this.#lastCleanupAt !== undefined && now - this.#lastCleanupAt < options.cleanupInterval) return;
+    this.#lastCleanupAt = now;
+    try {
+      const olderThan = now - options.historyRetention;
+      const result = await store.history.cleanup({ olderThan });
+      events.emit('plg:scheduler:history-cleanup', {
+        deleted: result.deleted,
+        partitions: result.partitions,
+        olderThan: new Date(olderThan).toISOString(),
+      });
+    } catch (error) {
+      this.runtime.reportError('cleanup', error);
+    }
+  }
+}

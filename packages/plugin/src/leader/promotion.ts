@@ -1,0 +1,97 @@
+import { createRunId, isSchedulerError, runWithConcurrency } from '@s3-scheduler/core';
+import type { JobState } from '../jobs/job-state.js';
+import type { Dispatcher } from '../runs/dispatcher.js';
+import type { Skips } from '../runs/skips.js';
+import { claimRun } from '../runs/slot-claim.js';
+import type { Runtime } from '../runtime.js';
+import { catchUpPlan, recentlyDue } from '../schedule/slot-math.js';
+import { type Recovery, SWEEP_CONCURRENCY } from './recovery.js';
+
+/**
+ * What a new leader does first: slots that passed while nobody led are caught up under each
+ * job's policy (a claim per slot; slots that already ran lose their claim and nothing runs
+ * twice), orphaned runs are recovered, and `runOnStart` jobs run once per start.
+ */
+export class Promotion {
+  #ranOnStart = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly dispatcher: Dispatcher,
+    private readonly recovery: Recovery,
+    private readonly skips: Skips,
+  ) {}
+
+  /** The plugin (re)starts: `runOnStart` jobs run again at the next promotion. */
+  reset(): void {
+    this.#ranOnStart = false;
+  }
+
+  async onPromoted(): Promise<void> {
+    const { runtime } = this;
+    const work: Array<() => Promise<void>> = [];
+    const now = runtime.clock.now();
+    // Every job is looked at once (its runs may have been orphaned whenever), those due lately
+    // first: their catch-up is the one that cannot wait.
+    const jobs = [...runtime.jobs.values()].filter((state) => state.def.cron && state.def.enabled);
+    const recent = jobs.filter((state) => recentlyDue(state.def, now));
+    const rest = jobs.filter((state) => !recentlyDue(state.def, now));
+    for (const state of [...recent, ...rest]) work.push(() => this.catchUp(state));
+    if (!this.#ranOnStart) {
+      this.#ranOnStart = true;
+      for (const state of runtime.jobs.values()) {
+        if (state.def.runOnStart && state.def.enabled) {
+          work.push(async () => {
+            const claim = await claimRun(runtime, {
+              job: state.def.name,
+              runId: createRunId(runtime.clock.now()),
+              trigger: 'run-on-start',
+            });
+            if (claim.kind === 'won') this.dispatcher.start(state, claim.run);
+          });
+        }
+      }
+    }
+    await runWithConcurrency(work, SWEEP_CONCURRENCY);
+  }
+
+  /**
+   * Catch-up of one job on promotion. The job's newest stored runs tell what happened before:
+   * a job with no history is new to this store and has missed nothing; otherwise the slots
+   * after its newest recorded slot, inside `catchUpWindow`, are claimed under the policy. A
+   * newest slot still `running` under a vanished instance is recovered.
+   */
+  async catchUp(state: JobState, attempt = 1): Promise<void> {
+    const { runtime, recovery } = this;
+    const name = state.def.name;
+    try {
+      const page = await runtime.store.history.query(name, { limit: 3 });
+      await recovery.recoverRuns(state, page.runs);
+      for (const run of page.runs) {
+        // Runs still going on another live instance (a demoted leader's, a manual one) count for
+        // overlap; those `recoverRuns` just took for orphans (the same test) do not.
+        if (run.status === 'running' && recovery.holderAlive(run)) {
+          state.addRemoteRun({ runId: run.runId, key: run.key, workerId: run.workerId! });
+        }
+      }
+      const newest = page.runs.find((run) => run.slot !== null);
+      // After the newest scheduled run in the store; a job without one (new to this store, or
+      // only run by hand) has missed the slots since this instance registered it, no earlier.
+      const after = newest
+        ? Date.parse(newest.slot!)
+        : Math.min(state.since, state.document?.since ?? Number.POSITIVE_INFINITY);
+      const plan = catchUpPlan(state.def, runtime.clock.now(), after);
+      if (!runtime.leader.leading) return;
+      this.skips.reportMissed(state, plan.missed, plan.missedCount, plan.firstMissed);
+      for (const slot of plan.run) {
+        if (!runtime.leader.leading) return;
+        await this.dispatcher.dispatch(state, slot, 'catch-up');
+      }
+      await this.dispatcher.drainBuffer(state);
+    } catch (error) {
+      runtime.reportError('catch-up', error, name);
+      if (isSchedulerError(error) && error.retriable)
+        this.dispatcher.later(attempt, () => this.catchUp(state, attempt + 1));
+    }
+  }
+}

@@ -1,0 +1,266 @@
+import { createRunId, isSchedulerError, Limiter } from '@s3-scheduler/core';
+import type { RunOutcome } from '@s3-scheduler/executor';
+import type { RunHandle } from '@s3-scheduler/history';
+import type { JobState } from '../jobs/job-state.js';
+import type { Runtime } from '../runtime.js';
+import type { DueEntry } from '../schedule/due-heap.js';
+import { dueSlots, fireTime } from '../schedule/slot-math.js';
+import { ON_TIME_TOLERANCE_MS, selectDueSlots } from '../schedule/slot-selection.js';
+import type { SlotTimer } from '../schedule/slot-timer.js';
+import type { RunTrigger } from '../types.js';
+import { cancelRunning } from './cancel-requests.js';
+import { countFailures } from './failure-streak.js';
+import type { JobRunner } from './job-runner.js';
+import { bufferLimit, decideOverlap } from './overlap-policy.js';
+import type { RunAdmission } from './run-admission.js';
+import type { RunBuffer } from './run-buffer.js';
+import { type RunRecorder, retryDelay } from './run-recorder.js';
+import type { Skips } from './skips.js';
+import { claimRun } from './slot-claim.js';
+
+/** Slot claims in flight at once: beyond this the store only gets slower, so claims queue. */
+const MAX_CLAIMS_IN_FLIGHT = 32;
+
+/** The collaborators of a dispatcher. */
+export interface DispatcherParts {
+  timer: SlotTimer;
+  runner: JobRunner;
+  recorder: RunRecorder;
+  buffer: RunBuffer;
+  skips: Skips;
+  admission: RunAdmission;
+  /** A claim was lost to `existing`: the leader recovers it if its instance is gone. */
+  onLost: (state: JobState, existing: RunHandle) => Promise<void>;
+}
+
+/**
+ * Takes a due slot to a finished run on the leader: the overlap policy decides, the slot is
+ * claimed (`claimRun`), the runner runs it, the recorder records it, then the job's buffer is
+ * drained. A claim lost to a vanished instance goes to recovery.
+ */
+export class Dispatcher {
+  readonly #claims = new Limiter(MAX_CLAIMS_IN_FLIGHT);
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly parts: DispatcherParts,
+  ) {}
+
+  /** The timer says a job's slot is due: queue its next one, then run what the catch-up policy selects. */
+  onDue(state: JobState, entry: DueEntry, now: number): void {
+    const { due, next } = dueSlots(state.def, entry.slot, now);
+    this.parts.timer.queue(state, next);
+    if (!this.runtime.leader.isLeader()) return;
+    const { run, missed } = selectDueSlots(due, state.def, now);
+    this.parts.skips.reportMissed(state, missed, missed.length);
+    for (const slot of run) {
+      void this.runtime.track(this.dispatch(state, slot, slot === due.at(-1) ? 'schedule' : 'catch-up'));
+    }
+  }
+
+  /**
+   * A slot is due on the leader: the job's overlap policy decides what happens when a run of it
+   * is still going on (here or on another instance), then the slot is claimed and run.
+   */
+  async dispatch(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    attempt = 1,
+    runId = createRunId(this.runtime.clock.now()),
+  ): Promise<void> {
+    const { skips, admission } = this.parts;
+    const name = state.def.name;
+    // Leadership is checked again right before claiming: a leader that was paused past its lease
+    // (its timers firing late) finds out here, and leaves the slot to the new leader. A job
+    // removed meanwhile (`removeJob` racing with a due slot) runs no more.
+    if (!this.runtime.leader.leading || state.removed) return;
+    try {
+      if (state.paused) {
+        skips.emit(state, slot, 'paused');
+        return;
+      }
+      const decision = decideOverlap(state.def, state.busy || admission.held(name), trigger);
+      switch (decision.action) {
+        case 'skip':
+          await skips.recordOverlap(state, slot, trigger);
+          return;
+        case 'buffer':
+          await this.bufferSlot(state, slot, decision.limit);
+          return;
+        case 'cancel-then-buffer':
+          await cancelRunning(this.runtime, state, false);
+          await this.bufferSlot(state, slot, decision.limit);
+          return;
+        case 'terminate-then-run':
+          await cancelRunning(this.runtime, state, true);
+          break;
+        case 'run':
+          break;
+      }
+      // `skip`: admitted like a manual run, so a `runJob()` starting meanwhile cannot overlap it.
+      const admitted = state.def.overlap === 'skip' ? admission.tryEnter(name) : undefined;
+      if (state.def.overlap === 'skip' && !admitted) {
+        await skips.recordOverlap(state, slot, trigger);
+        return;
+      }
+      await this.claimAndRun(state, slot, trigger, runId, admitted);
+    } catch (error) {
+      this.runtime.reportError('dispatch', error, name);
+      if (isSchedulerError(error) && error.retriable) {
+        this.later(attempt, () => {
+          if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
+            skips.reportMissed(state, [slot], 1);
+            return Promise.resolve();
+          }
+          return this.dispatch(state, slot, trigger, attempt + 1, runId);
+        });
+      }
+    }
+  }
+
+  /**
+   * Tries `work` again after a back-off (1 s, 2 s, 4 s … 30 s) while this instance still leads:
+   * a slot or a catch-up the store could not take during an outage is not dropped.
+   */
+  later(attempt: number, work: () => Promise<void>): void {
+    const { clock, leader } = this.runtime;
+    void this.runtime.track(
+      clock.sleep(retryDelay(attempt), leader.stopSignal).then(
+        () => (leader.leading ? work() : undefined),
+        () => undefined,
+      ),
+    );
+  }
+
+  /**
+   * Claims slot `slot` of the job with a create-only write and starts it if the claim won. A
+   * lost claim means another instance has it; if that instance is gone, the run is recovered.
+   */
+  async claimAndRun(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    runId = createRunId(this.runtime.clock.now()),
+    admitted?: () => void,
+  ): Promise<void> {
+    try {
+      await this.#claimAndStart(state, slot, trigger, runId, admitted);
+    } finally {
+      // Started runs are in `state.running` by now; anything else gave up its admission.
+      admitted?.();
+    }
+  }
+
+  async #claimAndStart(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    runId: string,
+    admitted: (() => void) | undefined,
+  ): Promise<void> {
+    const { runtime } = this;
+    const name = state.def.name;
+    const claim = await this.#claims.run(() => claimRun(runtime, { job: name, slot, runId, trigger }));
+    if (claim.kind === 'ours') {
+      // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
+      this.start(state, claim.run, admitted);
+      return;
+    }
+    if (claim.kind === 'lost') {
+      const holder = claim.existing?.record.workerId ?? null;
+      if (holder !== runtime.workerId) {
+        runtime.events.emit('plg:scheduler:job-lock_failed', {
+          jobName: name,
+          slot: new Date(slot).toISOString(),
+          holder,
+          workerId: runtime.workerId,
+          epoch: runtime.leader.epoch,
+        });
+      }
+      if (claim.existing) await this.parts.onLost(state, claim.existing);
+      return;
+    }
+    if (state.def.maxRuns > 0 && !(await this.#takeRun(state))) {
+      await runtime.store.history.finish(claim.run, { status: 'skipped' });
+      this.parts.skips.emit(state, slot, 'max-runs');
+      return;
+    }
+    // Not awaited: the caller (timer, catch-up sweep, buffer drain) goes on while the job runs.
+    this.start(state, claim.run, admitted);
+  }
+
+  /** Counts one scheduled run against `maxRuns` in the shared document; false once exhausted. */
+  async #takeRun(state: JobState): Promise<boolean> {
+    let taken = false;
+    state.document = await this.runtime.store.documents.update(state.def.name, (doc) => {
+      if (doc.runsTaken >= state.def.maxRuns) return false;
+      doc.runsTaken++;
+      taken = true;
+      return true;
+    });
+    if (!taken || state.document.runsTaken >= state.def.maxRuns)
+      this.parts.timer.schedule(state, this.runtime.clock.now());
+    return taken;
+  }
+
+  /** Starts a claimed run without waiting for it (`stop()` does). */
+  start(state: JobState, handle: RunHandle, admitted?: () => void): void {
+    void this.runtime.track(this.execute(state, handle, admitted));
+  }
+
+  /** Runs a claimed record, records the outcome, then counts failures and drains the buffer. */
+  async execute(state: JobState, handle: RunHandle, admitted?: () => void): Promise<RunOutcome<unknown>> {
+    const finished = await this.parts.runner.run(state, handle, admitted);
+    await this.parts.recorder.record(state, handle, finished);
+    const name = state.def.name;
+    await countFailures(this.runtime, state, finished.outcome)
+      .then((paused) => {
+        if (!paused) return;
+        this.parts.timer.schedule(state, this.runtime.clock.now());
+        this.runtime.events.emit('plg:scheduler:job-paused', {
+          jobName: name,
+          note: state.document?.pausedNote ?? '',
+          workerId: this.runtime.workerId,
+        });
+      })
+      .catch((error: unknown) => this.runtime.reportError('pause', error, name));
+    await this.drainBuffer(state).catch((error: unknown) => this.runtime.reportError('buffer', error, name));
+    return finished.outcome;
+  }
+
+  /**
+   * Keeps the slot in the job's shared buffer until the running run ends (the oldest beyond
+   * `limit` are recorded skipped), then drains the buffer if the job is idle by now.
+   */
+  async bufferSlot(state: JobState, slot: number, limit = bufferLimit(state.def)): Promise<void> {
+    const dropped = await this.parts.buffer.add(state, slot, limit);
+    for (const old of dropped) await this.parts.skips.recordOverlap(state, old, 'schedule');
+    await this.drainBuffer(state);
+  }
+
+  /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
+  async drainBuffer(state: JobState): Promise<void> {
+    const { admission, buffer } = this.parts;
+    const { leader, clock } = this.runtime;
+    const busy = state.busy || admission.held(state.def.name);
+    if (!leader.leading || busy || state.draining || state.buffer.length === 0) return;
+    // One drain at a time per job: two would each take a slot, and one would find the job busy.
+    if (!state.beginDrain()) return;
+    try {
+      const slot = await buffer.take(state);
+      if (slot === undefined) return;
+      if (state.busy || admission.held(state.def.name) || !leader.isLeader()) {
+        // Something started meanwhile: the slot goes back to the head of the queue.
+        await buffer.putBack(state, slot);
+        return;
+      }
+      // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
+      // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
+      const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
+      await this.claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
+    } finally {
+      state.endDrain();
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { Executor, RunOutcome } from '@s3-scheduler/executor';
+import type { RunHandle } from '@s3-scheduler/history';
+import { encodeKeySegment } from '@s3-scheduler/storage';
+import type { JobState } from '../jobs/job-state.js';
+import type { Runtime } from '../runtime.js';
+import type { JobContext } from '../types.js';
+
+/** A run that ended: its outcome and the context it ran with. */
+export interface FinishedRun {
+  outcome: RunOutcome<unknown>;
+  context: JobContext;
+}
+
+/**
+ * Runs one claimed record through the executor on this instance and returns how it ended. It
+ * registers the run as running for the time it runs (so overlap policies and cancellation see
+ * it) and marks it in `active/` when this instance does not lead; recording the outcome is the
+ * caller's (see `RunRecorder`).
+ */
+export class JobRunner {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly executor: Executor<JobContext>,
+    /** Runs an attempt's action inside its trace span (see observability/); by default as is. */
+    private readonly inSpan: <T>(runId: string, fn: () => T) => T = (_runId, fn) => fn(),
+  ) {}
+
+  /** `admitted` (a `skip` job's admission) is released once the run is registered as running. */
+  async run(state: JobState, handle: RunHandle, admitted?: () => void): Promise<FinishedRun> {
+    const { clock, workerId } = this.runtime;
+    const def = state.def;
+    const record = handle.record;
+    const controller = new AbortController();
+    const scheduledTime = record.slot ? Date.parse(record.slot) : Date.parse(record.startedAt);
+    state.addRun({
+      runId: record.runId,
+      controller,
+      slot: record.slot,
+      epoch: record.epoch ?? 0,
+    });
+    // Registered as running: from here `state.running` keeps other runs out, not the admission.
+    admitted?.();
+    state.counters.lastRunAt = clock.now();
+    const context: JobContext = {
+      ...def.context,
+      jobName: def.name,
+      slot: record.slot,
+      scheduledTime,
+      startTime: clock.now(),
+      runId: record.runId,
+      executionId: record.runId,
+      attempt: record.attempts,
+      epoch: record.epoch ?? 0,
+      signal: controller.signal,
+      idempotencyKey: `${encodeKeySegment(def.name)}:${record.slot ?? record.runId}`,
+      trigger: record.trigger,
+      workerId,
+    };
+    const database = this.runtime.database;
+    const plugin = this.runtime.plugin;
+    const markers = this.runtime.store.markers;
+    // A run started away from the leader announces itself, so the leader's overlap policy sees it.
+    const marker = this.runtime.leader.isLeader()
+      ? undefined
+      : { job: def.name, runId: record.runId, workerId };
+    if (marker)
+      await markers
+        ?.markActive(marker)
+        .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
+    let outcome: RunOutcome<unknown>;
+    try {
+      // A re-run after a crash continues the attempt count of the run it takes over.
+      const offset = record.attempts - 1;
+      outcome = await this.executor.run(
+        (ctx) =>
+          this.inSpan(ctx.runId, () =>
+            def.action(
+              database,
+              offset === 0 ? ctx : { ...ctx, attempt: ctx.attempt + offset },
+              plugin as never,
+            ),
+          ),
+        {
+          retries: def.retries,
+          timeout: def.timeout,
+          signal: controller.signal,
+          context,
+          ...(def.backoff ? { backoff: def.backoff } : {}),
+        },
+      );
+    } finally {
+      state.removeRun(record.runId);
+    }
+    if (marker)
+      await markers
+        ?.clearActive(marker)
+        .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
+    return { outcome, context };
+  }
+}
