@@ -39,9 +39,15 @@ export interface HistoryStoreOptions {
   prefix?: string;
   /** Largest result stored as given, in bytes of JSON; larger ones become a preview. Default 8,192. */
   maxResultBytes?: number;
-  /** Flush a job's statistics after this many finished runs. Default 10. `1` flushes every run. */
+  /**
+   * Also write a statistics document once this many runs of its jobs are pending. Default: never
+   * by count, only by time. `1` writes at every finish (exact shared counters, one more write).
+   */
   statsBatchSize?: number;
-  /** …or when its oldest unflushed run finished this long ago (checked at each finish). Default 60,000. */
+  /**
+   * Write a statistics document once its oldest pending run finished this long ago (checked at
+   * each finish, and by `flushStatistics({ pendingForMs })`). Default 300,000 (5 minutes).
+   */
   statsFlushIntervalMs?: number;
   /** Records fetched in parallel by a query. Default 20. */
   readConcurrency?: number;
@@ -64,10 +70,12 @@ const STORE_OPTION_KEYS = [
 ] as const;
 
 /**
- * The run history of every job on one `ObjectStore`. A scheduled run costs three writes: the
- * claim (create-only; it *is* the start), the finish (compare-and-swap), and one zero-byte
- * status index entry. Statistics are folded into one document per job every `statsBatchSize`
- * runs. Queries list one partition newest first and read only the records they return.
+ * The run history of every job on one `ObjectStore`. A completed scheduled run costs two
+ * writes: the claim (create-only; it *is* the start) and the finish (compare-and-swap). A run
+ * that ends failed, timed out, cancelled or abandoned adds a zero-byte status index entry and a
+ * zero-byte marker next to its record; a skipped slot, its index entry. Statistics are kept in
+ * memory and folded into a few shared documents on a timer, never per run. Queries list one
+ * partition newest first and read only the records they return.
  *
  * A facade over one module per concern: `run-transitions.ts` (claim, finish, update, reclaim),
  * `run-queries.ts` (pages by status and time), `statistics-batcher.ts` (batched statistics)
@@ -96,11 +104,17 @@ export class HistoryStore {
     }
     this.keys = new HistoryKeys(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
     const maxResultBytes = integerOption('maxResultBytes', options.maxResultBytes, 8192, 0, 262_144);
-    const statsBatchSize = integerOption('statsBatchSize', options.statsBatchSize, 10, 1, 1_000_000);
+    const statsBatchSize = integerOption(
+      'statsBatchSize',
+      options.statsBatchSize,
+      Number.POSITIVE_INFINITY,
+      1,
+      1_000_000,
+    );
     const statsFlushIntervalMs = integerOption(
       'statsFlushIntervalMs',
       options.statsFlushIntervalMs,
-      60_000,
+      300_000,
       0,
       Number.MAX_SAFE_INTEGER,
     );

@@ -4,7 +4,7 @@ import { mapLimit } from './concurrency.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { HistoryContext } from './history-context.js';
 import { checkJob, integerOption } from './history-options.js';
-import { strictlyAfterBound, strictlyBeforeBound } from './keys.js';
+import { INDEXED_STATUSES, strictlyAfterBound, strictlyBeforeBound } from './keys.js';
 import { corrupted, decodeRun, normalizeStatus, type RunRecord, type RunStatus } from './run-record.js';
 import { type Instant, toMs } from './time.js';
 
@@ -52,10 +52,13 @@ export class RunQueries {
   async query(job: string, query: HistoryQuery = {}): Promise<HistoryPage> {
     checkJob(job);
     checkOptions(query, QUERY_KEYS, { operation: 'history.query', option: 'options' });
-    const { keys, store, report } = this.#context;
+    const { keys, report } = this.#context;
     const limit = integerOption('limit', query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
     const status = query.status === undefined ? undefined : normalizeStatus(query.status);
-    const prefix = status === undefined || status === 'running' ? keys.runs(job) : keys.index(job, status);
+    // Rare final statuses have an index partition; the others are read from the job's runs,
+    // where the markers of the rare ones show which runs to skip without reading them.
+    const indexed = status !== undefined && (INDEXED_STATUSES as readonly string[]).includes(status);
+    const prefix = indexed ? keys.index(job, status) : keys.runs(job);
     let startAfter =
       query.before === undefined ? undefined : prefix + strictlyBeforeBound(toMs(query.before, 'before'));
     if (query.cursor !== undefined) {
@@ -70,21 +73,13 @@ export class RunQueries {
     let more = true;
     for (let page = 0; page < MAX_PAGES_PER_QUERY && runs.length < limit && more; page++) {
       const need = limit - runs.length;
-      const listed = await store.list(prefix, {
-        ...(startAfter === undefined ? {} : { startAfter }),
-        limit: need + 1,
-      });
-      const listedKeys = listed.objects.map((object) => object.key);
-      let take = listedKeys.slice(0, need);
-      more = listedKeys.length > need || listed.nextStartAfter !== undefined;
-      if (stopAt !== undefined) {
-        const end = listedKeys.findIndex((key) => compareKeys(key, stopAt) >= 0);
-        if (end >= 0 && end <= need) {
-          take = take.slice(0, end);
-          more = false;
-        }
-      }
-      const read = await mapLimit(take, this.#readConcurrency, (key) => this.#readListed(job, prefix, key));
+      const picked = await this.#pick(job, prefix, { need, indexed, status, startAfter, stopAt });
+      more = picked.more;
+      const read = await mapLimit(picked.entries, this.#readConcurrency, (entry) =>
+        entry.invalid
+          ? Promise.resolve(corrupted(entry.key, 'unexpected key in a history partition'))
+          : this.#read(job, entry.runKey),
+      );
       for (const outcome of read) {
         if (outcome instanceof SchedulerError) {
           errors.push(outcome);
@@ -93,7 +88,7 @@ export class RunQueries {
           runs.push(outcome);
         }
       }
-      startAfter = take.at(-1) ?? startAfter;
+      startAfter = picked.last ?? startAfter;
     }
     return {
       runs,
@@ -102,9 +97,79 @@ export class RunQueries {
     };
   }
 
-  async #readListed(job: string, prefix: string, key: string): Promise<RunRecord | SchedulerError | null> {
+  /**
+   * One list request: the next `need` runs to read, the last key they cover (the next
+   * `startAfter`) and whether more may follow. In the runs partition a marker follows its run
+   * key, so a page lists twice as many keys as it needs runs (four times when it skips marked
+   * runs), and a run whose marker may have been cut off by the page end waits for the next page.
+   */
+  async #pick(
+    job: string,
+    prefix: string,
+    at: {
+      need: number;
+      indexed: boolean;
+      status: RunStatus | undefined;
+      startAfter?: string;
+      stopAt?: string;
+    },
+  ): Promise<{ entries: Listed[]; last: string | undefined; more: boolean }> {
+    const { keys, store } = this.#context;
+    const skipMarked = !at.indexed && at.status !== undefined;
+    const size = Math.min(1000, at.indexed ? at.need + 1 : at.need * (skipMarked ? 4 : 2) + 2);
+    const listed = await store.list(prefix, {
+      ...(at.startAfter === undefined ? {} : { startAfter: at.startAfter }),
+      limit: size,
+    });
+    let listedKeys = listed.objects.map((object) => object.key);
+    let truncated = listed.nextStartAfter !== undefined;
+    if (at.stopAt !== undefined) {
+      const end = listedKeys.findIndex((key) => compareKeys(key, at.stopAt!) >= 0);
+      if (end >= 0) {
+        listedKeys = listedKeys.slice(0, end);
+        truncated = false;
+      }
+    }
+    // Group the keys into runs: a run key, then possibly its marker.
+    const groups: Array<Listed & { lastKey: string }> = [];
+    for (const key of listedKeys) {
+      const parsed = at.indexed ? this.#indexEntry(job, prefix, key) : keys.parseListed(job, prefix, key);
+      const previous = groups.at(-1);
+      if (parsed?.marked !== undefined) {
+        if (previous && !previous.invalid && previous.runKey === parsed.runKey) {
+          previous.marked = parsed.marked;
+          previous.lastKey = key;
+        }
+        // A marker whose run key was on the previous page: its run was dealt with there.
+        continue;
+      }
+      groups.push(
+        parsed
+          ? { runKey: parsed.runKey, key, lastKey: key }
+          : { runKey: key, key, lastKey: key, invalid: true },
+      );
+    }
+    // With more keys after the page, the last run's marker may be among them: leave it for later.
+    if (truncated && !at.indexed && groups.length > 0 && groups.at(-1)!.marked === undefined) groups.pop();
+    const entries: Listed[] = [];
+    let last: string | undefined;
+    let index = 0;
+    for (; index < groups.length && entries.length < at.need; index++) {
+      const group = groups[index]!;
+      last = group.lastKey;
+      if (skipMarked && group.marked !== undefined) continue;
+      entries.push(group);
+    }
+    const more = index < groups.length || truncated;
+    return { entries, last, more };
+  }
+
+  #indexEntry(job: string, prefix: string, key: string): { runKey: string; marked?: string } | undefined {
     const runKey = this.#context.keys.runKeyFromListed(job, prefix, key);
-    if (runKey === undefined) return corrupted(key, 'unexpected key in a history partition');
+    return runKey === undefined ? undefined : { runKey };
+  }
+
+  async #read(job: string, runKey: string): Promise<RunRecord | SchedulerError | null> {
     try {
       const object = await this.#context.store.get(runKey);
       const record = object ? decodeRun(runKey, object.body) : null;
@@ -115,4 +180,12 @@ export class RunQueries {
       throw error;
     }
   }
+}
+
+/** A run found by a list: its key, or an unexpected key that is reported as corrupted. */
+interface Listed {
+  runKey: string;
+  key: string;
+  marked?: string;
+  invalid?: true;
 }

@@ -10,7 +10,7 @@ import {
   nullableInteger,
   nullableString,
 } from './history-options.js';
-import { isUlid, type RunRef } from './keys.js';
+import { INDEXED_STATUSES, isUlid, MARKED_STATUSES, type RunRef } from './keys.js';
 import {
   decodeRun,
   encodeRun,
@@ -222,10 +222,12 @@ export class RunTransitions {
       error: null,
     });
     if (current.record.status === 'abandoned') {
-      // The run is no longer abandoned: drop its index entry and its count.
-      await this.#context.store
-        .delete(this.#context.keys.indexEntry(record.job, current.key, 'abandoned'))
-        .catch(this.#context.report);
+      // The run is no longer abandoned: drop its index entry, its marker and its count.
+      const { store, keys, report } = this.#context;
+      await Promise.all([
+        store.delete(keys.indexEntry(record.job, current.key, 'abandoned')).catch(report),
+        store.delete(keys.marker(current.key, 'abandoned')).catch(report),
+      ]);
       await this.#statistics.add(record.job, { ...emptyDelta(), abandoned: -1 });
     }
     return written;
@@ -301,14 +303,21 @@ export class RunTransitions {
     }
   }
 
-  /** The cheap part after a run becomes final: its status index entry and its statistics. */
+  /**
+   * After a run became final: nothing more for `completed` (the common case costs only its claim
+   * and final write); a rare status gets its status index entry, and a marker next to the record
+   * (`skipped` needs none: its record never was `running`). Statistics only change in memory.
+   */
   async #afterFinal(run: RunHandle): Promise<void> {
     const { record } = run;
     const { store, keys, report } = this.#context;
-    try {
-      await store.put(keys.indexEntry(record.job, run.key, record.status), '');
-    } catch (error) {
-      report(error);
+    const writes: Array<Promise<unknown>> = [];
+    if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
+    if ((MARKED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.marker(run.key, record.status), ''));
+    for (const outcome of await Promise.allSettled(writes)) {
+      if (outcome.status === 'rejected') report(outcome.reason);
     }
     await this.#statistics.add(record.job, deltaOfRun(record));
   }
