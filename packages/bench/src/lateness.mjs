@@ -50,15 +50,43 @@ const record = (slot, start) => {
 const nearestSecond = (now) => Math.round(now / 1000) * 1000;
 
 async function prefill(store) {
-  // History as the plugin writes it (records and their index entries) for jobs other than the
-  // measured ones, so the measured claims land among a million keys of the same partitions.
-  const { seedHistory } = await import('@s3-scheduler/history/testing');
-  const { PrefixedStore } = await import('@s3-scheduler/storage');
-  const prefixed = new PrefixedStore(store, 'plugin=scheduler/');
-  const perJob = 1000;
+  // History as the plugin lays it out (records under each job's partition, one in ten failed
+  // with its marker and index entry) for jobs other than the measured ones, so the measured
+  // claims land among a million keys of the same partitions. One realistic record body is
+  // shared by all (encoding a million records would only slow the set-up down).
+  const { HistoryKeys } = await import('@s3-scheduler/history');
+  const keys = new HistoryKeys('plugin=scheduler/history/');
+  const body = new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      job: 'old-0',
+      slot: new Date().toISOString(),
+      runId: '01JGXQ7Y8Z9A0B1C2D3E4F5G6H',
+      status: 'completed',
+      trigger: 'schedule',
+      epoch: 1,
+      workerId: 'seed-worker-0123456789',
+      attempts: 1,
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 25,
+      result: { rows: 42 },
+      error: null,
+      updatedAt: new Date().toISOString(),
+      nonce: 'AbCdEfGhIjKlMnOpQrStUv',
+    }),
+  );
   const started = performance.now();
-  for (let job = 0; store.size < PREFILL_KEYS; job++) {
-    await seedHistory(prefixed, { job: `old-${job}`, count: perJob, newestSlotMs: Date.now() - 60_000 });
+  const newest = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  for (let run = 0; store.size < PREFILL_KEYS; run++) {
+    for (let job = 0; job < 1000 && store.size < PREFILL_KEYS; job++) {
+      const key = keys.run(`old-${job}`, { slotMs: newest - run * 60_000 });
+      await store.put(key, body);
+      if (run % 10 === 9) {
+        await store.put(keys.marker(key, 'failed'), '');
+        await store.put(keys.indexEntry(`old-${job}`, key, 'failed'), '');
+      }
+    }
   }
   return { storedKeys: store.size, prefillMs: performance.now() - started };
 }

@@ -19,7 +19,7 @@ export const MARKED_STATUSES = ['failed', 'timeout', 'cancelled', 'abandoned'] a
 /** Final statuses with a status index partition: every final status except `completed`. */
 export const INDEXED_STATUSES = [...MARKED_STATUSES, 'skipped'] as const;
 /** Number of statistics documents: jobs are spread over them by a hash of their name. */
-export const STATS_SHARDS = 16;
+export const STATS_SHARDS = 8;
 
 /** Identifies one run: a scheduled slot (the slot claim) or a manual run by its ULID. */
 export type RunRef = { slotMs: number } | { runId: string; runIdMs: number };

@@ -19,6 +19,8 @@ import { invalidKey, preconditionFailed } from '../store-errors.js';
 // class; loaders that honour `__esModule` (Vitest, bundlers) hand over the class itself.
 const BTree = (sortedBtree.default ?? sortedBtree) as typeof sortedBtree.default;
 
+const utf8 = new TextEncoder();
+
 interface MemoryObject {
   body: Uint8Array;
   etag: string;
@@ -127,7 +129,7 @@ export class MemoryStore implements ObjectStore {
     if (options.ifMatch !== undefined && current?.etag !== unquoteEtag(options.ifMatch)) {
       throw preconditionFailed(key, `If-Match: ${unquoteEtag(options.ifMatch)}`);
     }
-    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body.slice();
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body.slice();
     const etag = createHash('md5').update(bytes).digest('hex');
     this.#bucket.set(key, { body: bytes, etag, lastModified: new Date(this.#now()) });
     return { etag };
