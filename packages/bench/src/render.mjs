@@ -148,6 +148,15 @@ export function renderMarkdown(output) {
       );
     }
   }
+  if (million?.createOnlyPutUsFirstKeys !== undefined) {
+    add(
+      'MemoryStore create-only put while filling it (no scheduler running)',
+      `mean over the first vs the last ${num(Math.min(10_000, million.storedKeys / 10), 0)} of ${num(million.storedKeys, 0)} keys`,
+      `${num(million.createOnlyPutUsFirstKeys, 1)} µs vs ${num(million.createOnlyPutUsLastKeys, 1)} µs`,
+      {},
+      'flat',
+    );
+  }
   if (million && ours) {
     add(
       `Fire lateness, ${jobs} jobs due each second, real clock`,
