@@ -1,42 +1,135 @@
 // Fire lateness with N jobs due in the same second, on the real clock: every job runs every
 // second (`* * * * * *`), and each action start records (start − slot instant). One scheduler per
 // process; run-all.mjs runs ours, croner and node-cron one after the other on the same machine.
-//   node --expose-gc src/lateness.mjs <ours|ours-unbounded|croner|node-cron>
+//   node --expose-gc src/lateness.mjs <ours|ours-unbounded|ours-1m|croner|node-cron>
+//
+// The window is a set of slots, not a stretch of wall time: exactly the runs of the
+// MEASURE_S whole-second slots after the warm-up are counted, however late they start, so a
+// scheduler that falls seconds behind cannot count more (or fewer) runs than it was given.
 import { preciseNow, report, size, sleep, summarize } from './lib.mjs';
 
 const impl = process.argv[2] ?? 'ours';
 const JOBS = size(1000, 100);
 const WARMUP_S = size(2, 1);
 const MEASURE_S = size(10, 2);
+/** Stored keys before the start, for `ours-1m`: a store holding months of history. */
+const PREFILL_KEYS = size(1_000_000, 20_000);
+/** The burst's 99th start: CPU used from a slot's first start to it (issue 22's "to the 990th"). */
+const NTH = Math.ceil(JOBS * 0.99);
 
-const samples = new Float64Array(JOBS * (WARMUP_S + MEASURE_S + 3));
+const samples = new Float64Array(JOBS * MEASURE_S);
 let count = 0;
-let recording = false;
 let early = 0;
-const record = (lateness) => {
-  if (!recording) return;
+let firstSlot = Number.POSITIVE_INFINITY;
+let endSlot = Number.POSITIVE_INFINITY;
+/** Per slot: starts seen and CPU (µs) at its first start. */
+const bursts = new Map();
+const cpuToNth = [];
+let allIn;
+const done = new Promise((resolve) => {
+  allIn = resolve;
+});
+const record = (slot, start) => {
+  if (slot < firstSlot || slot >= endSlot) return;
+  const lateness = start - slot;
   if (lateness < 0) early++;
   samples[count++] = lateness;
+  let burst = bursts.get(slot);
+  if (!burst) {
+    const cpu = process.cpuUsage();
+    burst = { starts: 0, cpu: cpu.user + cpu.system };
+    bursts.set(slot, burst);
+  }
+  if (++burst.starts === NTH) {
+    const cpu = process.cpuUsage();
+    cpuToNth.push((cpu.user + cpu.system - burst.cpu) / 1000);
+  }
+  if (count === samples.length) allIn();
 };
 /** For peers that do not pass the slot: the nearest whole second (valid while |lateness| < 500 ms). */
 const nearestSecond = (now) => Math.round(now / 1000) * 1000;
 
-async function startOurs(maxConcurrentJobs) {
+async function prefill(store) {
+  // History as the plugin lays it out (records under each job's partition, one in ten failed
+  // with its marker and index entry) for jobs other than the measured ones, so the measured
+  // claims land among a million keys of the same partitions. One realistic record body is
+  // shared by all (encoding a million records would only slow the set-up down).
+  const { HistoryKeys } = await import('@s3-scheduler/history');
+  const keys = new HistoryKeys('plugin=scheduler/history/');
+  const body = new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      job: 'old-0',
+      slot: new Date().toISOString(),
+      runId: '01JGXQ7Y8Z9A0B1C2D3E4F5G6H',
+      status: 'completed',
+      trigger: 'schedule',
+      epoch: 1,
+      workerId: 'seed-worker-0123456789',
+      attempts: 1,
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 25,
+      result: { rows: 42 },
+      error: null,
+      updatedAt: new Date().toISOString(),
+      nonce: 'AbCdEfGhIjKlMnOpQrStUv',
+    }),
+  );
+  const started = performance.now();
+  const newest = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  // Time of the record puts among the first and among the last 10,000 keys: flat if a put's cost
+  // does not grow with the number of stored keys.
+  const window = Math.min(10_000, PREFILL_KEYS / 10);
+  let firstPutsMs = 0;
+  let lastPutsMs = 0;
+  let firstPuts = 0;
+  let lastPuts = 0;
+  for (let run = 0; store.size < PREFILL_KEYS; run++) {
+    for (let job = 0; job < 1000 && store.size < PREFILL_KEYS; job++) {
+      const key = keys.run(`old-${job}`, { slotMs: newest - run * 60_000 });
+      const t0 = performance.now();
+      await store.put(key, body, { ifNoneMatch: '*' });
+      const took = performance.now() - t0;
+      if (store.size <= window) {
+        firstPutsMs += took;
+        firstPuts++;
+      } else if (store.size > PREFILL_KEYS - window) {
+        lastPutsMs += took;
+        lastPuts++;
+      }
+      if (run % 10 === 9) {
+        await store.put(keys.marker(key, 'failed'), '');
+        await store.put(keys.indexEntry(`old-${job}`, key, 'failed'), '');
+      }
+    }
+  }
+  return {
+    storedKeys: store.size,
+    prefillMs: performance.now() - started,
+    createOnlyPutUsFirstKeys: (firstPutsMs / firstPuts) * 1000,
+    createOnlyPutUsLastKeys: (lastPutsMs / lastPuts) * 1000,
+  };
+}
+
+async function startOurs(maxConcurrentJobs, prefilled) {
   const { MemoryStore, SchedulerPlugin } = await import('@s3-scheduler/plugin');
+  const store = new MemoryStore();
+  const filled = prefilled ? await prefill(store) : {};
   const jobs = {};
   const action = (_db, context) => {
-    record(preciseNow() - context.scheduledTime);
+    record(context.scheduledTime, preciseNow());
   };
   for (let i = 0; i < JOBS; i++) jobs[`job-${i}`] = { schedule: '* * * * * *', action };
   const scheduler = new SchedulerPlugin({
-    store: new MemoryStore(),
+    store,
     skipColdStart: true,
     logger: null,
     jobs,
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),
   });
   await scheduler.start();
-  return () => scheduler.stop();
+  return { stop: () => scheduler.stop(), extra: () => ({ ...filled, storedKeysAtEnd: store.size }) };
 }
 
 async function startCroner() {
@@ -46,12 +139,14 @@ async function startCroner() {
     jobs.push(
       new Cron('* * * * * *', () => {
         const now = preciseNow();
-        record(now - nearestSecond(now));
+        record(nearestSecond(now), now);
       }),
     );
   }
-  return () => {
-    for (const job of jobs) job.stop();
+  return {
+    stop: () => {
+      for (const job of jobs) job.stop();
+    },
   };
 }
 
@@ -61,36 +156,49 @@ async function startNodeCron() {
   for (let i = 0; i < JOBS; i++) {
     tasks.push(
       cron.schedule('* * * * * *', (context) => {
-        record(preciseNow() - context.date.getTime());
+        record(context.date.getTime(), preciseNow());
       }),
     );
   }
-  return async () => {
-    for (const task of tasks) await task.destroy();
+  return {
+    stop: async () => {
+      for (const task of tasks) await task.destroy();
+    },
   };
 }
 
 const starters = {
-  ours: () => startOurs(undefined),
-  'ours-unbounded': () => startOurs(JOBS),
+  ours: () => startOurs(undefined, false),
+  'ours-unbounded': () => startOurs(JOBS, false),
+  'ours-1m': () => startOurs(undefined, true),
   croner: startCroner,
   'node-cron': startNodeCron,
 };
 if (!starters[impl]) throw new Error(`unknown implementation ${impl}`);
-const stop = await starters[impl]();
-await sleep(WARMUP_S * 1000 + (1000 - (Date.now() % 1000)) - 500); // start recording mid-second
-recording = true;
-await sleep(MEASURE_S * 1000);
-recording = false;
-await stop();
+const started = await starters[impl]();
+// The window: the MEASURE_S whole-second slots that start WARMUP_S seconds from now.
+firstSlot = Math.ceil(Date.now() / 1000) * 1000 + WARMUP_S * 1000;
+endSlot = firstSlot + MEASURE_S * 1000;
+// Every run of those slots, or a deadline far past the window (a run that never starts counts
+// as missing, never as a late sample).
+const deadline = endSlot - Date.now() + 60_000;
+const timedOut = await Promise.race([done.then(() => false), sleep(deadline).then(() => true)]);
+await started.stop();
 const stats = summarize(samples.subarray(0, count));
+const cpu = summarize(cpuToNth);
 report({
   impl,
   jobs: JOBS,
   seconds: MEASURE_S,
   expectedRuns: JOBS * MEASURE_S,
   runs: count,
+  missing: JOBS * MEASURE_S - count,
+  timedOut,
   early,
   ...stats,
+  nth: NTH,
+  cpuToNthP50Ms: cpu.p50,
+  cpuToNthMaxMs: cpu.max,
+  ...(started.extra ? started.extra() : {}),
 });
 process.exit(0);

@@ -118,6 +118,18 @@ function dollarsPerHour({ put = 0, list = 0, get = 0, head = 0 }) {
   return ((put + list) * 0.005 + (get + head) * 0.0004) / 1000;
 }
 
+/** $/month of `perRun` requests (by kind) at `runsPerMinute`, 730 hours a month. */
+function dollarsPerMonth(perRun, runsPerMinute) {
+  return dollarsPerHour(perRun) * runsPerMinute * 60 * 730;
+}
+
+/**
+ * s3db.js 21.6.2's Scheduler Plugin per run, from ../shared/reference/s3db-scheduler-review.md
+ * (§2.6 lock, §2.7 history): lock PUT (If-None-Match), 3 history PUTs (the record and its byJob
+ * and byDate partition objects), then at release a GET of the lock and a DELETE (free on S3).
+ */
+const S3DB_PER_RUN = { put: 4, get: 1, delete: 1 };
+
 const hours = size(2, 0.1);
 const result = {
   perRun: [
@@ -133,4 +145,22 @@ const result = {
   idle: await idleHour(size(24, 1)),
   heartbeatInterval: 30_000,
 };
+result.cost = [
+  ...result.perRun.map((row) => ({
+    who: 's3-scheduler',
+    label: `${row.jobs} jobs ${row.label}`,
+    perRun: row.perRun,
+    perRunByKind: row.perRunByKind,
+    usdPerMonthAt10k: dollarsPerMonth(row.perRunByKind, 10_000),
+    usdPerMonthAt100k: dollarsPerMonth(row.perRunByKind, 100_000),
+  })),
+  {
+    who: 's3db.js 21.6.2',
+    label: 'any schedule (from the review, not measured here)',
+    perRun: S3DB_PER_RUN.put + S3DB_PER_RUN.get + S3DB_PER_RUN.delete,
+    perRunByKind: S3DB_PER_RUN,
+    usdPerMonthAt10k: dollarsPerMonth(S3DB_PER_RUN, 10_000),
+    usdPerMonthAt100k: dollarsPerMonth(S3DB_PER_RUN, 100_000),
+  },
+];
 report(result);

@@ -21,6 +21,7 @@ const BENCHMARKS = [
   ['lateness:ours-unbounded', 'lateness.mjs', ['ours-unbounded']],
   ['lateness:croner', 'lateness.mjs', ['croner']],
   ['lateness:node-cron', 'lateness.mjs', ['node-cron']],
+  ['lateness:ours-1m', 'lateness.mjs', ['ours-1m']],
   ['scale:ours', 'scale.mjs', ['ours']],
   ['scale:ours-shared', 'scale.mjs', ['ours-shared']],
   ['scale:croner', 'scale.mjs', ['croner']],

@@ -13,14 +13,38 @@ if (!process.env.S3_ENDPOINT) {
 }
 
 const MEASURE_S = size(10, 3);
+/** Longest warm-up before measuring anyway (reported as `steady: false`). */
+const MAX_WARMUP_MS = 60_000;
+
+const untilNextSecond = () => 1000 - (Date.now() % 1000);
+
+/**
+ * Waits until this instance leads and its promotion work is over: the catch-up sweep lists each
+ * job's newest records once, so the leader is steady once two whole seconds pass without a list
+ * request. Returns how long that took and whether it happened within MAX_WARMUP_MS.
+ */
+async function warmUp(scheduler, store, promoted) {
+  const t0 = performance.now();
+  await Promise.race([promoted, sleep(MAX_WARMUP_MS)]);
+  let quietSeconds = 0;
+  while (quietSeconds < 2 && performance.now() - t0 < MAX_WARMUP_MS) {
+    const lists = store.counts.list;
+    await sleep(untilNextSecond() + 1000);
+    quietSeconds = scheduler.isLeader() && store.counts.list === lists ? quietSeconds + 1 : 0;
+  }
+  return { warmupS: (performance.now() - t0) / 1000, steady: quietSeconds >= 2 };
+}
 
 async function measure(jobs) {
   const store = new CountingStore(await s3TestBackend());
   const definitions = {};
   const lateness = [];
-  let recording = false;
+  // The window is MEASURE_S whole-second slots: exactly their runs are counted, however late.
+  let firstSlot = Number.POSITIVE_INFINITY;
+  let endSlot = Number.POSITIVE_INFINITY;
+  const inWindow = (slot) => slot >= firstSlot && slot < endSlot;
   const action = (_db, context) => {
-    if (recording) lateness.push(preciseNow() - context.scheduledTime);
+    if (inWindow(context.scheduledTime)) lateness.push(preciseNow() - context.scheduledTime);
   };
   for (let i = 0; i < jobs; i++) definitions[`job-${i}`] = { schedule: '* * * * * *', action };
   const scheduler = new SchedulerPlugin({
@@ -31,32 +55,59 @@ async function measure(jobs) {
     logger: null,
     jobs: definitions,
   });
-  let completed = 0;
-  let skipped = 0;
-  let failed = 0;
-  scheduler.on('plg:scheduler:job-completed', () => recording && completed++);
-  scheduler.on('plg:scheduler:job-failed', () => recording && failed++);
-  scheduler.on('plg:scheduler:job-skipped', () => recording && skipped++);
+  const window = { completed: 0, failed: 0, skipped: 0 };
+  let finishedSinceReset = 0;
+  let allIn;
+  const done = new Promise((resolve) => {
+    allIn = resolve;
+  });
+  const expected = jobs * MEASURE_S;
+  const count = (kind, slot) => {
+    finishedSinceReset++;
+    if (!inWindow(slot)) return;
+    window[kind]++;
+    if (window.completed + window.failed + window.skipped === expected) allIn();
+  };
+  scheduler.on('plg:scheduler:job-completed', (event) => count('completed', event.scheduledTime));
+  scheduler.on('plg:scheduler:job-failed', (event) => count('failed', event.scheduledTime));
+  scheduler.on('plg:scheduler:job-skipped', (event) => count('skipped', Date.parse(event.slot)));
   scheduler.on('plg:scheduler:error', () => undefined);
+  const promoted = new Promise((resolve) => scheduler.on('plg:scheduler:coordinator-promoted', resolve));
   await scheduler.start();
-  await sleep(2_000 + (1000 - (Date.now() % 1000)) - 500);
+  const warm = await warmUp(scheduler, store, scheduler.isLeader() ? Promise.resolve() : promoted);
+  firstSlot = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+  endSlot = firstSlot + MEASURE_S * 1000;
+  await sleep(firstSlot - Date.now());
   store.reset();
-  recording = true;
+  finishedSinceReset = 0;
   const t0 = performance.now();
-  await sleep(MEASURE_S * 1000);
-  recording = false;
+  const timedOut = await Promise.race([
+    done.then(() => false),
+    sleep(endSlot - Date.now() + 60_000).then(() => true),
+  ]);
   const elapsedS = (performance.now() - t0) / 1000;
   const requests = store.total;
+  const finished = finishedSinceReset;
   await scheduler.stop();
   const late = summarize(lateness);
+  const accounted = window.completed + window.failed + window.skipped;
   return {
     jobs,
     demandPerSecond: jobs,
-    runsPerSecond: completed / elapsedS,
-    skippedPerSecond: skipped / elapsedS,
-    failedPerSecond: failed / elapsedS,
+    ...warm,
+    windowSlots: MEASURE_S,
+    expectedRuns: expected,
+    windowRuns: accounted,
+    missing: expected - accounted,
+    timedOut,
+    windowCompleted: window.completed,
+    windowFailed: window.failed,
+    windowSkipped: window.skipped,
+    /** Seconds from the window's first slot until its last run ended. */
+    elapsedS,
+    runsPerSecond: finished / elapsedS,
     requestsPerSecond: requests / elapsedS,
-    requestsPerRun: completed ? requests / completed : null,
+    requestsPerRun: finished ? requests / finished : null,
     latenessP50Ms: late.p50,
     latenessP99Ms: late.p99,
   };

@@ -8,11 +8,20 @@ import { DAY_MS } from './time.js';
 
 const NEWEST = Date.UTC(2026, 0, 10, 18);
 
-/** Ten days of runs, four a day (every 6 h), for two jobs; every 10th failed. */
+/**
+ * Ten days of runs, four a day (every 6 h), for two jobs; every 10th failed. Written in the
+ * layout of earlier versions (an index entry for every run): cleanup still handles it.
+ */
 async function seeded() {
   const memory = new MemoryStore();
   for (const job of ['a', 'b/c'])
-    await seedHistory(memory, { job, count: 40, newestSlotMs: NEWEST, spacingMs: 6 * 3_600_000 });
+    await seedHistory(memory, {
+      job,
+      count: 40,
+      newestSlotMs: NEWEST,
+      spacingMs: 6 * 3_600_000,
+      layout: 'v1',
+    });
   return memory;
 }
 

@@ -4,6 +4,8 @@ import {
   daySegment,
   HistoryKeys,
   olderDaysBound,
+  STATS_SHARDS,
+  statsShardOf,
   strictlyAfterBound,
   strictlyBeforeBound,
   timeSegment,
@@ -87,5 +89,28 @@ describe('key layout', () => {
     expect(keys.runKeyFromListed('job', keys.index('job', 'failed'), entry)).toBe(run);
     expect(keys.runKeyFromListed('job', keys.runs('job'), `${keys.runs('job')}junk`)).toBeUndefined();
     expect(() => keys.indexEntry('other', run, 'failed')).toThrow(/not a run key/);
+  });
+
+  it('puts a marker right after its run key, before any other run of the job', () => {
+    const newer = keys.run('job', { slotMs: 2_000_000 });
+    const older = keys.run('job', { slotMs: 1_000_000 });
+    const manual = keys.run('job', { runId: '01KB0000000000000000000000', runIdMs: 2_000_000 });
+    const marker = keys.marker(newer, 'failed');
+    const sorted = [older, manual, marker, newer].sort(compareKeys);
+    expect(sorted.indexOf(marker)).toBe(sorted.indexOf(newer) + 1);
+    expect(keys.parseListed('job', keys.runs('job'), marker)).toEqual({ runKey: newer, marked: 'failed' });
+    expect(keys.parseListed('job', keys.runs('job'), newer)).toEqual({ runKey: newer });
+    expect(keys.parseListed('job', keys.runs('job'), `${newer}~completed`)).toBeUndefined();
+    expect(keys.parseListed('job', keys.runs('job'), `${keys.runs('job')}junk`)).toBeUndefined();
+  });
+
+  it('spreads jobs over the statistics shards, the same shard for a job everywhere', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 400; i++) seen.add(statsShardOf(`job-${i}`));
+    expect(seen.size).toBe(STATS_SHARDS);
+    expect(statsShardOf('report')).toBe(statsShardOf('report'));
+    expect(keys.stats('report')).toBe(`history/stats/shards/${statsShardOf('report')}.json`);
+    // Never the key of an older version's per-job document (those have no second slash).
+    expect(keys.stats('shards')).not.toBe('history/stats/shards.json');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SchedulerError } from '@s3-scheduler/core';
 import { encodeKeySegment } from '@s3-scheduler/storage';
 import { DAY_MS, MAX_INSTANT_MS } from './time.js';
@@ -6,6 +7,19 @@ const MAX_DAY = 999_999;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /** `<day partition>/<reverse time>.<kind>`: what follows the job (and status) in every key. */
 const RUN_TAIL = /^\d{6}-\d{4}-\d{2}-\d{2}\/\d{13}\.(?:s|m-[0-9A-HJKMNP-TV-Z]{26})$/;
+/** A run tail, optionally followed by the marker of a rare final status. */
+const LISTED_TAIL =
+  /^(\d{6}-\d{4}-\d{2}-\d{2}\/\d{13}\.(?:s|m-[0-9A-HJKMNP-TV-Z]{26}))(?:~(failed|timeout|cancelled|abandoned))?$/;
+
+/**
+ * Final statuses that leave a zero-byte marker next to the run record (`<run key>~<status>`), so
+ * that one list of a job's runs tells which of them did not complete without reading them.
+ */
+export const MARKED_STATUSES = ['failed', 'timeout', 'cancelled', 'abandoned'] as const;
+/** Final statuses with a status index partition: every final status except `completed`. */
+export const INDEXED_STATUSES = [...MARKED_STATUSES, 'skipped'] as const;
+/** Number of statistics documents: jobs are spread over them by a hash of their name. */
+export const STATS_SHARDS = 8;
 
 /** Identifies one run: a scheduled slot (the slot claim) or a manual run by its ULID. */
 export type RunRef = { slotMs: number } | { runId: string; runIdMs: number };
@@ -19,8 +33,12 @@ export type RunRef = { slotMs: number } | { runId: string; runIdMs: number };
  * ```
  * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.s          scheduled slot (the claim)
  * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.m-<ulid>   manual / run-on-start run
+ * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.…~<status> zero-byte marker: ended failed,
+ *                                                           timeout, cancelled or abandoned
  * <prefix>idx/<job>/<status>/<rday>-<yyyy-mm-dd>/<rtime>.…  zero-byte status index entry
- * <prefix>stats/<job>.json                                  per-job statistics
+ *                                                           (every final status but completed)
+ * <prefix>stats/shards/<h>.json                             statistics of the jobs of shard h
+ * <prefix>stats/<job>.json                                  per-job statistics of older versions
  * ```
  */
 export class HistoryKeys {
@@ -45,8 +63,36 @@ export class HistoryKeys {
     return `${this.indexRoot}${jobSegment(job)}/${status}/`;
   }
 
+  /** The statistics document holding this job's statistics (shared with other jobs). */
   stats(job: string): string {
-    return `${this.prefix}stats/${jobSegment(job)}.json`;
+    return this.statsShard(statsShardOf(job));
+  }
+
+  statsShard(shard: string): string {
+    return `${this.prefix}stats/shards/${shard}.json`;
+  }
+
+  /** Where versions before the shared statistics documents kept one document per job. */
+  get legacyStatsRoot(): string {
+    return `${this.prefix}stats/`;
+  }
+
+  /** The zero-byte marker next to a run record that ended in one of `MARKED_STATUSES`. */
+  marker(runKey: string, status: string): string {
+    return `${runKey}~${status}`;
+  }
+
+  /**
+   * What a key listed under `listPrefix` (a job's runs or one of its status indexes) stands
+   * for: the run key, plus the marked status when the key is a marker; `undefined` when it is
+   * not a history key.
+   */
+  parseListed(job: string, listPrefix: string, key: string): { runKey: string; marked?: string } | undefined {
+    if (!key.startsWith(listPrefix)) return undefined;
+    const match = LISTED_TAIL.exec(key.slice(listPrefix.length));
+    if (!match) return undefined;
+    const runKey = this.runs(job) + match[1];
+    return match[2] === undefined ? { runKey } : { runKey, marked: match[2] };
   }
 
   /** The key of a run record: for a slot, the same key on every instance (that is the claim). */
@@ -108,6 +154,12 @@ export function strictlyAfterBound(ms: number): string {
 /** `startAfter` that skips every day partition from the day of `ms` onwards (newer days). */
 export function olderDaysBound(ms: number): string {
   return `${daySegment(ms).slice(0, 6)}/`;
+}
+
+/** The statistics shard of a job: one hex digit of a hash of its name. */
+export function statsShardOf(job: string): string {
+  const digest = createHash('sha1').update(job, 'utf8').digest();
+  return (digest[0]! % STATS_SHARDS).toString(16);
 }
 
 export function jobSegment(job: string): string {

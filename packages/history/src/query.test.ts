@@ -235,3 +235,24 @@ describe('query across days', () => {
     expect(store.snapshot()).toMatchObject({ list: 1, get: 40 });
   });
 });
+
+describe('history written by earlier versions', () => {
+  it('is read as before: an index entry for every status, no markers', async () => {
+    const memory = new MemoryStore();
+    const status = (i: number) => (i % 3 === 2 ? 'failed' : 'completed');
+    await seedHistory(memory, {
+      job: 'old',
+      count: 30,
+      newestSlotMs: NEWEST,
+      spacingMs: HOUR,
+      status,
+      layout: 'v1',
+    });
+    const history = new HistoryStore({ store: memory });
+    const completed = await history.query('old', { status: 'completed', limit: 5 });
+    expect(completed.runs.map((run) => run.slot)).toEqual([0, 1, 3, 4, 6].map(slotOf));
+    const failed = await history.query('old', { status: 'failed', limit: 3 });
+    expect(failed.runs.map((run) => run.slot)).toEqual([2, 5, 8].map(slotOf));
+    expect((await history.query('old', { limit: 100 })).runs).toHaveLength(30);
+  });
+});

@@ -203,3 +203,42 @@ describe('flushStatistics({ pendingForMs })', () => {
     expect((await reader.statistics('new')).total).toBe(1);
   });
 });
+
+describe('statistics of older versions', () => {
+  it('folds per-job documents into the shared ones once, even from two instances at once', async () => {
+    const clock = new ManualClock({ now: START });
+    const memory = new MemoryStore();
+    const legacy = {
+      v: 1,
+      job: 'old/job',
+      completed: 7,
+      failed: 2,
+      timeouts: 0,
+      cancelled: 0,
+      abandoned: 0,
+      skipped: 1,
+      completedDurationSumMs: 700,
+      completedDurationCount: 7,
+      lastRun: null,
+      lastSuccess: '2025-12-31T00:00:00.000Z',
+      lastError: null,
+      updatedAt: '2025-12-31T00:00:00.000Z',
+      nonce: 'n',
+    };
+    await memory.put('history/stats/old%2Fjob.json', JSON.stringify(legacy));
+    const a = make(memory, clock);
+    const b = make(memory, clock);
+    await runOnce(a, clock, START, 'completed');
+    await Promise.all([a.flushStatistics(), b.flushStatistics()]);
+    expect(await make(memory, clock).statistics('old/job')).toMatchObject({
+      completed: 7,
+      failed: 2,
+      skipped: 1,
+      total: 9,
+      averageDurationMs: 100,
+      lastSuccess: '2025-12-31T00:00:00.000Z',
+    });
+    expect(await make(memory, clock).statistics('j')).toMatchObject({ completed: 1 });
+    expect(await memory.get('history/stats/old%2Fjob.json')).toBeNull();
+  });
+});

@@ -182,23 +182,73 @@ export function toStatistics(job: string, delta: StatsDelta, updatedAt: string |
   };
 }
 
+/** One job's statistics inside a shared statistics document. */
+export interface StoredJobStats extends StatsDelta {
+  /** When this job's entry last changed. */
+  updatedAt: string;
+  /** ETag of the per-job document of an older version folded into this entry, once. */
+  legacy?: string;
+}
+
+/** A statistics document shared by the jobs of one shard (`stats/shards/<h>.json`). */
+export interface StatsShardDoc {
+  v: 2;
+  shard: string;
+  jobs: Record<string, StoredJobStats>;
+  updatedAt: string;
+  nonce: string;
+}
+
+/** A per-job statistics document as versions before the shared documents wrote it. */
 export function decodeStats(key: string, body: Uint8Array): StatsDoc {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch (cause) {
-    throw corrupted(key, 'not valid JSON', cause);
-  }
+  const parsed = parseJson(key, body);
   if (typeof parsed !== 'object' || parsed === null || (parsed as { v?: unknown }).v !== 1) {
     throw corrupted(key, 'not a statistics document');
   }
-  const doc = parsed as Record<string, unknown>;
-  const bad = COUNTERS.find((counter) => typeof doc[counter] !== 'number' || !Number.isFinite(doc[counter]));
-  if (bad) throw corrupted(key, `field '${bad}' is missing or invalid`);
-  for (const field of ['lastRun', 'lastSuccess', 'lastError'] as const) {
-    if (doc[field] === undefined) throw corrupted(key, `field '${field}' is missing`);
-  }
+  const problem = deltaProblem(parsed as Record<string, unknown>);
+  if (problem) throw corrupted(key, problem);
   return parsed as StatsDoc;
+}
+
+/** The entries of a shared statistics document, by job. */
+export function decodeStatsShard(key: string, body: Uint8Array): Map<string, StoredJobStats> {
+  const parsed = parseJson(key, body) as { v?: unknown; jobs?: unknown } | null;
+  if (typeof parsed !== 'object' || parsed === null || parsed.v !== 2) {
+    throw corrupted(key, 'not a statistics document');
+  }
+  if (typeof parsed.jobs !== 'object' || parsed.jobs === null || Array.isArray(parsed.jobs)) {
+    throw corrupted(key, "field 'jobs' is missing or invalid");
+  }
+  const jobs = new Map<string, StoredJobStats>();
+  for (const [job, entry] of Object.entries(parsed.jobs as Record<string, unknown>)) {
+    if (typeof entry !== 'object' || entry === null) throw corrupted(key, `entry of job '${job}' is invalid`);
+    const problem = deltaProblem(entry as Record<string, unknown>);
+    if (problem) throw corrupted(key, `job '${job}': ${problem}`);
+    jobs.set(job, entry as StoredJobStats);
+  }
+  return jobs;
+}
+
+function parseJson(key: string, body: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch (cause) {
+    throw corrupted(key, 'not valid JSON', cause);
+  }
+}
+
+function deltaProblem(doc: Record<string, unknown>): string | undefined {
+  const bad = COUNTERS.find((counter) => typeof doc[counter] !== 'number' || !Number.isFinite(doc[counter]));
+  if (bad) return `field '${bad}' is missing or invalid`;
+  for (const field of ['lastRun', 'lastSuccess', 'lastError'] as const) {
+    if (doc[field] === undefined) return `field '${field}' is missing`;
+  }
+  return undefined;
+}
+
+/** Only the additive counters and "latest" facts of a stored entry or document. */
+export function deltaOf(stored: StatsDelta): StatsDelta {
+  return mergeDelta(emptyDelta(), stored);
 }
 
 function latest<T>(

@@ -1,6 +1,6 @@
 import { createNonce, createRunId } from '@s3-scheduler/core';
 import { compareKeys, type ObjectStore } from '@s3-scheduler/storage';
-import { HistoryKeys } from '../keys.js';
+import { HistoryKeys, INDEXED_STATUSES, MARKED_STATUSES } from '../keys.js';
 import { encodeRun, type FinalStatus, type StoredRun } from '../run-record.js';
 import { iso } from '../time.js';
 
@@ -16,10 +16,16 @@ export interface SeedHistoryOptions {
   status?: (index: number) => FinalStatus;
   /** Must match the `HistoryStore`'s prefix. Default `history/`. */
   prefix?: string;
+  /**
+   * `current` (default): as this version writes (index entries and markers for rare statuses
+   * only). `v1`: as versions before it wrote (an index entry for every final status, no
+   * markers), to test that such data is still read and cleaned up.
+   */
+  layout?: 'current' | 'v1';
 }
 
 /**
- * Writes `count` finished runs (records plus status index entries) straight into a store, in key
+ * Writes `count` finished runs (records, status index entries, markers) straight into a store, in key
  * order, so that tens of thousands of runs seed a `MemoryStore` in seconds. For tests and
  * benchmarks of query cost; statistics documents are not written.
  */
@@ -51,9 +57,12 @@ export async function seedHistory(store: ObjectStore, options: SeedHistoryOption
       updatedAt: iso(slotMs + 25),
       nonce: createNonce(),
     };
-    writes.push([key, encodeRun(run)], [keys.indexEntry(options.job, key, status), '']);
+    writes.push([key, encodeRun(run)]);
+    if (options.layout === 'v1' || (INDEXED_STATUSES as readonly string[]).includes(status))
+      writes.push([keys.indexEntry(options.job, key, status), '']);
+    if (options.layout !== 'v1' && (MARKED_STATUSES as readonly string[]).includes(status))
+      writes.push([keys.marker(key, status), '']);
   }
-  // Ascending order keeps a MemoryStore's sorted key array appending instead of shifting.
   writes.sort((a, b) => compareKeys(a[0], b[0]));
   for (const [key, body] of writes) await store.put(key, body);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { abortReason, type Clock, systemClock } from '@s3-scheduler/core';
+import sortedBtree from 'sorted-btree';
 import { unquoteEtag } from '../etag.js';
 import { compareKeys, keyByteLength, MAX_KEY_BYTES } from '../key-order.js';
 import type {
@@ -14,39 +15,44 @@ import type {
 } from '../object-store.js';
 import { invalidKey, preconditionFailed } from '../store-errors.js';
 
+// sorted-btree is CommonJS. Node's ESM loader hands over `module.exports`, whose `default` is the
+// class; loaders that honour `__esModule` (Vitest, bundlers) hand over the class itself.
+const BTree = (sortedBtree.default ?? sortedBtree) as typeof sortedBtree.default;
+
+const utf8 = new TextEncoder();
+
 interface MemoryObject {
   body: Uint8Array;
   etag: string;
   lastModified: Date;
 }
 
-/** One bucket: objects by key plus the keys kept sorted, so listing costs O(log n + page). */
+/**
+ * One bucket: objects by key (a `Map`, so `get`/`head` cost O(1)) plus the keys in S3's order in
+ * a B+ tree, so a put, a delete and the start of a list page cost O(log n) however many keys
+ * the bucket holds (history grows to millions), and each listed key O(1) more.
+ */
 class MemoryBucket {
   readonly objects = new Map<string, MemoryObject>();
-  readonly sortedKeys: string[] = [];
-
-  indexOf(key: string): { found: boolean; index: number } {
-    let low = 0;
-    let high = this.sortedKeys.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      const order = compareKeys(this.sortedKeys[mid]!, key);
-      if (order === 0) return { found: true, index: mid };
-      if (order < 0) low = mid + 1;
-      else high = mid;
-    }
-    return { found: false, index: low };
-  }
+  readonly order = new BTree<string, undefined>(undefined, compareKeys);
 
   set(key: string, object: MemoryObject): void {
-    if (!this.objects.has(key)) this.sortedKeys.splice(this.indexOf(key).index, 0, key);
+    if (!this.objects.has(key)) this.order.set(key, undefined);
     this.objects.set(key, object);
   }
 
   remove(key: string): void {
-    if (!this.objects.delete(key)) return;
-    const { found, index } = this.indexOf(key);
-    if (found) this.sortedKeys.splice(index, 1);
+    if (this.objects.delete(key)) this.order.delete(key);
+  }
+
+  /** Keys from `from` (inclusive) upwards, in order. */
+  keysFrom(from: string): IterableIterator<string> {
+    return this.order.keys(from);
+  }
+
+  /** The greatest key strictly below `key`, if any. */
+  lastBefore(key: string): string | undefined {
+    return this.order.nextLowerKey(key);
   }
 }
 
@@ -123,7 +129,7 @@ export class MemoryStore implements ObjectStore {
     if (options.ifMatch !== undefined && current?.etag !== unquoteEtag(options.ifMatch)) {
       throw preconditionFailed(key, `If-Match: ${unquoteEtag(options.ifMatch)}`);
     }
-    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body.slice();
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body.slice();
     const etag = createHash('md5').update(bytes).digest('hex');
     this.#bucket.set(key, { body: bytes, etag, lastModified: new Date(this.#now()) });
     return { etag };
@@ -142,33 +148,34 @@ export class MemoryStore implements ObjectStore {
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     checkSignal(options.signal);
     const limit = Math.max(1, Math.min(options.limit ?? 1000, 1000));
-    const keys = this.#bucket.sortedKeys;
     const after =
       options.startAfter !== undefined && compareKeys(options.startAfter, prefix) > 0
         ? options.startAfter
         : undefined;
-    let index = after === undefined ? this.#bucket.indexOf(prefix).index : this.#bucket.indexOf(after).index;
-    if (after !== undefined && keys[index] === after) index++;
     const objects: ObjectInfo[] = [];
     const commonPrefixes: string[] = [];
     let last: string | undefined;
-    for (; index < keys.length; index++) {
-      const key = keys[index]!;
-      if (!key.startsWith(prefix)) break;
-      if (objects.length + commonPrefixes.length >= limit)
-        return { objects, commonPrefixes, nextStartAfter: last! };
-      const cut = options.delimiter ? key.indexOf(options.delimiter, prefix.length) : -1;
-      if (cut >= 0) {
-        const group = key.slice(0, cut + options.delimiter!.length);
-        commonPrefixes.push(group);
-        last = group;
-        // Skip every key in this group: jump to the first key after the group's range.
-        index = this.#bucket.indexOf(`${group}\u{10FFFF}`).index - 1;
-        last = keys[index] ?? group;
-        continue;
+    let from = after ?? prefix;
+    // One ordered walk from `from`; a delimiter group restarts the walk after the group's range.
+    walk: for (;;) {
+      for (const key of this.#bucket.keysFrom(from)) {
+        if (key === after) continue;
+        if (!key.startsWith(prefix)) break walk;
+        if (objects.length + commonPrefixes.length >= limit)
+          return { objects, commonPrefixes, nextStartAfter: last! };
+        const cut = options.delimiter ? key.indexOf(options.delimiter, prefix.length) : -1;
+        if (cut >= 0) {
+          const group = key.slice(0, cut + options.delimiter!.length);
+          commonPrefixes.push(group);
+          // Skip every key in this group: continue from the first key after the group's range.
+          from = `${group}\u{10FFFF}`;
+          last = this.#bucket.lastBefore(from) ?? group;
+          continue walk;
+        }
+        objects.push(info(key, this.#bucket.objects.get(key)!));
+        last = key;
       }
-      objects.push(info(key, this.#bucket.objects.get(key)!));
-      last = key;
+      break;
     }
     return { objects, commonPrefixes };
   }

@@ -1,0 +1,344 @@
+import { createNonce, createRunId, runIdTime, SchedulerError } from '@s3-scheduler/core';
+import { isPreconditionFailed } from '@s3-scheduler/storage';
+import { captureError, captureResult } from './capture.js';
+import type { HistoryContext } from './history-context.js';
+import {
+  checkJob,
+  integerOption,
+  invalidOption,
+  nonNegative,
+  nullableInteger,
+  nullableString,
+} from './history-options.js';
+import { INDEXED_STATUSES, isUlid, MARKED_STATUSES, type RunRef } from './keys.js';
+import {
+  decodeRun,
+  encodeRun,
+  FINAL_STATUSES,
+  type FinalStatus,
+  isFinal,
+  normalizeStatus,
+  RUN_TRIGGERS,
+  type RunRecord,
+  type RunStatus,
+  type RunTrigger,
+  type StoredRun,
+} from './run-record.js';
+import { deltaOfRun, emptyDelta } from './statistics.js';
+import type { StatisticsBatcher } from './statistics-batcher.js';
+import { type Instant, iso, toMs } from './time.js';
+
+/** What `claim` needs. A `slot` makes the key deterministic: that is the slot claim. */
+export interface ClaimInput {
+  job: string;
+  /** The scheduled instant. Omit for a manual run, whose key is then derived from `runId`. */
+  slot?: Instant;
+  /** A ULID (`createRunId()`); generated when omitted. Required to be a ULID for manual runs. */
+  runId?: string;
+  /** Default `schedule` with a slot, `manual` without. */
+  trigger?: RunTrigger;
+  /** `running` (default; the claim is the start) or `skipped` (an overlap-skipped slot). */
+  status?: 'running' | 'skipped';
+  workerId?: string | null;
+  /** The leader epoch (fencing token) the claim is made under. */
+  epoch?: number | null;
+  /** Default 1. */
+  attempts?: number;
+  /** Default: now. */
+  startedAt?: Instant;
+}
+
+/** A record together with the ETag it was read or written with: what a transition needs. */
+export interface RunHandle {
+  key: string;
+  etag: string;
+  record: RunRecord;
+}
+
+export type ClaimResult =
+  | { claimed: true; run: RunHandle }
+  /** Someone else holds the key; `existing` is their record (or `null` if unreadable or gone). */
+  | { claimed: false; key: string; existing: RunHandle | null };
+
+export interface FinishInput {
+  /** Any final status; `success` is read as `completed`. */
+  status: FinalStatus | 'success';
+  result?: unknown;
+  /** Anything thrown; stored as `{ name, message, code }`. */
+  error?: unknown;
+  /** Default: now. */
+  finishedAt?: Instant;
+  /** Default `finishedAt − startedAt`. Pass a monotonic measurement when you have one; stored rounded to whole ms. */
+  durationMs?: number;
+  attempts?: number;
+}
+
+export interface UpdateInput {
+  attempts?: number;
+  epoch?: number | null;
+  workerId?: string | null;
+}
+
+export interface ReclaimInput {
+  workerId?: string | null;
+  epoch?: number | null;
+}
+
+/**
+ * The life of one run record: the claim (create-only), then transitions by compare-and-swap on
+ * the ETag the caller holds, so a holder whose record was moved by someone else is fenced out.
+ */
+export class RunTransitions {
+  readonly #context: HistoryContext;
+  readonly #statistics: StatisticsBatcher;
+  readonly #maxResultBytes: number;
+
+  constructor(context: HistoryContext, statistics: StatisticsBatcher, maxResultBytes: number) {
+    this.#context = context;
+    this.#statistics = statistics;
+    this.#maxResultBytes = maxResultBytes;
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimResult> {
+    checkJob(input?.job);
+    const { clock, keys, store } = this.#context;
+    const now = clock.now();
+    const slotMs = input.slot === undefined ? undefined : toMs(input.slot, 'slot');
+    const runId = input.runId ?? createRunId(now);
+    if (
+      typeof runId !== 'string' ||
+      (slotMs === undefined && !isUlid(runId)) ||
+      runId.length > 200 ||
+      !runId
+    ) {
+      throw invalidOption(
+        'runId',
+        runId,
+        'A manual run needs a ULID run id: use createRunId() from @s3-scheduler/core.',
+      );
+    }
+    const trigger = input.trigger ?? (slotMs === undefined ? 'manual' : 'schedule');
+    if (!(RUN_TRIGGERS as readonly string[]).includes(trigger)) {
+      throw invalidOption('trigger', trigger, `Use one of ${RUN_TRIGGERS.join(', ')}.`);
+    }
+    const status = input.status ?? 'running';
+    if (status !== 'running' && status !== 'skipped') {
+      throw invalidOption('status', status, "A claim starts 'running', or records a 'skipped' slot.");
+    }
+    const startedAtMs = input.startedAt === undefined ? now : toMs(input.startedAt, 'startedAt');
+    const ref: RunRef = slotMs === undefined ? { runId, runIdMs: runIdTime(runId) } : { slotMs };
+    const key = keys.run(input.job, ref);
+    const stored: StoredRun = {
+      v: 1,
+      job: input.job,
+      slot: slotMs === undefined ? null : iso(slotMs),
+      runId,
+      status,
+      trigger,
+      epoch: nullableInteger('epoch', input.epoch),
+      workerId: nullableString('workerId', input.workerId),
+      attempts: integerOption('attempts', input.attempts, 1, 1, 1_000_000),
+      startedAt: iso(startedAtMs),
+      finishedAt: status === 'skipped' ? iso(startedAtMs) : null,
+      durationMs: null,
+      result: null,
+      error: null,
+      updatedAt: iso(now),
+      nonce: createNonce(),
+    };
+    let etag: string;
+    try {
+      ({ etag } = await store.put(key, encodeRun(stored), {
+        ifNoneMatch: '*',
+        contentType: 'application/json',
+      }));
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      return { claimed: false, key, existing: await this.#readQuietly(key) };
+    }
+    const run = { key, etag, record: toRecord(key, stored) };
+    if (status === 'skipped') await this.#afterFinal(run);
+    return { claimed: true, run };
+  }
+
+  async read(key: string): Promise<RunHandle | null> {
+    const object = await this.#context.store.get(key);
+    return object ? { key, etag: object.etag, record: decodeRun(key, object.body) } : null;
+  }
+
+  async finish(current: RunHandle, outcome: FinishInput): Promise<RunHandle> {
+    const status = normalizeStatus(outcome?.status);
+    if (!isFinal(status))
+      throw invalidOption('status', status, `Finish with one of ${FINAL_STATUSES.join(', ')}.`);
+    this.#expect(current, ['running'], status);
+    const record = current.record;
+    const finishedAtMs =
+      outcome.finishedAt === undefined ? this.#context.clock.now() : toMs(outcome.finishedAt, 'finishedAt');
+    const durationMs =
+      outcome.durationMs === undefined
+        ? Math.max(0, finishedAtMs - Date.parse(record.startedAt))
+        : // Whole ms: a caller's monotonic measurement has fractions (performance.now()).
+          Math.round(nonNegative('durationMs', outcome.durationMs));
+    const captured = captureResult(outcome.result, this.#maxResultBytes);
+    const { resultTruncated: _dropped, ...rest } = record;
+    const next: RunRecord = {
+      ...rest,
+      status,
+      attempts: integerOption('attempts', outcome.attempts, record.attempts, 1, 1_000_000),
+      finishedAt: iso(finishedAtMs),
+      durationMs,
+      result: captured.result,
+      ...(captured.truncated ? { resultTruncated: captured.truncated } : {}),
+      error: outcome.error === undefined ? null : captureError(outcome.error),
+    };
+    const written = await this.#write(current, next);
+    await this.#afterFinal(written);
+    return written;
+  }
+
+  async update(current: RunHandle, patch: UpdateInput): Promise<RunHandle> {
+    this.#expect(current, ['running'], 'running');
+    const record = current.record;
+    return this.#write(current, {
+      ...record,
+      attempts: integerOption('attempts', patch.attempts, record.attempts, 1, 1_000_000),
+      epoch: patch.epoch === undefined ? record.epoch : nullableInteger('epoch', patch.epoch),
+      workerId: patch.workerId === undefined ? record.workerId : nullableString('workerId', patch.workerId),
+    });
+  }
+
+  async reclaim(current: RunHandle, input: ReclaimInput = {}): Promise<RunHandle> {
+    this.#expect(current, ['abandoned', 'running'], 'running');
+    const { resultTruncated: _dropped, ...record } = current.record;
+    const written = await this.#write(current, {
+      ...record,
+      status: 'running',
+      attempts: record.attempts + 1,
+      workerId: input.workerId === undefined ? record.workerId : nullableString('workerId', input.workerId),
+      epoch: input.epoch === undefined ? record.epoch : nullableInteger('epoch', input.epoch),
+      startedAt: iso(this.#context.clock.now()),
+      finishedAt: null,
+      durationMs: null,
+      result: null,
+      error: null,
+    });
+    if (current.record.status === 'abandoned') {
+      // The run is no longer abandoned: drop its index entry, its marker and its count.
+      const { store, keys, report } = this.#context;
+      await Promise.all([
+        store.delete(keys.indexEntry(record.job, current.key, 'abandoned')).catch(report),
+        store.delete(keys.marker(current.key, 'abandoned')).catch(report),
+      ]);
+      await this.#statistics.add(record.job, { ...emptyDelta(), abandoned: -1 });
+    }
+    return written;
+  }
+
+  async #readQuietly(key: string): Promise<RunHandle | null> {
+    try {
+      return await this.read(key);
+    } catch (error) {
+      this.#context.report(error);
+      return null;
+    }
+  }
+
+  /** One compare-and-swap of a run record; a lost condition means this holder is fenced out. */
+  async #write(current: RunHandle, next: RunRecord): Promise<RunHandle> {
+    const { key: _key, ...fields } = next;
+    const stored: StoredRun = {
+      ...fields,
+      v: 1,
+      updatedAt: iso(this.#context.clock.now()),
+      nonce: createNonce(),
+    };
+    try {
+      const { etag } = await this.#context.store.put(current.key, encodeRun(stored), {
+        ifMatch: current.etag,
+        contentType: 'application/json',
+      });
+      return { key: current.key, etag, record: toRecord(current.key, stored) };
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      const now = await this.#readQuietly(current.key);
+      throw new SchedulerError(
+        `Run '${current.key}' changed since this holder read it (now ${now ? `'${now.record.status}'` : 'missing'}): the write of '${next.status}' was refused`,
+        {
+          code: 'PRECONDITION_FAILED',
+          operation: 'history.transition',
+          metadata: {
+            key: current.key,
+            job: current.record.job,
+            expectedEtag: current.etag,
+            wanted: next.status,
+            currentStatus: now?.record.status ?? null,
+            currentEtag: now?.etag ?? null,
+            currentWorkerId: now?.record.workerId ?? null,
+          },
+          suggestion: 'This holder is fenced out: stop acting on the run. Read it again to see who moved it.',
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #expect(current: RunHandle, from: readonly RunStatus[], to: RunStatus): void {
+    if (!current || typeof current.key !== 'string' || typeof current.etag !== 'string' || !current.record) {
+      throw invalidOption(
+        'run',
+        current,
+        'Pass the RunHandle returned by claim(), read() or a previous transition.',
+      );
+    }
+    if (!from.includes(current.record.status)) {
+      throw new SchedulerError(
+        `Run '${current.key}' is '${current.record.status}'; it cannot become '${to}'`,
+        {
+          code: 'PRECONDITION_FAILED',
+          operation: 'history.transition',
+          metadata: { key: current.key, from: current.record.status, to, allowedFrom: from },
+          suggestion:
+            'Only a running run can be updated or finished; only an abandoned or running one reclaimed.',
+        },
+      );
+    }
+  }
+
+  /**
+   * After a run became final: nothing more for `completed` (the common case costs only its claim
+   * and final write); a rare status gets its status index entry, and a marker next to the record
+   * (`skipped` needs none: its record never was `running`). Statistics only change in memory.
+   */
+  async #afterFinal(run: RunHandle): Promise<void> {
+    const { record } = run;
+    const { store, keys, report } = this.#context;
+    const writes: Array<Promise<unknown>> = [];
+    if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
+    if ((MARKED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.marker(run.key, record.status), ''));
+    for (const outcome of await Promise.allSettled(writes)) {
+      if (outcome.status === 'rejected') report(outcome.reason);
+    }
+    await this.#statistics.add(record.job, deltaOfRun(record));
+  }
+}
+
+/** A run reference from what callers pass: `{ slot }` or `{ runId }` (a ULID). */
+export function toRunRef(ref: { slot: Instant } | { runId: string }): RunRef {
+  if (ref && 'slot' in ref) return { slotMs: toMs(ref.slot, 'slot') };
+  const runId = (ref as { runId?: unknown })?.runId;
+  if (typeof runId !== 'string' || !isUlid(runId)) {
+    throw invalidOption(
+      'runId',
+      runId,
+      'Pass { slot } for a scheduled run or { runId } (a ULID) for a manual one.',
+    );
+  }
+  return { runId, runIdMs: runIdTime(runId) };
+}
+
+function toRecord(key: string, stored: StoredRun): RunRecord {
+  const { v: _v, nonce: _nonce, ...record } = stored;
+  return { key, ...record };
+}
