@@ -60,7 +60,7 @@ function fakeDatabase() {
 
 // Each example simulates hours to days on the manual clock: 1–5 s each alone, up to 10 s on a
 // loaded 2-core machine; the default 5 s timeout was too close.
-describe('the spec examples', { timeout: 60_000 }, () => {
+describe('the spec examples', () => {
   it('Quick Start: the two jobs, usePlugin, events and a manual run', async () => {
     const { db, rows } = fakeDatabase();
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
