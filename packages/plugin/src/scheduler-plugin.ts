@@ -27,6 +27,7 @@ import { JobState, type JobStatus } from './job-state.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter, runWithConcurrency } from './limiter.js';
 import { type ResolvedPluginOptions, resolvePluginOptions } from './plugin-options.js';
+import { followRemoteRuns, markerOf, markRunsForHandOver, recheckRemoteRuns } from './remote-runs.js';
 import { RunAdmission } from './run-admission.js';
 import { RunMarkers } from './run-markers.js';
 import { catchUpPlan, fireTime, MAX_SLOTS, nextSlot, recentlyDue, slotsBetween } from './slot-math.js';
@@ -105,6 +106,10 @@ export class SchedulerPlugin<Db = unknown> {
   #lastActive = new Set<string>();
   /** The leader this instance took over from in its current term. */
   #previousLeader: string | null = null;
+  /** Set while a leader stops: its runs (those running and those it still starts) are marked active. */
+  #resigning = false;
+  /** Runs marked active for a hand-over; their markers are cleared when they end. */
+  readonly #markedForHandOver = new Set<string>();
   /** The leader of the latest term this instance saw begin. */
   #lastSeenLeader: string | null = null;
 
@@ -276,6 +281,8 @@ export class SchedulerPlugin<Db = unknown> {
     // A leader goes on firing slots until its successor is ready, then releases (a hand-over with
     // no gap); this instance then heartbeats on, marked draining, while its runs finish, so the
     // successor sees it alive and does not take them for orphans.
+    // Its runs are marked active first, so the successor's overlap policy sees them (issue 15).
+    if (coordinator?.isLeader()) await this.#markForHandOver();
     await coordinator?.resign().catch((error: unknown) => this.#reportError('stop', error));
     this.#stopping = true;
     this.#stopController?.abort();
@@ -294,6 +301,7 @@ export class SchedulerPlugin<Db = unknown> {
     this.#heap.clear();
     this.#started = false;
     this.#stopping = false;
+    this.#resigning = false;
     this.#events.emit('scheduler_stopped', { workerId: this.#workerId, drained });
   }
 
@@ -734,6 +742,9 @@ export class SchedulerPlugin<Db = unknown> {
         this.#emitSkipped(state, slot, 'paused');
         return;
       }
+      // Only runs elsewhere keep it busy: read them again, one may have ended since the heartbeat.
+      if (state.running.size === 0 && state.remoteRunning.size > 0)
+        await recheckRemoteRuns(this.#history!, state, new Set(this.getActiveWorkers()));
       const busy = state.busy || this.#admission.held(name);
       if (busy && trigger === 'catch-up' && state.def.overlap !== 'allow') {
         // Slots caught up after an outage run one after the other, whatever the overlap policy.
@@ -1103,11 +1114,11 @@ export class SchedulerPlugin<Db = unknown> {
       workerId: this.#workerId,
     };
     const database = this.#database;
-    // A run started away from the leader announces itself, so the leader's overlap policy sees it.
-    const marker = this.isLeader()
-      ? undefined
-      : { job: def.name, runId: record.runId, workerId: this.#workerId };
-    if (marker)
+    // A run started away from the leader (or on a leader handing over) announces itself, so the
+    // leader's overlap policy sees it.
+    const marker = markerOf(record, this.#workerId);
+    const marked = !this.isLeader() || this.#resigning;
+    if (marked)
       await this.#markers
         ?.markActive(marker)
         .catch((error: unknown) => this.#reportError('marker', error, def.name));
@@ -1128,7 +1139,7 @@ export class SchedulerPlugin<Db = unknown> {
     } finally {
       state.removeRun(record.runId);
     }
-    if (marker)
+    if (this.#markedForHandOver.delete(record.runId) || marked)
       await this.#markers
         ?.clearActive(marker)
         .catch((error: unknown) => this.#reportError('marker', error, def.name));
@@ -1284,6 +1295,9 @@ export class SchedulerPlugin<Db = unknown> {
    * nothing runs twice), orphaned runs are recovered, and `runOnStart` jobs run once.
    */
   async #onPromoted(): Promise<void> {
+    // Runs still going elsewhere (a predecessor handing over marks its own) count for overlap
+    // before anything is dispatched.
+    await this.#followRemoteRuns().catch((error: unknown) => this.#reportError('maintenance', error));
     const work: Array<() => Promise<void>> = [];
     const now = this.#clock.now();
     // Every job is looked at once (its runs may have been orphaned whenever), those due lately
@@ -1473,25 +1487,21 @@ export class SchedulerPlugin<Db = unknown> {
 
   /** Refreshes which runs execute on other instances: `active/` markers and known remote records. */
   async #followRemoteRuns(): Promise<void> {
-    const history = this.#history!;
-    const alive = new Set(this.getActiveWorkers());
-    for (const state of this.#jobs.values()) {
-      for (const remote of [...state.remoteRunning.values()]) {
-        const handle = await history.read(remote.key);
-        if (handle?.record.status !== 'running' || !alive.has(remote.workerId))
-          state.removeRemoteRun(remote.runId);
-      }
-    }
-    for (const active of await this.#markers!.listActive()) {
-      const state = this.#jobs.get(active.job);
-      if (!state || active.workerId === this.#workerId || !alive.has(active.workerId)) continue;
-      if (state.remoteRunning.has(active.runId)) continue;
-      state.addRemoteRun({
-        runId: active.runId,
-        key: history.runKey(active.job, { runId: active.runId }),
-        workerId: active.workerId,
-      });
-    }
+    await followRemoteRuns({
+      history: this.#history!,
+      markers: this.#markers!,
+      jobs: this.#jobs,
+      alive: new Set(this.getActiveWorkers()),
+      workerId: this.#workerId,
+      onError: (error, jobName) => this.#reportError('marker', error, jobName),
+    });
+  }
+
+  /** A leader about to hand over marks its runs active (see `markRunsForHandOver`). */
+  async #markForHandOver(): Promise<void> {
+    this.#resigning = true;
+    const onError = (error: unknown, jobName: string) => this.#reportError('marker', error, jobName);
+    await markRunsForHandOver(this.#markers!, this.#jobs, this.#workerId, this.#markedForHandOver, onError);
   }
 
   async #applyRetention(): Promise<void> {
