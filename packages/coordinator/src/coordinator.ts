@@ -319,10 +319,12 @@ export class Coordinator {
    * renewal naming it) and keeps leading; that successor sees the offer at its next lease check
    * (within `leaseCheckInterval`), answers in its worker doc and watches the lease closely; the
    * leader sees the answer, releases, and the successor takes the lease within about 200 ms plus
-   * two requests. Resolves `true` once released to a successor that is ready
+   * two requests. A successor that is stopping too (draining, or gone) is passed over for the next
+   * live worker in line, which reads the lease only once per heartbeat: the leader then leads on
+   * for up to `heartbeatInterval` more. Resolves `true` once released to a successor that is ready
    * (`coordinator-demoted` with reason `handed-over` has fired), `false` when this instance does
-   * not lead, has no live successor, or no answer came within two `leaseCheckInterval`s (the lease
-   * is still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
+   * not lead, has no live successor that is not stopping, or no answer came in time (the lease is
+   * still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
    * are emitted as `coordinator-error`.
    */
   async handOver(): Promise<boolean> {
@@ -411,8 +413,9 @@ export class Coordinator {
    * Gives leadership up (for a graceful stop) and stops bidding, but keeps heartbeating, with
    * `draining: true` in the worker record, until `stop()`: the others still see this instance
    * alive, so what it is finishing is not taken for orphaned work. While leading, it first hands
-   * over like `handOver()` (leading on until the successor is ready, at most two
-   * `leaseCheckInterval`s), then releases the lease. Idempotent; a no-op before `start()`.
+   * over like `handOver()` (leading on until the successor is ready: at most two
+   * `leaseCheckInterval`s, plus a `heartbeatInterval` when the successor first in line is stopping
+   * too), then releases the lease. Idempotent; a no-op before `start()`.
    */
   async resign(): Promise<void> {
     if (!this.#loop || this.#draining) return;
