@@ -1,4 +1,4 @@
-import { createWorkerId, isSchedulerError, seededRandom } from '@s3-scheduler/core';
+import { createWorkerId, isSchedulerError, type SchedulerError, seededRandom } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { CountingStore, FaultyStore } from '@s3-scheduler/storage/testing';
@@ -577,6 +577,18 @@ describe('Coordinator', () => {
     expect(codeOf(() => new Coordinator({ store, heartbeatInterval: 1000, leaseCheckInterval: 1001 }))).toBe(
       'INVALID_OPTION',
     );
+    // The message names the rule broken and the value; the suggestion says what to pass.
+    const tooLong = (() => {
+      try {
+        new Coordinator({ store, heartbeatInterval: 1000, leaseCheckInterval: 1001 });
+      } catch (error) {
+        return error as SchedulerError;
+      }
+    })();
+    expect(tooLong?.message).toBe(
+      "'leaseCheckInterval' must be at most heartbeatInterval (1000 ms), got 1001",
+    );
+    expect(tooLong?.suggestion).toMatch(/from 1 to 1000 ms .*default \(1000 ms\)/);
     expect(new Coordinator({ store }).leaseCheckInterval).toBe(CHECK);
     expect(new Coordinator({ store, heartbeatInterval: 200 }).leaseCheckInterval).toBe(200);
     expect(codeOf(() => new Coordinator({} as never))).toBe('INVALID_OPTION');

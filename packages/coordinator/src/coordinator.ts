@@ -73,6 +73,8 @@ const CHECK_AFTER_RENEWAL_MS = 500;
 const MAX_PUBLISHED_WORKERS = 200;
 /** During a hand-over, the two instances involved read each other's answer this often (ms, at most). */
 const HANDOVER_POLL_MS = 200;
+/** A stopping leader offers its lease to at most this many workers in line (passing over stopping ones). */
+const MAX_HANDOVER_OFFERS = 3;
 /**
  * A leader lease that does not decode, or claims more than this many of our own leases, counts as
  * held by nobody known for that long, then is taken over (with an epoch above every earlier one).
@@ -158,6 +160,10 @@ export class Coordinator {
    * lease) and the workers it sees alive, so followers need not list `workers/` themselves.
    */
   #published: { standby?: string; workers?: string[] } | undefined;
+  /** While leading: the standby named in the lease (the follower that reads it between heartbeats). */
+  #standby: string | undefined;
+  /** While leading and handing over: the worker offered the lease. */
+  #offeredTo: string | undefined;
   /** A hand-over offered to this instance and accepted: watch the lease closely until this ends. */
   #accepting: { epoch: number; until: number } | undefined;
   #coldStartEnds = 0;
@@ -172,7 +178,12 @@ export class Coordinator {
 
   constructor(options: CoordinatorOptions) {
     if (typeof options !== 'object' || options === null || typeof options.store?.put !== 'function') {
-      throw invalid('store', undefined, 'Pass { store } with an ObjectStore, such as new MemoryStore().');
+      throw invalid(
+        'store',
+        typeof options === 'object' && options !== null ? options.store : options,
+        'an ObjectStore (an object with get, put, head, delete and list)',
+        'Pass { store } with an ObjectStore, such as new MemoryStore() or new S3Store({ … }).',
+      );
     }
     checkKnownKeys(options, KNOWN_OPTIONS, { operation: 'Coordinator', option: 'options' });
     this.#clock = options.clock ?? systemClock;
@@ -187,7 +198,8 @@ export class Coordinator {
       throw invalid(
         'workerId',
         options.workerId,
-        'Use 1–128 characters, or leave it out for createWorkerId().',
+        'a string of 1–128 characters',
+        'Use 1–128 characters (letters, digits, "_" and "-" keep keys short), or leave it out for createWorkerId().',
       );
     }
     this.heartbeatInterval = duration('heartbeatInterval', options.heartbeatInterval ?? 30_000, 1);
@@ -197,7 +209,12 @@ export class Coordinator {
       0,
     );
     if (options.skipColdStart !== undefined && typeof options.skipColdStart !== 'boolean') {
-      throw invalid('skipColdStart', options.skipColdStart, 'Pass true or false.');
+      throw invalid(
+        'skipColdStart',
+        options.skipColdStart,
+        'true or false',
+        'Pass true or false, or leave it out (false).',
+      );
     }
     this.skipColdStart = options.skipColdStart ?? false;
     this.leaseMs = duration(
@@ -217,7 +234,9 @@ export class Coordinator {
       throw invalid(
         'leaseCheckInterval',
         options.leaseCheckInterval,
-        `Pass at most heartbeatInterval (${this.heartbeatInterval} ms); equal to it turns the checks off.`,
+        `at most heartbeatInterval (${this.heartbeatInterval} ms)`,
+        `Pass a value from 1 to ${this.heartbeatInterval} ms (equal to heartbeatInterval turns the checks off), ` +
+          `or leave it out for the default (${Math.min(this.renewMs, this.heartbeatInterval)} ms).`,
       );
     }
     this.#store = withResolvedOutcomes(options.store, { clock: this.#clock });
@@ -301,10 +320,12 @@ export class Coordinator {
    * renewal naming it) and keeps leading; that successor sees the offer at its next lease check
    * (within `leaseCheckInterval`), answers in its worker doc and watches the lease closely; the
    * leader sees the answer, releases, and the successor takes the lease within about 200 ms plus
-   * two requests. Resolves `true` once released to a successor that is ready
+   * two requests. A successor that is stopping too (draining, or gone) is passed over for the next
+   * live worker in line, which reads the lease only once per heartbeat: the leader then leads on
+   * for up to `heartbeatInterval` more. Resolves `true` once released to a successor that is ready
    * (`coordinator-demoted` with reason `handed-over` has fired), `false` when this instance does
-   * not lead, has no live successor, or no answer came within two `leaseCheckInterval`s (the lease
-   * is still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
+   * not lead, has no live successor that is not stopping, or no answer came in time (the lease is
+   * still held then; `stop()` or `resign()` releases it as usual). Never throws; store failures
    * are emitted as `coordinator-error`.
    */
   async handOver(): Promise<boolean> {
@@ -324,46 +345,78 @@ export class Coordinator {
 
   /**
    * Offers the lease to the live worker first in line and waits (leading on) until it answers
-   * that it is ready, for at most two `leaseCheckInterval`s. `true` when it answered.
+   * that it is ready. One that is stopping too (draining, or gone) is passed over for the next in
+   * line, so a leader and its successor stopping together leave the lease to a third instance
+   * with no gap, rather than releasing it to nobody (the others would then take over only after
+   * about a heartbeat). `true` when a successor answered. Waits for an answer at most two
+   * `leaseCheckInterval`s from the standby (it reads the lease that often), and one
+   * `heartbeatInterval` more from another worker (it reads the lease once per heartbeat).
    */
   async #awaitSuccessor(handle: LockHandle): Promise<boolean> {
     // A fresh view of who is alive: the last listing may be a heartbeat old.
     await this.#observeWorkers().catch((error: unknown) => this.#error(error));
-    const successor = this.#liveWorkers()
+    const candidates = this.#liveWorkers()
       .filter((id) => id !== this.workerId)
-      .sort(compareIds)[0];
-    if (successor === undefined) return false;
+      .sort(compareIds);
+    const standby = this.#standby ?? candidates[0];
     try {
-      await handle.handOver(successor);
-      const key = workerKey(successor);
-      const giveUpAt = this.#clock.monotonic() + 2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS;
-      const poll = Math.min(HANDOVER_POLL_MS, this.leaseCheckInterval);
-      let etag = (await this.#store.head(key))?.etag;
-      while (handle.held && this.#clock.monotonic() < giveUpAt) {
-        await this.#clock.sleep(poll);
-        const seen = await this.#store.head(key);
-        if (!seen) return false; // it stopped: nobody to wait for
-        if (seen.etag === etag) continue;
-        etag = seen.etag;
-        const answer = await this.#store.get(key);
-        if (!answer) return false;
-        const { accepts, draining } = readAnswer(answer.body);
-        if (accepts === handle.token) return true;
-        if (draining) return false; // it is stopping too (a whole deployment going down)
+      for (const successor of candidates.slice(0, MAX_HANDOVER_OFFERS)) {
+        if (!handle.held) return false;
+        const answer = await this.#offer(handle, successor, successor === standby);
+        if (answer === 'ready') return true;
+        if (answer === 'silent') return false; // alive but no answer: release, as before
       }
       return false;
     } catch (error) {
       this.#error(error);
       return false;
+    } finally {
+      this.#offeredTo = undefined;
     }
+  }
+
+  /**
+   * Offers the lease to `successor` (a renewal naming it, and naming it standby) unless its worker
+   * doc says it is draining or it is gone, then reads that doc every 200 ms for its answer.
+   */
+  async #offer(
+    handle: LockHandle,
+    successor: string,
+    watchesLease: boolean,
+  ): Promise<'ready' | 'stopping' | 'silent'> {
+    const key = workerKey(successor);
+    const before = await this.#store.get(key);
+    if (!before || readAnswer(before.body).draining) return 'stopping';
+    this.#offeredTo = successor;
+    this.#publishView(handle);
+    await handle.handOver(successor);
+    const waitMs =
+      2 * this.leaseCheckInterval + CHECK_AFTER_RENEWAL_MS + (watchesLease ? 0 : this.heartbeatInterval);
+    const giveUpAt = this.#clock.monotonic() + waitMs;
+    const poll = Math.min(HANDOVER_POLL_MS, this.leaseCheckInterval);
+    let etag = before.etag;
+    while (handle.held && this.#clock.monotonic() < giveUpAt) {
+      await this.#clock.sleep(poll);
+      const seen = await this.#store.head(key);
+      if (!seen) return 'stopping'; // it stopped: nobody to wait for
+      if (seen.etag === etag) continue;
+      etag = seen.etag;
+      const answer = await this.#store.get(key);
+      if (!answer) return 'stopping';
+      const { accepts, draining } = readAnswer(answer.body);
+      if (accepts === handle.token) return 'ready';
+      if (draining) return 'stopping'; // it is stopping too (a whole deployment going down)
+    }
+    return 'silent';
   }
 
   /**
    * Gives leadership up (for a graceful stop) and stops bidding, but keeps heartbeating, with
    * `draining: true` in the worker record, until `stop()`: the others still see this instance
    * alive, so what it is finishing is not taken for orphaned work. While leading, it first hands
-   * over like `handOver()` (leading on until the successor is ready, at most two
-   * `leaseCheckInterval`s), then releases the lease. Idempotent; a no-op before `start()`.
+   * over like `handOver()` (leading on until the successor is ready: at most two
+   * `leaseCheckInterval`s, plus a `heartbeatInterval` when the successor first in line is stopping
+   * too), then releases the lease. Idempotent; a no-op before `start()`.
    */
   async resign(): Promise<void> {
     if (!this.#loop || this.#draining) return;
@@ -493,8 +546,11 @@ export class Coordinator {
     const live = this.#liveWorkers()
       .filter((id) => id !== this.workerId)
       .sort(compareIds);
+    // During a hand-over, the worker offered the lease is the standby (it may not be first in line).
+    const standby = this.#offeredTo ?? live[0];
+    this.#standby = standby;
     handle.setData({
-      ...(live[0] === undefined ? {} : { standby: live[0] }),
+      ...(standby === undefined ? {} : { standby }),
       ...(live.length <= MAX_PUBLISHED_WORKERS ? { workers: [this.workerId, ...live].sort(compareIds) } : {}),
     });
   }
@@ -779,6 +835,7 @@ function duration(option: string, value: unknown, min: number, max?: number): nu
   );
 }
 
-function invalid(option: string, value: unknown, suggestion: string): SchedulerError {
-  return invalidOption({ operation: 'Coordinator', option }, value, 'valid', suggestion);
+/** An `INVALID_OPTION` naming the option, the rule it breaks (`expected`) and what to pass instead. */
+function invalid(option: string, value: unknown, expected: string, suggestion: string): SchedulerError {
+  return invalidOption({ operation: 'Coordinator', option }, value, expected, suggestion);
 }

@@ -168,4 +168,42 @@ describe('Coordinator liveness', () => {
     expect(leaders()[0]!.coordinator.tookOverByRelease('b')).toBe(false);
     expect(journal.violations).toEqual([]);
   });
+  it('leader and successor stopping together: the next worker in line takes over with no gap', async () => {
+    // Defaults: heartbeat 30 s, lease 12 s, lease checks every 6 s by the standby only. 'b' is the
+    // standby; 'c' reads the lease once per heartbeat. Before, 'a' waited for 'b' in vain, released
+    // to nobody, and 'c' took over only after a heartbeat or two.
+    for (const bFirst of [true, false]) {
+      const clock = new ManualClock();
+      const memory = new MemoryStore();
+      const { nodes, journal, leaders } = createCluster(['a', 'b', 'c', 'd'], memory, clock, {
+        skipColdStart: true,
+      });
+      await Promise.all(nodes.map((node) => node.coordinator.start()));
+      await clock.advance(45_000);
+      const [a, b, c] = nodes as [Node, Node, Node];
+      expect(leaders()).toEqual([a]);
+      const startedAt = clock.monotonic();
+      let resigned = false;
+      const both = bFirst
+        ? b.coordinator.resign().then(() => a.coordinator.resign())
+        : Promise.all([a.coordinator.resign(), b.coordinator.resign()]);
+      void both.then(() => {
+        resigned = true;
+      });
+      // 'a' leads on until 'c' is ready: never two leaders, never none.
+      const waited = await advanceUntil(clock, 120_000, () => resigned, 100);
+      await clock.advance(1000);
+      expect(leaders()).toEqual([c]);
+      expect(waited).toBeLessThanOrEqual(30_000 + 2 * 6_000 + 1_000);
+      const demotion = journal.demotions.at(-1)!;
+      const promotion = journal.promotions.at(-1)!;
+      expect(demotion).toMatchObject({ workerId: 'a', reason: 'handed-over' });
+      expect(promotion).toMatchObject({ workerId: 'c', epoch: 2 });
+      expect(promotion.at - demotion.at).toBeLessThan(1000);
+      expect(demotion.at - startedAt).toBeLessThanOrEqual(30_000 + 2 * 6_000 + 1_000);
+      expect(c.coordinator.tookOverByRelease('a')).toBe(true);
+      expect(journal.violations).toEqual([]);
+      for (const node of nodes) await node.coordinator.stop();
+    }
+  });
 });

@@ -65,6 +65,7 @@ describe('LockClient', () => {
     expect(await readRecord(memory, 'job')).not.toHaveProperty('successor');
     expect((await client('b').acquire('job', { leaseMs: LEASE }))?.token).toBe(2);
     await expect(a!.handOver('a')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(a!.handOver('')).rejects.toThrow(/^handOver needs the id of another owner than 'a', got /);
   });
 
   it('refuses a held lock and hands a released one over at once with token + 1', async () => {

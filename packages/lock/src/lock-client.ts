@@ -4,6 +4,7 @@ import {
   createWorkerId,
   isSchedulerError,
   SchedulerError,
+  showValue,
   systemClock,
 } from '@s3-scheduler/core';
 import {
@@ -148,7 +149,7 @@ export class LockClient {
     this.store = withResolvedOutcomes(options.store, { clock: this.clock });
     this.owner = options.owner ?? createWorkerId('lock');
     if (typeof this.owner !== 'string' || this.owner === '') {
-      throw new SchedulerError('Option owner must be a non-empty string', {
+      throw new SchedulerError(`'owner' must be a non-empty string, got ${showValue(options.owner)}`, {
         code: 'INVALID_OPTION',
         operation: 'LockClient',
         metadata: { option: 'owner', value: options.owner },
@@ -391,7 +392,7 @@ export class LockClient {
 
 function checkName(name: unknown, operation: string): asserts name is string {
   if (typeof name !== 'string' || name === '') {
-    throw new SchedulerError('A lock name must be a non-empty string', {
+    throw new SchedulerError(`A lock name must be a non-empty string, got ${showValue(name)}`, {
       code: 'INVALID_OPTION',
       operation,
       metadata: { option: 'name', value: name },

@@ -1,4 +1,4 @@
-import { type Clock, createNonce, isSchedulerError, SchedulerError } from '@s3-scheduler/core';
+import { type Clock, createNonce, isSchedulerError, SchedulerError, showValue } from '@s3-scheduler/core';
 import { isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
 import { encodeLockRecord, type LockRecord } from './lock-record.js';
 
@@ -128,12 +128,15 @@ export class LockHandle {
    */
   async handOver(successor: string): Promise<void> {
     if (typeof successor !== 'string' || successor === '' || successor === this.owner) {
-      throw new SchedulerError('handOver needs the id of another owner', {
-        code: 'INVALID_OPTION',
-        operation: 'handOver',
-        metadata: { successor },
-        suggestion: 'Pass the worker id of the instance that should take the lease over.',
-      });
+      throw new SchedulerError(
+        `handOver needs the id of another owner than '${this.owner}', got ${showValue(successor)}`,
+        {
+          code: 'INVALID_OPTION',
+          operation: 'handOver',
+          metadata: { successor },
+          suggestion: 'Pass the worker id of the instance that should take the lease over.',
+        },
+      );
     }
     this.#successor = successor;
     await this.#renewing?.catch(() => undefined);

@@ -13,7 +13,7 @@ export const DEFAULT_HISTORY_RESOURCE = 'plg:scheduler:job-history';
  *
  * ```
  * jobs/<job>.json                  shared job document (overrides, pause, buffer, runsTaken)
- * active/<job>/<runId>~<worker>    a run started away from the leader is executing
+ * active/<job>/<runId>[.<slotMs>]~<worker>  a run away from the leader (or a stopping leader's) is executing
  * cancels/<worker>/<runId>         the leader asks that instance to cancel that run
  * history/…                        run records, status index, statistics (see HistoryKeys)
  * workers/<worker>.json            heartbeats (the coordinator's)

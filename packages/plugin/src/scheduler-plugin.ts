@@ -24,6 +24,7 @@ import { createExecutor } from './runs/create-executor.js';
 import { Dispatcher } from './runs/dispatcher.js';
 import { JobRunner } from './runs/job-runner.js';
 import { ManualRuns } from './runs/manual-runs.js';
+import { markRunsForHandOver } from './runs/remote-runs.js';
 import { RunAdmission } from './runs/run-admission.js';
 import { RunBuffer } from './runs/run-buffer.js';
 import { RunRecorder } from './runs/run-recorder.js';
@@ -295,6 +296,17 @@ export class SchedulerPlugin<Db = unknown> {
     // A leader goes on firing slots until its successor is ready, then releases (a hand-over with
     // no gap); this instance then heartbeats on, marked draining, while its runs finish, so the
     // successor sees it alive and does not take them for orphans.
+    // Its runs are marked active first, so the successor's overlap policy sees them (issue 15).
+    if (coordinator?.isLeader()) {
+      this.#leader.beginResign();
+      await markRunsForHandOver(
+        this.#store.markers,
+        runtime.jobs,
+        runtime.workerId,
+        this.#leader.markedForHandOver,
+        (error, jobName) => runtime.reportError('marker', error, jobName),
+      );
+    }
     await coordinator?.resign().catch((error: unknown) => runtime.reportError('stop', error));
     this.#leader.beginStop();
     this.#timer.rearm();

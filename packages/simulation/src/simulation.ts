@@ -366,7 +366,9 @@ class Simulation {
     }
     // A runtime change is made on an instance (updateJob): with none alive there is nobody to
     // make it, and the next instance would rightly keep the stored runtime state over its code.
-    if (dynamic.length > 0 && this.chance(0.01) && alive.length > 0) {
+    // `this.alive()`, not `alive`: a crash a few lines up may have just taken the last instance
+    // (seed 217: the model took an update no instance made, and then owed its slots).
+    if (dynamic.length > 0 && this.chance(0.01) && this.alive().length > 0) {
       const name = dynamic[this.int(dynamic.length)]!;
       const fresh = runtimeJob(name, (n) => this.int(n));
       this.#setJob({ ...fresh, enabled: this.chance(0.8) });
@@ -446,6 +448,9 @@ class Simulation {
         this.trace(
           `${workerId} started ${e.jobName} ${e.slot} ${e.trigger} epoch ${e.epoch} attempt ${e.attempt}`,
         ),
+      );
+      plugin.on('plg:scheduler:job-buffered', (e) =>
+        this.trace(`${workerId} buffered ${e.jobName} ${e.slot} waiting ${e.waiting}`),
       );
       plugin.on('plg:scheduler:job-abandoned', (e) =>
         this.trace(`${workerId} recovered ${e.jobName} ${e.slot} of ${e.previousWorkerId}: ${e.action}`),

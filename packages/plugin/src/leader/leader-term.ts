@@ -11,6 +11,9 @@ export class LeaderTerm {
   #coordinator: Coordinator | undefined;
   #started = false;
   #stop: AbortController | undefined;
+  #resigning = false;
+  /** Runs marked active for a hand-over; their markers are cleared when they end. */
+  readonly markedForHandOver = new Set<string>();
 
   /** The plugin has started: from now it fires slots while it leads. */
   open(): AbortSignal {
@@ -40,6 +43,19 @@ export class LeaderTerm {
   /** The plugin has stopped. */
   close(): void {
     this.#started = false;
+    this.#resigning = false;
+  }
+
+  /**
+   * This leader is about to hand over: its runs, running and still started, are marked active
+   * so the successor's overlap policy sees them (a leader's own runs have no marker).
+   */
+  beginResign(): void {
+    this.#resigning = true;
+  }
+
+  get resigning(): boolean {
+    return this.#resigning;
   }
 
   get started(): boolean {

@@ -4,6 +4,7 @@ import { normalizeJob } from '../jobs/job-options.js';
 import type { JobState } from '../jobs/job-state.js';
 import { takeCancelRequests } from '../runs/cancel-requests.js';
 import type { Dispatcher } from '../runs/dispatcher.js';
+import { followRemoteRunsOf } from '../runs/remote-runs.js';
 import type { Runtime } from '../runtime.js';
 import type { SlotTimer } from '../schedule/slot-timer.js';
 import type { JobConfig } from '../types.js';
@@ -50,7 +51,7 @@ export class Maintenance {
     if (!runtime.leader.isLeader()) return;
     this.onLeaderHeartbeat();
     if (departed) await this.recovery.recoverDeparted();
-    await this.#followRemoteRuns();
+    await followRemoteRunsOf(runtime);
     for (const state of runtime.jobs.values()) await this.dispatcher.drainBuffer(state);
     await this.#applyRetention();
   }
@@ -77,30 +78,6 @@ export class Maintenance {
       }
     }
     if (this.runtime.leader.started) this.timer.schedule(state, this.runtime.clock.now());
-  }
-
-  /** Refreshes which runs execute on other instances: `active/` markers and known remote records. */
-  async #followRemoteRuns(): Promise<void> {
-    const { store, leader, workerId, jobs } = this.runtime;
-    const history = store.history;
-    const alive = new Set(leader.getActiveWorkers(workerId));
-    for (const state of jobs.values()) {
-      for (const remote of [...state.remoteRunning.values()]) {
-        const handle = await history.read(remote.key);
-        if (handle?.record.status !== 'running' || !alive.has(remote.workerId))
-          state.removeRemoteRun(remote.runId);
-      }
-    }
-    for (const active of await store.markers.listActive()) {
-      const state = jobs.find(active.job);
-      if (!state || active.workerId === workerId || !alive.has(active.workerId)) continue;
-      if (state.remoteRunning.has(active.runId)) continue;
-      state.addRemoteRun({
-        runId: active.runId,
-        key: history.runKey(active.job, { runId: active.runId }),
-        workerId: active.workerId,
-      });
-    }
   }
 
   async #applyRetention(): Promise<void> {

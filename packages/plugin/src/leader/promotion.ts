@@ -1,6 +1,7 @@
 import { createRunId, isSchedulerError, runWithConcurrency } from '@s3-scheduler/core';
 import type { JobState } from '../jobs/job-state.js';
 import type { Dispatcher } from '../runs/dispatcher.js';
+import { followRemoteRunsOf } from '../runs/remote-runs.js';
 import type { Skips } from '../runs/skips.js';
 import { claimRun } from '../runs/slot-claim.js';
 import type { Runtime } from '../runtime.js';
@@ -29,6 +30,9 @@ export class Promotion {
 
   async onPromoted(): Promise<void> {
     const { runtime } = this;
+    // Runs still going elsewhere (a predecessor handing over marks its own) count for overlap
+    // before anything is dispatched.
+    await followRemoteRunsOf(runtime).catch((error: unknown) => runtime.reportError('maintenance', error));
     const work: Array<() => Promise<void>> = [];
     const now = runtime.clock.now();
     // Every job is looked at once (its runs may have been orphaned whenever), those due lately

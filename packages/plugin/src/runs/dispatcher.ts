@@ -12,6 +12,7 @@ import { cancelRunning } from './cancel-requests.js';
 import { countFailures } from './failure-streak.js';
 import type { JobRunner } from './job-runner.js';
 import { bufferLimit, decideOverlap } from './overlap-policy.js';
+import { recheckRemoteRuns } from './remote-runs.js';
 import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
 import { type RunRecorder, retryDelay } from './run-recorder.js';
@@ -80,6 +81,13 @@ export class Dispatcher {
         skips.emit(state, slot, 'paused');
         return;
       }
+      // Only runs elsewhere keep it busy: read them again, one may have ended since the heartbeat.
+      if (state.running.size === 0 && state.remoteRunning.size > 0)
+        await recheckRemoteRuns(
+          this.runtime.store.history,
+          state,
+          new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId)),
+        );
       const decision = decideOverlap(state.def, state.busy || admission.held(name), trigger);
       switch (decision.action) {
         case 'skip':

@@ -4,6 +4,7 @@ import { encodeKeySegment } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
 import type { JobContext } from '../types.js';
+import { markerOf } from './remote-runs.js';
 
 /** A run that ended: its outcome and the context it ran with. */
 export interface FinishedRun {
@@ -59,11 +60,12 @@ export class JobRunner {
     const database = this.runtime.database;
     const plugin = this.runtime.plugin;
     const markers = this.runtime.store.markers;
-    // A run started away from the leader announces itself, so the leader's overlap policy sees it.
-    const marker = this.runtime.leader.isLeader()
-      ? undefined
-      : { job: def.name, runId: record.runId, workerId };
-    if (marker)
+    // A run started away from the leader (or on a leader handing over) announces itself, so the
+    // leader's overlap policy sees it.
+    const { leader } = this.runtime;
+    const marker = markerOf(record, workerId);
+    const marked = !leader.isLeader() || leader.resigning;
+    if (marked)
       await markers
         ?.markActive(marker)
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
@@ -91,7 +93,7 @@ export class JobRunner {
     } finally {
       state.removeRun(record.runId);
     }
-    if (marker)
+    if (leader.markedForHandOver.delete(record.runId) || marked)
       await markers
         ?.clearActive(marker)
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));

@@ -1,11 +1,20 @@
 import { decodeKeySegment, encodeKeySegment, listAll, type ObjectStore } from '@s3-scheduler/storage';
 import { DEFAULT_LAYOUT } from '../layout.js';
 
-/** A run executing on an instance that was not the leader when it started (`runJob`, backfill). */
+/**
+ * A run executing on an instance that is not the leader: started away from it (`runJob`,
+ * backfill, a slot claimed just before a demotion), or still running on a leader that is
+ * stopping gracefully (marked before it hands over).
+ */
 export interface ActiveRun {
   job: string;
   runId: string;
   workerId: string;
+  /**
+   * The slot (epoch ms) of a scheduled run, whose history key is derived from the slot; absent for
+   * a manual run (keyed by its run id) and in markers written by older versions.
+   */
+  slot?: number;
 }
 
 const ACTIVE = DEFAULT_LAYOUT.active;
@@ -13,8 +22,8 @@ const CANCELS = DEFAULT_LAYOUT.cancels;
 
 /**
  * Small marker objects that let instances see each other's runs without reading history:
- * `active/<job>/<runId>~<worker>` while a run started away from the leader executes, so the
- * leader's overlap policy sees it; `cancels/<worker>/<runId>` to ask the instance running a run
+ * `active/<job>/<runId>[.<slotMs>]~<worker>` while a run executes away from the leader, so the
+ * leader's overlap policy sees it (the slot, when there is one, tells where its record is); `cancels/<worker>/<runId>` to ask the instance running a run
  * to abort it (`cancel-other`, `terminate-other`). Everything is in the key: listing is enough.
  */
 export class RunMarkers {
@@ -32,10 +41,14 @@ export class RunMarkers {
     const runs: ActiveRun[] = [];
     for await (const object of listAll(this.store, ACTIVE)) {
       const [jobSegment, rest] = object.key.slice(ACTIVE.length).split('/');
-      const [runId, workerSegment] = (rest ?? '').split('~');
+      const [runPart = '', workerSegment] = (rest ?? '').split('~');
+      const [runId, slotText] = runPart.split('.');
+      const slot = slotText === undefined ? undefined : Number(slotText);
       const job = jobSegment === undefined ? undefined : decodeKeySegment(jobSegment);
       const workerId = workerSegment === undefined ? undefined : decodeKeySegment(workerSegment);
-      if (job !== undefined && runId && workerId !== undefined) runs.push({ job, runId, workerId });
+      if (job === undefined || !runId || workerId === undefined) continue;
+      if (slot !== undefined && !Number.isSafeInteger(slot)) continue; // not a marker of ours
+      runs.push({ job, runId, workerId, ...(slot === undefined ? {} : { slot }) });
     }
     return runs;
   }
@@ -58,6 +71,7 @@ export class RunMarkers {
   }
 
   #activeKey(run: ActiveRun): string {
-    return `${ACTIVE}${encodeKeySegment(run.job)}/${run.runId}~${encodeKeySegment(run.workerId)}`;
+    const slot = run.slot === undefined ? '' : `.${run.slot}`;
+    return `${ACTIVE}${encodeKeySegment(run.job)}/${run.runId}${slot}~${encodeKeySegment(run.workerId)}`;
   }
 }
