@@ -30,6 +30,8 @@ export class Promotion {
 
   async onPromoted(): Promise<void> {
     const { runtime } = this;
+    // Slots due from here on are the timer's: the catch-up looks at what was stored before.
+    const promotedAt = runtime.clock.now();
     // Runs still going elsewhere (a predecessor handing over marks its own) count for overlap
     // before anything is dispatched.
     await followRemoteRunsOf(runtime).catch((error: unknown) => runtime.reportError('maintenance', error));
@@ -40,7 +42,7 @@ export class Promotion {
     const jobs = [...runtime.jobs.values()].filter((state) => state.def.cron && state.def.enabled);
     const recent = jobs.filter((state) => recentlyDue(state.def, now));
     const rest = jobs.filter((state) => !recentlyDue(state.def, now));
-    for (const state of [...recent, ...rest]) work.push(() => this.catchUp(state));
+    for (const state of [...recent, ...rest]) work.push(() => this.catchUp(state, promotedAt));
     if (!this.#ranOnStart) {
       this.#ranOnStart = true;
       for (const state of runtime.jobs.values()) {
@@ -64,8 +66,13 @@ export class Promotion {
    * a job with no history is new to this store and has missed nothing; otherwise the slots
    * after its newest recorded slot, inside `catchUpWindow`, are claimed under the policy. A
    * newest slot still `running` under a vanished instance is recovered.
+   *
+   * `promotedAt` (ms): the instant of the promotion. A slot due after it is the timer's, and
+   * its record may already be stored when the catch-up reads (a slow store, the remote runs
+   * read first): anchoring on it would skip the slots of the leaderless gap before it, so the
+   * anchor is the newest slot up to `promotedAt` (simulation seeds 214 and 223).
    */
-  async catchUp(state: JobState, attempt = 1): Promise<void> {
+  async catchUp(state: JobState, promotedAt: number, attempt = 1): Promise<void> {
     const { runtime, recovery } = this;
     const name = state.def.name;
     try {
@@ -78,7 +85,11 @@ export class Promotion {
           state.addRemoteRun({ runId: run.runId, key: run.key, workerId: run.workerId! });
         }
       }
-      const newest = page.runs.find((run) => run.slot !== null);
+      const scheduled = page.runs.filter((run) => run.slot !== null);
+      const newest =
+        scheduled.find((run) => Date.parse(run.slot!) <= promotedAt) ??
+        // All three are the timer's (a fast job): the oldest of them is the best anchor known.
+        scheduled.at(-1);
       // After the newest scheduled run in the store; a job without one (new to this store, or
       // only run by hand) has missed the slots since this instance registered it, no earlier.
       const after = newest
@@ -95,7 +106,7 @@ export class Promotion {
     } catch (error) {
       runtime.reportError('catch-up', error, name);
       if (isSchedulerError(error) && error.retriable)
-        this.dispatcher.later(attempt, () => this.catchUp(state, attempt + 1));
+        this.dispatcher.later(attempt, () => this.catchUp(state, promotedAt, attempt + 1));
     }
   }
 }
