@@ -1,6 +1,6 @@
 import { isSchedulerError, seededRandom } from '@s3-scheduler/core';
 import { parseCron } from '@s3-scheduler/cron';
-import { DEFAULT_LAYOUT, type JobContext, SchedulerPlugin } from '@s3-scheduler/plugin';
+import { type JobContext, SchedulerPlugin } from '@s3-scheduler/plugin';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { type FaultKind, FaultyStore } from '@s3-scheduler/storage/testing';
 import { AuditStore } from './audit-store.js';
@@ -654,64 +654,29 @@ class Simulation {
   // ── Jobs ────────────────────────────────────────────────────────────────────────────────────
 
   #setJob(spec: JobSpec): void {
-    const previous = this.jobs.get(spec.name);
+    const existed = this.jobs.has(spec.name);
     if (this.processes.length > 0)
-      this.trace(`${previous ? 'update' : 'add'} job ${JSON.stringify({ ...spec })}`);
+      this.trace(`${existed ? 'update' : 'add'} job ${JSON.stringify({ ...spec })}`);
     this.#endPeriod(spec.name);
     this.jobs.set(spec.name, spec);
-    const period: JobPeriod = { spec, from: this.now, to: undefined };
-    this.periods.push(period);
-    const updates: Promise<void>[] = [];
+    this.periods.push({ spec, from: this.now, to: undefined });
     for (const process of this.processes) {
       if (process.diedAt !== undefined) continue;
       const config = toJobConfig(spec, this.#action(process));
-      const change = previous
+      const change = existed
         ? process.plugin.updateJob(spec.name, config)
         : process.plugin.addJob(spec.name, config);
       change.catch((error: unknown) => this.#jobChangeFailed(spec.name, error));
-      if (previous) updates.push(change);
-    }
-    if (previous && updates.length > 0) {
-      void Promise.allSettled(updates).then((results) => {
-        if (results.every((result) => result.status === 'rejected'))
-          return this.#updateRefused(period, previous);
-      });
     }
   }
 
   /**
    * A job change that cannot be stored during an outage is refused with `STORE_UNAVAILABLE`
-   * and has no effect (see `#updateRefused`): that is the contract, not a violation.
+   * (the change still applies on that instance): that is the contract, not a violation.
    */
   #jobChangeFailed(name: string, error: unknown): void {
     if (isSchedulerError(error) && error.code === 'STORE_UNAVAILABLE') return;
     this.violation(`${name}: ${String(error)}`);
-  }
-
-  /**
-   * Every instance refused the update (`updateJob` stores first and applies after): the job
-   * keeps its previous definition, so the model does too, unless the change was stored after all
-   * (a write whose response was lost), which the instances then take up from the job document.
-   */
-  async #updateRefused(period: JobPeriod, previous: JobSpec): Promise<void> {
-    const key = `${DEFAULT_LAYOUT.prefix}${DEFAULT_LAYOUT.jobDocument(period.spec.name)}`;
-    const stored = await this.faulty.inner.get(key).catch(() => null);
-    const overrides = stored
-      ? (JSON.parse(new TextDecoder().decode(stored.body)) as { overrides?: Record<string, unknown> })
-          .overrides
-      : undefined;
-    const spec = period.spec;
-    if (
-      overrides?.schedule === spec.schedule &&
-      overrides?.timezone === spec.timezone &&
-      overrides?.enabled === spec.enabled
-    )
-      return;
-    this.trace(
-      `update of ${spec.name} refused everywhere: it keeps ${previous.schedule} ${previous.timezone}`,
-    );
-    period.spec = previous;
-    if (this.jobs.get(spec.name) === spec) this.jobs.set(spec.name, previous);
   }
 
   #removeJob(name: string): void {

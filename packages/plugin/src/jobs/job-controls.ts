@@ -58,21 +58,14 @@ export class JobControls {
     const { action, ...stored } = updates;
     const config = { ...state.config, ...(action === undefined ? {} : { action }) } as JobConfig;
     const overrides = { ...state.document?.overrides, ...stored } as JobOverrides;
-    // Checked before anything is stored (bad input is never stored); applied here only once it
-    // is stored, so a change refused during an outage (STORE_UNAVAILABLE) has no effect anywhere
-    // rather than on this instance alone (simulation seeds 211 and 215: a new instance would
-    // keep the stored definition while this one ran the refused one).
-    let def = normalizeJob(name, { ...config, ...overrides }, this.runtime.options, 'updateJob');
+    const def = normalizeJob(name, { ...config, ...overrides }, this.runtime.options, 'updateJob');
+    state.replace(def, config);
     if (Object.keys(stored).length > 0) {
       await this.#change(state, (doc) => {
         doc.overrides = { ...doc.overrides, ...stored };
         return true;
       });
-      // The stored overrides, which another instance may have changed meanwhile.
-      const merged = { ...config, ...state.document?.overrides } as JobConfig;
-      def = normalizeJob(name, merged, this.runtime.options, 'updateJob');
     }
-    state.replace(def, config);
     this.#reschedule(state);
   }
 
