@@ -190,6 +190,16 @@ describe('s3-scheduler (command layer, embedded store)', () => {
     expect((await c.cli('backfill', 'minutely', '--from', 'yesterday', '--to', 'now')).code).toBe(
       EXIT_CODES.USAGE,
     );
+    const reversed = await c.cli(
+      'backfill',
+      'minutely',
+      '--from',
+      '2026-03-01T02:00:00Z',
+      '--to',
+      '2026-03-01T01:00:00Z',
+    );
+    expect(reversed.code).toBe(EXIT_CODES.USAGE);
+    expect(reversed.stderr).toContain('is before --from');
     const watched = await c.cli('watch', '--iterations', '2', '--interval', '1', '--json');
     expect(watched.code).toBe(0);
     expect(watched.stdout.trim().split('\n')).toHaveLength(2);

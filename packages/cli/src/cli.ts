@@ -255,7 +255,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       .description("run the job's slots in [from, to] that never ran, on the leader (trigger 'backfill')")
       .argument('<job>', 'job name')
       .requiredOption('--from <instant>', 'first instant, ISO', instant)
-      .requiredOption('--to <instant>', 'last instant, ISO (inclusive)', instant),
+      .requiredOption(
+        '--to <instant>',
+        'last instant, ISO (inclusive; slots after now run on schedule)',
+        instant,
+      ),
   ).action(
     action(
       async (
@@ -417,13 +421,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here with exit code 0.
-      return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
-    }
+    // Thrown by an action (commander already printed its own parse errors): printed here. It is a
+    // CommanderError too, so it is looked at first.
     if (error instanceof InvalidArgumentError) {
       io.stderr.write(`error: ${error.message}\n`);
       return EXIT_CODES.USAGE;
+    }
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
     }
     json ||= program.opts().json === true;
     const code = exitCodeOf(error);

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSchedulerError } from '@s3-scheduler/core';
 import express from 'express';
@@ -385,5 +385,44 @@ describe('credentials', () => {
     expect(bodies.join('\n')).toContain('upstream returned 503');
     expect(bodies.length).toBeGreaterThan(50);
     for (const body of bodies) expect(body).not.toContain(SECRET);
+  });
+});
+
+describe('odd requests and failures', () => {
+  it('answers 404 for a path such as //, 400 for a bad limit, and logs a 500 with secrets masked', async () => {
+    const logged: Error[] = [];
+    const failing = {
+      ...cluster.source,
+      jobs: async () => {
+        throw new Error('connect ECONNREFUSED s3://AKIA:verysecret@bucket');
+      },
+    };
+    const handler = createDashboardHandler({ source: failing, onError: (error) => logged.push(error) });
+    const server = createServer((req, res) => handler(req, res));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    expect(await raw('//')).toBe(404);
+    expect(await raw('//api/jobs')).toBe(404);
+    const job = (await call(`http://127.0.0.1:${port}/api/cluster`)).json;
+    expect(job).toBeDefined();
+    for (const limit of ['0', 'abc', '-3']) {
+      const answer = await call(`http://127.0.0.1:${port}/api/jobs/minutely-sync/history?limit=${limit}`);
+      expect(answer.status).toBe(400);
+      expect(answer.json.error.code).toBe('INVALID_OPTION');
+    }
+    expect(logged).toEqual([]);
+    const broken = await call(`http://127.0.0.1:${port}/api/jobs`);
+    expect(broken.status).toBe(500);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.message).toContain('ECONNREFUSED');
+    expect(logged[0]!.message).not.toContain('verysecret');
   });
 });

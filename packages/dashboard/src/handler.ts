@@ -44,7 +44,14 @@ export interface DashboardOptions {
   auth?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /** How often the page refreshes its data, ms (default 5000, at least 1000). */
   refreshInterval?: number;
+  /**
+   * Told of every request that failed with a 500 (the page only says "see the server log"),
+   * with secrets masked. Default: `console.error`.
+   */
+  onError?: (error: Error) => void;
 }
+
+const defaultOnError = (error: Error) => console.error(`[s3-scheduler dashboard] ${error.message}`);
 
 /** A plain Node request handler; `next` (Express, Connect) is accepted and never called. */
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
@@ -111,7 +118,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     ) {
       return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'Not authorised.' } });
     }
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    // Prefixed, not resolved against a base: a path such as `//` is a path here, not a host.
+    const url = new URL(`http://dashboard.invalid${req.url?.startsWith('/') ? req.url : '/'}`);
     let path = url.pathname;
     if (config.basePath && (path === config.basePath || path.startsWith(`${config.basePath}/`))) {
       path = path.slice(config.basePath.length);
@@ -163,7 +171,11 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     if (!['pause', 'resume', 'trigger', 'backfill'].includes(action)) return notFound(res);
     if (config.readOnly) {
       return sendJson(res, 403, {
-        error: { code: 'READ_ONLY', message: 'This dashboard is read-only: start it with readOnly: false.' },
+        error: {
+          code: 'READ_ONLY',
+          message: 'This dashboard is read-only.',
+          suggestion: 'Start it with readOnly: false (the CLI: s3-scheduler dashboard --allow-actions).',
+        },
       });
     }
     // A JSON body cannot be sent cross-site without a CORS preflight, which this handler never
@@ -204,6 +216,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
           error: { code: error.code, message: error.message, suggestion: error.suggestion ?? null },
         });
       }
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      (options.onError ?? defaultOnError)(new Error(redactText(message)));
       sendJson(res, 500, {
         error: { code: 'INTERNAL', message: 'The dashboard could not answer; see the server log.' },
       });
@@ -241,6 +255,8 @@ function checkOptions(options: DashboardOptions): CheckedOptions {
   }
   if (options.auth !== undefined && typeof options.auth !== 'function')
     throw invalid('auth', options.auth, 'a function');
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw invalid('onError', options.onError, 'a function');
   const refreshInterval = options.refreshInterval ?? 5000;
   if (!Number.isInteger(refreshInterval) || refreshInterval < 1000) {
     throw invalid('refreshInterval', refreshInterval, 'an integer number of ms, at least 1000');
@@ -259,9 +275,18 @@ function historyQuery(params: URLSearchParams) {
     });
   }
   const cursor = params.get('cursor') || undefined;
-  const limit = Number(params.get('limit') ?? 20);
+  const given = params.get('limit');
+  const limit = Number(given ?? 20);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new SchedulerError(`limit must be a whole number from 1 to ${MAX_PAGE}, got '${given}'`, {
+      code: 'INVALID_OPTION',
+      operation: 'history',
+      metadata: { limit: given },
+      suggestion: `Pass limit=20 (at most ${MAX_PAGE}; more is capped).`,
+    });
+  }
   return {
-    limit: Number.isInteger(limit) ? Math.min(Math.max(limit, 1), MAX_PAGE) : 20,
+    limit: Math.min(limit, MAX_PAGE),
     ...(status ? { status: status as RunStatus } : {}),
     ...(cursor ? { cursor } : {}),
   };

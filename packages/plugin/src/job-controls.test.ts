@@ -36,6 +36,28 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const minute = (n: number) => iso(Date.parse('2026-03-01T00:00:00Z') + n * MINUTE);
 
 describe('backfill', () => {
+  it('leaves slots after now to the schedule: they run at their time, not at once (a newcomer found both)', async () => {
+    const slots: string[] = [];
+    const { clock, plugins } = instances(1, {
+      hourly: { schedule: '0 * * * *', action: (_db, ctx) => void slots.push(`${ctx.trigger}:${ctx.slot}`) },
+    });
+    const [plugin] = plugins as [SchedulerPlugin];
+    await plugin.start();
+    await clock.advanceTo(Date.parse('2026-03-01T00:30:00Z'));
+    const result = await plugin.backfill('hourly', {
+      from: '2026-02-28T23:00:00Z',
+      to: '2026-03-01T05:00:00Z',
+    });
+    expect(result).toMatchObject({ slots: 2, ran: 2, alreadyRan: 0 });
+    await clock.advanceTo(Date.parse('2026-03-01T02:00:30Z'));
+    expect(slots).toEqual([
+      'backfill:2026-02-28T23:00:00.000Z',
+      'backfill:2026-03-01T00:00:00.000Z',
+      'schedule:2026-03-01T01:00:00.000Z',
+      'schedule:2026-03-01T02:00:00.000Z',
+    ]);
+  });
+
   it('runs past slots once; slots that already ran are not run again', async () => {
     const slots: string[] = [];
     const { clock, plugins } = instances(1, {

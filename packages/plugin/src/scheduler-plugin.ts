@@ -384,7 +384,8 @@ export class SchedulerPlugin<Db = unknown> {
   }
 
   /**
-   * Runs the job's slots in `[from, to]` that never ran, on this instance, oldest first: each
+   * Runs the job's past slots in `[from, to]` that never ran, on this instance, oldest first
+   * (slots after now are left to the schedule, so `to` is capped at now): each
    * slot is claimed like a scheduled one, so a slot that already ran (or that another backfill
    * takes) is not run again. `overlap: 'allow'` runs them side by side (bounded by
    * `maxConcurrentJobs`); otherwise one after the other.

@@ -83,7 +83,14 @@ export class ManualRuns {
         suggestion: 'Pass { from, to } as dates with from before to, for a job that has a schedule.',
       });
     }
-    const slots = slotsBetween(state.def, from - 1, to, MAX_BACKFILL_SLOTS + 1);
+    // Past slots only: a slot after now is the schedule's to run at its time (a backfill that ran
+    // it early would also claim it, so it would never run on time).
+    const slots = slotsBetween(
+      state.def,
+      from - 1,
+      Math.min(to, this.runtime.clock.now()),
+      MAX_BACKFILL_SLOTS + 1,
+    );
     if (slots.length > MAX_BACKFILL_SLOTS) {
       throw new SchedulerError(`backfill('${name}') covers more than ${MAX_BACKFILL_SLOTS} slots`, {
         code: 'INVALID_OPTION',
