@@ -83,6 +83,9 @@ describe('s3-scheduler (command layer, embedded store)', () => {
       paused: true,
       pausedNote: 'db migration',
     });
+    // The tables say why it does not run.
+    expect((await c.cli('status')).stdout).toContain('paused: db migration');
+    expect((await c.cli('jobs')).stdout).toContain('paused: db migration');
     expect((await c.cli('resume', 'minutely')).code).toBe(0);
     await c.until(() => c.plugins.every((plugin) => !plugin.getJobStatus('minutely')!.paused));
     await c.advance(2 * MINUTE);

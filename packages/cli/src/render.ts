@@ -114,7 +114,8 @@ export class Renderer {
       ],
       [
         'Success rate',
-        `${s.successRate}%${s.averageDurationMs === null ? '' : `, mean ${msText(s.averageDurationMs)}`}`,
+        // No runs yet: no rate (0% would read as "every run failed").
+        `${s.total === 0 ? '—' : `${s.successRate}%`}${s.averageDurationMs === null ? '' : `, mean ${msText(s.averageDurationMs)}`}`,
       ],
       ['Failures in a row', String(job.consecutiveFailures)],
     );
@@ -159,8 +160,9 @@ export class Renderer {
     return table.toString();
   }
 
-  #state(job: Pick<JobView, 'paused' | 'enabled'>): string {
-    if (job.paused) return this.c.yellow('paused');
+  /** In tables: a pause shows its note (`status` and `jobs` say why a job does not run). */
+  #state(job: Pick<JobView, 'paused' | 'enabled' | 'pausedNote'>): string {
+    if (job.paused) return this.c.yellow(job.pausedNote ? `paused: ${job.pausedNote}` : 'paused');
     return job.enabled ? this.c.green('active') : this.c.dim('disabled');
   }
 
