@@ -10,8 +10,12 @@ import type { SlotTimer } from '../schedule/slot-timer.js';
 import type { JobConfig } from '../types.js';
 import type { Recovery } from './recovery.js';
 
-/** Statistics deltas older than this are written at the next heartbeat. */
-const STATS_MAX_PENDING_MS = 10 * 60_000;
+/**
+ * Statistics deltas waiting this long are written at the next heartbeat: history's timer
+ * (`statsFlushIntervalMs`, 5 minutes) only fires when the shard's next run arrives, so a job that
+ * ran a few times by hand and stopped would otherwise show none of those runs.
+ */
+const STATS_MAX_PENDING_MS = 5 * 60_000;
 
 /**
  * Every heartbeat: flush statistics, take up job changes made on other instances, act on
@@ -40,8 +44,8 @@ export class Maintenance {
 
   async #maintain(): Promise<void> {
     const { runtime } = this;
-    // Statistics are batched in history (every 10 runs of a job, or at its next run after a
-    // minute); here only deltas left waiting long (a job that stopped running) are written.
+    // Statistics are batched in history (written on a timer, one document per shard); here the
+    // deltas left waiting (a job that stopped running) are written.
     await runtime.store.historyIfOpen
       ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
       .catch((error: unknown) => runtime.reportError('statistics', error));
