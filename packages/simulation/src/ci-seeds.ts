@@ -7,8 +7,8 @@ const DAY = 86_400_000;
 /**
  * The long run CI makes in its own step (`.ci/run`: `pnpm sim --seeds 24 --from 201 --days 8.5`),
  * each seed in its own process, two at a time: 24 seeds × 8.5 days, more than 200 simulated days
- * with the quiet periods. Seeds 211, 219 and 220 fail today (open defects, README "Known failures";
- * `.ci/run` passes them as `--known-failures`); the plugin bugs this harness found before (README,
+ * with the quiet periods. Every seed passes today (the open defects seeds once showed are
+ * in the README, "Known failures"); the plugin bugs this harness found before (README,
  * "Bugs found") are fixed. Not part of `npm test`: it takes minutes, sized by seeds × days, and
  * has no wall-clock deadline.
  */
