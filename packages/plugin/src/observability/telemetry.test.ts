@@ -6,11 +6,7 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,7 +27,7 @@ afterEach(async () => {
 /** An SDK with in-memory exporters; metrics are read on demand (`collect`), never on a timer. */
 function sdk() {
   const spans = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   // The export interval is far beyond the test: metrics leave only through forceFlush().
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
