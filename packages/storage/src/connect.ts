@@ -93,6 +93,8 @@ export async function openStore(
       deadline.abort(
         storeUnavailable('open', store.description, {
           reason: `the store did not answer within timeoutMs (${timeoutMs} ms)`,
+          suggestion:
+            'Check that the endpoint is the S3 server (host, port, http/https) and that it is reachable and not frozen; raise timeoutMs only for a store known to be slow.',
         }),
       ),
     () => undefined,

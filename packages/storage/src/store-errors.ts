@@ -23,7 +23,7 @@ export function isPreconditionFailed(error: unknown): error is SchedulerError {
 export function storeUnavailable(
   operation: string,
   key: string,
-  details: { statusCode?: number; reason?: string; cause?: unknown } = {},
+  details: { statusCode?: number; reason?: string; cause?: unknown; suggestion?: string } = {},
 ): SchedulerError {
   const reason = details.reason ?? (details.statusCode ? `status ${details.statusCode}` : 'no response');
   return new SchedulerError(`Store request ${operation} '${key}' failed: ${reason}`, {
@@ -32,7 +32,9 @@ export function storeUnavailable(
     statusCode: 503,
     retriable: true,
     metadata: { key, status: details.statusCode, reason },
-    suggestion: 'Transient: the request is retried. If it persists, check the store endpoint and its health.',
+    suggestion:
+      details.suggestion ??
+      'Transient: the request is retried. If it persists, check the store endpoint and its health.',
     cause: details.cause,
   });
 }

@@ -46,6 +46,17 @@ describe('mapS3Error', () => {
     expect(mapped.cause).toBe(error);
   });
 
+  it('says that nothing answers at the endpoint for a refused connection or an unknown host, not that it is transient', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND']) {
+      const mapped = mapS3Error(sdkError('Error', undefined, { code }), get);
+      expect(mapped.suggestion).toContain(`Nothing answers at the store's endpoint (${code})`);
+      expect(mapped.suggestion).not.toContain('Transient');
+    }
+    expect(mapS3Error(sdkError('Error', undefined, { code: 'ECONNRESET' }), get).suggestion).toContain(
+      'Transient',
+    );
+  });
+
   it('marks outcome-unknown failures retriable and definitive ones not', () => {
     expect(mapS3Error(sdkError('InternalError', 500), create).retriable).toBe(true);
     expect(mapS3Error(sdkError('PreconditionFailed', 412), create).retriable).toBe(false);

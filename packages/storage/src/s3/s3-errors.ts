@@ -38,6 +38,16 @@ const TRANSIENT_NAMES = new Set([
   'UnknownError',
 ]);
 
+/** Network codes that mean nothing answers at the endpoint (not a passing hiccup of a live server). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -131,10 +141,16 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): SchedulerEr
       status === undefined
         ? `${name}${shape.code && shape.code !== name ? ` ${shape.code}` : ''}`
         : `${status} ${name}`;
+    const unreachable = UNREACHABLE_CODES.has(shape.code ?? '');
     return storeUnavailable(operation, key, {
       ...(status === undefined ? {} : { statusCode: status }),
       reason,
       cause: error,
+      ...(unreachable
+        ? {
+            suggestion: `Nothing answers at the store's endpoint (${shape.code}): check the endpoint's host and port, DNS, and that the server is running. Requests are retried meanwhile.`,
+          }
+        : {}),
     });
   }
   return new SchedulerError(`Store request ${operation} '${key}' failed: ${status} ${name}`, {
