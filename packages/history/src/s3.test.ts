@@ -76,6 +76,8 @@ describe.runIf(env)('HistoryStore on the real S3 server', () => {
       });
       const store = new CountingStore(inner);
       const history = new HistoryStore({ store });
+      await history.open(); // the bucket's layout record, once per store
+      store.reset();
       const page = await history.query('size', { status: 'failed', limit: 10 });
       return { runs: page.runs.length, ...store.snapshot() };
     };
