@@ -89,7 +89,8 @@ const STORE_OPTION_KEYS = [
  *
  * A facade over one module per concern: `run-transitions.ts` (claim, finish, update, reclaim),
  * `run-queries.ts` (pages by status and time), `statistics-batcher.ts` (batched statistics)
- * and `retention.ts` (cleanup of day partitions); `keys.ts` owns the key layout.
+ * and `retention.ts` (cleanup of day partitions); `keys.ts` owns the key layout and
+ * `layout-record.ts` the record that says from when runs are in the sharded keys.
  */
 export class HistoryStore {
   readonly keys: HistoryKeys;
@@ -217,7 +218,8 @@ export class HistoryStore {
 
   /**
    * One page of a job's runs, newest first. Costs one list plus one read per returned run
-   * (at most 3 lists), whatever the amount of stored history. With a status, the list runs
+   * (at most 3 lists; in a bucket upgraded from the unsharded keys, a page that reaches runs
+   * before the switch lists that layout too, up to 3 more), whatever the amount of stored history. With a status, the list runs
    * over that status's index partition, so rare statuses are as cheap as common ones.
    * `running` runs have no index entry: that status is filtered from the newest runs and may
    * return fewer than `limit` together with a cursor.
