@@ -56,7 +56,8 @@ export interface HistoryStoreOptions {
   /**
    * This store only reads the bucket (a dashboard, a CLI): it never creates the bucket's layout
    * record, and while no record exists reads every run in the legacy (unsharded) layout, as the
-   * versions before the sharded layout wrote it. Default `false`: the first call creates the
+   * versions before the sharded layout wrote it (and reads the record again, 1 get, at each call
+   * until a writer has created it). Default `false`: the first call creates the
    * record (see "Key layout" in the README).
    */
   readOnly?: boolean;
