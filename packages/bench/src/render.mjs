@@ -221,7 +221,7 @@ export function renderMarkdown(output) {
     for (const row of r.history.rows) {
       add(
         'getJobHistory(job, { limit: 20, status })',
-        `${row.storedRuns.toLocaleString('en-US')} stored runs, status ${row.status}`,
+        `${row.storedRuns.toLocaleString('en-US')} stored runs${row.bucket === 'mixed' ? ' (half in the keys of older versions)' : ''}, status ${row.status}`,
         `${row.requests.total} requests (${row.requests.list} list + ${row.requests.get} get), ${ms(row.p50Ms)} p50, ${row.returned} returned`,
         {},
         'requests independent of history size',

@@ -49,7 +49,9 @@ describe('cleanup', () => {
       expect(failed.runs.every((run) => Date.parse(run.slot!) >= Date.UTC(2026, 0, 5))).toBe(true);
     }
     const left = await keysUnder(memory, 'history/');
-    expect(left).toHaveLength(2 * 2 * 24);
+    // What remains, and the bucket's layout record (never deleted).
+    expect(left).toHaveLength(2 * 2 * 24 + 1);
+    expect(left).toContain('history/layout.json');
   });
 
   it('is idempotent and cheap when nothing is old', async () => {
@@ -63,8 +65,9 @@ describe('cleanup', () => {
       partitions: 0,
       jobs: 2,
     });
-    // job listings (runs, idx) + per job: runs days + statuses + each status's days.
-    expect(store.snapshot()).toMatchObject({ delete: 0, total: 2 + 2 * (1 + 1 + 2) });
+    // Legacy job listings (runs, idx) + per job: runs days + statuses + each status's days;
+    // and, since this bucket also has the sharded layout, its two (empty) job listings.
+    expect(store.snapshot()).toMatchObject({ delete: 0, total: 2 + 2 + 2 * (1 + 1 + 2) });
   });
 
   it('runs safely from two instances at once', async () => {
@@ -76,7 +79,7 @@ describe('cleanup', () => {
       b.cleanup({ olderThan: NEWEST + DAY_MS, batchSize: 5 }),
     ]);
     expect(first.deleted + second.deleted).toBeGreaterThanOrEqual(160);
-    expect(await keysUnder(memory, 'history/')).toEqual([]);
+    expect(await keysUnder(memory, 'history/')).toEqual(['history/layout.json']);
   });
 
   it('limits itself to the jobs given and keeps statistics documents', async () => {

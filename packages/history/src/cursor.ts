@@ -5,13 +5,13 @@ export function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
 
-/** The key a cursor stands for; it must lie under the partition being queried. */
-export function decodeCursor(cursor: string, prefix: string): string {
+/** The key a cursor stands for; it must lie under one of the partitions being queried. */
+export function decodeCursor(cursor: string, prefixes: readonly string[]): string {
   const key =
     typeof cursor === 'string' && cursor.length <= 8192
       ? Buffer.from(cursor, 'base64url').toString('utf8')
       : '';
-  if (!key.startsWith(prefix) || key.length === prefix.length) {
+  if (!prefixes.some((prefix) => key.startsWith(prefix) && key.length > prefix.length)) {
     throw invalidOption(
       { operation: 'query', option: 'cursor' },
       cursor,

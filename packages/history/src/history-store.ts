@@ -3,6 +3,7 @@ import type { ObjectStore } from '@s3-scheduler/storage';
 import { type HistoryContext, reporter } from './history-context.js';
 import { checkJob, integerOption, invalidOption } from './history-options.js';
 import { HistoryKeys } from './keys.js';
+import { LayoutRecord, layoutAt } from './layout-record.js';
 import { type CleanupOptions, type CleanupResult, cleanup } from './retention.js';
 import { type HistoryPage, type HistoryQuery, RunQueries } from './run-queries.js';
 import {
@@ -12,6 +13,7 @@ import {
   type ReclaimInput,
   type RunHandle,
   RunTransitions,
+  refMs,
   toRunRef,
   type UpdateInput,
 } from './run-transitions.js';
@@ -52,6 +54,14 @@ export interface HistoryStoreOptions {
   /** Records fetched in parallel by a query. Default 20. */
   readConcurrency?: number;
   /**
+   * This store only reads the bucket (a dashboard, a CLI): it never creates the bucket's layout
+   * record, and while no record exists reads every run in the legacy (unsharded) layout, as the
+   * versions before the sharded layout wrote it (and reads the record again, 1 get, at each call
+   * until a writer has created it). Default `false`: the first call creates the
+   * record (see "Key layout" in the README).
+   */
+  readOnly?: boolean;
+  /**
    * Told about problems that do not fail the call: a corrupted record skipped by a query, a
    * status index entry or statistics flush that failed after the run record itself was written.
    */
@@ -66,6 +76,7 @@ const STORE_OPTION_KEYS = [
   'statsBatchSize',
   'statsFlushIntervalMs',
   'readConcurrency',
+  'readOnly',
   'onError',
 ] as const;
 
@@ -79,7 +90,8 @@ const STORE_OPTION_KEYS = [
  *
  * A facade over one module per concern: `run-transitions.ts` (claim, finish, update, reclaim),
  * `run-queries.ts` (pages by status and time), `statistics-batcher.ts` (batched statistics)
- * and `retention.ts` (cleanup of day partitions); `keys.ts` owns the key layout.
+ * and `retention.ts` (cleanup of day partitions); `keys.ts` owns the key layout and
+ * `layout-record.ts` the record that says from when runs are in the sharded keys.
  */
 export class HistoryStore {
   readonly keys: HistoryKeys;
@@ -119,10 +131,15 @@ export class HistoryStore {
       Number.MAX_SAFE_INTEGER,
     );
     const readConcurrency = integerOption('readConcurrency', options.readConcurrency, 20, 1, 1000);
+    if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+      throw invalidOption('readOnly', options.readOnly, 'Pass true for a store that only reads, or omit it.');
+    }
+    const clock = options.clock ?? systemClock;
     this.#context = {
       store: options.store,
-      clock: options.clock ?? systemClock,
+      clock,
       keys: this.keys,
+      layout: new LayoutRecord(options.store, clock, this.keys, options.readOnly !== true),
       report: reporter(options.onError),
     };
     this.#statistics = new StatisticsBatcher(this.#context, statsBatchSize, statsFlushIntervalMs);
@@ -130,10 +147,29 @@ export class HistoryStore {
     this.#queries = new RunQueries(this.#context, readConcurrency);
   }
 
-  /** The key of a run: `{ slot }` for a scheduled run, `{ runId }` (a ULID) for a manual one. */
+  /**
+   * The key of a run: `{ slot }` for a scheduled run, `{ runId }` (a ULID) for a manual one. In
+   * the layout the bucket's layout record gives that run once the record was read (by any
+   * earlier call); before that, the sharded layout. `readRun` always uses the right one.
+   */
   runKey(job: string, ref: { slot: Instant } | { runId: string }): string {
     checkJob(job);
-    return this.keys.run(job, toRunRef(ref));
+    const runRef = toRunRef(ref);
+    const shardedFrom = this.#context.layout.known;
+    return this.keys.run(
+      job,
+      runRef,
+      shardedFrom === undefined ? 'sharded' : layoutAt(refMs(runRef), shardedFrom),
+    );
+  }
+
+  /**
+   * Reads (a writer: creates when missing) the bucket's layout record, which says in which key
+   * layout each run is. Every call that needs it does this first; call it to pay that one read
+   * (one create-only write, the first time in a bucket) at start rather than at the first run.
+   */
+  async open(): Promise<void> {
+    await this.#context.layout.resolve();
   }
 
   /**
@@ -150,9 +186,12 @@ export class HistoryStore {
     return this.#runs.read(key);
   }
 
-  /** `read(runKey(job, ref))`. */
-  readRun(job: string, ref: { slot: Instant } | { runId: string }): Promise<RunHandle | null> {
-    return this.read(this.runKey(job, ref));
+  /** `read(runKey(job, ref))`, once the bucket's layout record is known. */
+  async readRun(job: string, ref: { slot: Instant } | { runId: string }): Promise<RunHandle | null> {
+    checkJob(job);
+    const runRef = toRunRef(ref);
+    const shardedFrom = await this.#context.layout.resolve();
+    return this.read(this.keys.run(job, runRef, layoutAt(refMs(runRef), shardedFrom)));
   }
 
   /**
@@ -180,7 +219,8 @@ export class HistoryStore {
 
   /**
    * One page of a job's runs, newest first. Costs one list plus one read per returned run
-   * (at most 3 lists), whatever the amount of stored history. With a status, the list runs
+   * (at most 3 lists; in a bucket upgraded from the unsharded keys, a page that reaches runs
+   * before the switch lists that layout too, up to 3 more), whatever the amount of stored history. With a status, the list runs
    * over that status's index partition, so rare statuses are as cheap as common ones.
    * `running` runs have no index entry: that status is filtered from the newest runs and may
    * return fewer than `limit` together with a cursor.

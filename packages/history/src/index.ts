@@ -12,7 +12,7 @@ export type {
   UpdateInput,
 } from './history-store.js';
 export { HistoryStore } from './history-store.js';
-export { HistoryKeys } from './keys.js';
+export { HistoryKeys, type KeyLayout, keyShardOf } from './keys.js';
 export {
   FINAL_STATUSES,
   type FinalStatus,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   daySegment,
   HistoryKeys,
+  keyShardOf,
   olderDaysBound,
   STATS_SHARDS,
   statsShardOf,
@@ -31,9 +32,14 @@ describe('key layout', () => {
     for (let i = 1; i < sorted.length; i++) expect(sorted[i - 1]!).toBeGreaterThanOrEqual(sorted[i]!);
   });
 
-  it('keeps the readable UTC date in the day partition', () => {
-    expect(keys.run('job', { slotMs: Date.parse('2026-03-04T05:06:07.089Z') })).toBe(
-      `history/runs/job/${999_999 - 20_516}-2026-03-04/${timeSegment(Date.parse('2026-03-04T05:06:07.089Z'))}.s`,
+  it('keeps the readable UTC date in the day partition, after the job and its shard', () => {
+    const at = Date.parse('2026-03-04T05:06:07.089Z');
+    expect(keys.run('job', { slotMs: at })).toBe(
+      `history/runs-by-shard/2e-job/${999_999 - 20_516}-2026-03-04/${timeSegment(at)}.s`,
+    );
+    // The legacy layout: byte for byte the keys versions before the sharded layout wrote.
+    expect(keys.run('job', { slotMs: at }, 'legacy')).toBe(
+      `history/runs/job/979483-2026-03-04/${timeSegment(at)}.s`,
     );
     expect(daySegment(0)).toBe('999999-1970-01-01');
   });
@@ -77,18 +83,49 @@ describe('key layout', () => {
       expect(key.split('/')).toHaveLength(5);
       expect(key.length).toBeLessThan(300);
       expect(keys.index(job, 'failed').split('/')).toHaveLength(5);
+      expect(keys.run(job, { slotMs: 1000 }, 'legacy').split('/')).toHaveLength(5);
     }
     expect(keys.runs('a/b')).not.toBe(keys.runs('a%2Fb'));
     expect(keys.runs('x'.repeat(1024))).not.toBe(keys.runs(`${'x'.repeat(1023)}y`));
   });
 
-  it('maps index entries back to their run and refuses foreign keys', () => {
+  it('maps index entries back to their run, in the layout of the run, and refuses foreign keys', () => {
     const run = keys.run('job', { slotMs: 123_456 });
     const entry = keys.indexEntry('job', run, 'failed');
-    expect(entry.startsWith('history/idx/job/failed/')).toBe(true);
+    expect(entry.startsWith('history/idx-by-shard/2e-job/failed/')).toBe(true);
     expect(keys.runKeyFromListed('job', keys.index('job', 'failed'), entry)).toBe(run);
     expect(keys.runKeyFromListed('job', keys.runs('job'), `${keys.runs('job')}junk`)).toBeUndefined();
     expect(() => keys.indexEntry('other', run, 'failed')).toThrow(/not a run key/);
+    const legacyRun = keys.run('job', { slotMs: 123_456 }, 'legacy');
+    const legacyEntry = keys.indexEntry('job', legacyRun, 'failed');
+    expect(legacyEntry).toBe(`history/idx/job/failed/${legacyRun.slice('history/runs/job/'.length)}`);
+    expect(keys.runKeyFromListed('job', keys.index('job', 'failed', 'legacy'), legacyEntry)).toBe(legacyRun);
+    expect(keys.parseListed('job', keys.runs('job', 'legacy'), keys.marker(legacyRun, 'failed'))).toEqual({
+      runKey: legacyRun,
+      marked: 'failed',
+    });
+    expect([keys.layoutOf(run), keys.layoutOf(entry), keys.layoutOf(legacyRun)]).toEqual([
+      'sharded',
+      'sharded',
+      'legacy',
+    ]);
+  });
+
+  it('puts a two-hex-digit shard of the job ahead of its name, the same on every version', () => {
+    // Pinned: these are stored keys. A change here would lose the runs written before it.
+    expect(['job', 'report', 'a/b', 'nightly-backup'].map(keyShardOf)).toEqual(['2e', 'a2', 'fd', '71']);
+    expect(keys.runs('a/b')).toBe('history/runs-by-shard/fd-a%2Fb/');
+    expect(keys.index('report', 'failed')).toBe('history/idx-by-shard/a2-report/failed/');
+    expect(keys.runs('a/b', 'legacy')).toBe('history/runs/a%2Fb/');
+    // 10,000 jobs cover the 256 shards, none with more than twice its share.
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const shard = keyShardOf(`job-${i}`);
+      expect(shard).toMatch(/^[0-9a-f]{2}$/);
+      counts.set(shard, (counts.get(shard) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(256);
+    expect(Math.max(...counts.values())).toBeLessThan((2 * 10_000) / 256);
   });
 
   it('puts a marker right after its run key, before any other run of the job', () => {

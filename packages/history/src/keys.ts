@@ -25,42 +25,84 @@ export const STATS_SHARDS = 8;
 export type RunRef = { slotMs: number } | { runId: string; runIdMs: number };
 
 /**
+ * Which of the two key layouts a key is in: `sharded` (this version writes it: a two-hex-digit
+ * hash of the job ahead of the job's name, so writes spread over 256 prefixes) or `legacy` (the
+ * unsharded layout of versions before it, still read where the bucket's layout record says it
+ * can hold runs).
+ */
+export type KeyLayout = 'sharded' | 'legacy';
+
+/**
  * The key layout, in one place. S3 lists keys in ascending order, so both the day and the time
  * are stored *reversed* (`999999 − day`, `9999999999999 − ms`): a plain recursive list of a job's
  * partition then returns its runs newest first across all days, with no need to know which
  * days exist. The readable date after the reversed day is for people browsing the bucket.
  *
  * ```
- * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.s          scheduled slot (the claim)
- * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.m-<ulid>   manual / run-on-start run
- * <prefix>runs/<job>/<rday>-<yyyy-mm-dd>/<rtime>.…~<status> zero-byte marker: ended failed,
- *                                                           timeout, cancelled or abandoned
- * <prefix>idx/<job>/<status>/<rday>-<yyyy-mm-dd>/<rtime>.…  zero-byte status index entry
- *                                                           (every final status but completed)
- * <prefix>stats/shards/<h>.json                             statistics of the jobs of shard h
- * <prefix>stats/<job>.json                                  per-job statistics of older versions
+ * <prefix>runs-by-shard/<hh>-<job>/<rday>-<yyyy-mm-dd>/<rtime>.s          scheduled slot (the claim)
+ * <prefix>runs-by-shard/<hh>-<job>/<rday>-<yyyy-mm-dd>/<rtime>.m-<ulid>   manual / run-on-start run
+ * <prefix>runs-by-shard/<hh>-<job>/<rday>-<yyyy-mm-dd>/<rtime>.…~<status> zero-byte marker: ended
+ *                                                             failed, timeout, cancelled or abandoned
+ * <prefix>idx-by-shard/<hh>-<job>/<status>/<rday>-<yyyy-mm-dd>/<rtime>.…  zero-byte status index
+ *                                                             entry (every final status but completed)
+ * <prefix>layout.json                                         when sharded writing began (layout-record.ts)
+ * <prefix>stats/shards/<h>.json                               statistics of the jobs of shard h
+ * <prefix>stats/<job>.json                                    per-job statistics of older versions
+ * <prefix>runs/<job>/…, <prefix>idx/<job>/<status>/…          the legacy layout: the same tails, no shard
  * ```
+ *
+ * `<hh>` is `keyShardOf(job)`. Every method that takes a `layout` defaults to `sharded`.
  */
 export class HistoryKeys {
+  /** Job name → `<hh>-<encoded job>`: the hash is computed once per job, not once per run. */
+  readonly #sharded = new Map<string, string>();
+
   constructor(readonly prefix: string) {}
 
-  /** Prefix of every job's run partition (lists job segments with delimiter `/`). */
+  /** Prefix of every job's run partition in the sharded layout (lists `<hh>-<job>/` with delimiter `/`). */
   get runsRoot(): string {
+    return `${this.prefix}runs-by-shard/`;
+  }
+
+  /** Prefix of every job's status index in the sharded layout. */
+  get indexRoot(): string {
+    return `${this.prefix}idx-by-shard/`;
+  }
+
+  /** Prefix of every job's run partition in the legacy layout (`<job>/` segments). */
+  get legacyRunsRoot(): string {
     return `${this.prefix}runs/`;
   }
 
-  get indexRoot(): string {
+  get legacyIndexRoot(): string {
     return `${this.prefix}idx/`;
   }
 
+  /** The bucket's layout record: when sharded writing began. */
+  get layoutRecord(): string {
+    return `${this.prefix}layout.json`;
+  }
+
+  /** The segment that names a job under a root of `layout`: `<hh>-<job>` or `<job>`. */
+  jobSegment(job: string, layout: KeyLayout = 'sharded'): string {
+    if (layout === 'legacy') return jobSegment(job);
+    let segment = this.#sharded.get(job);
+    if (segment === undefined) {
+      segment = `${keyShardOf(job)}-${jobSegment(job)}`;
+      if (this.#sharded.size >= 10_000) this.#sharded.clear();
+      this.#sharded.set(job, segment);
+    }
+    return segment;
+  }
+
   /** Prefix of one job's runs, newest first when listed. */
-  runs(job: string): string {
-    return `${this.runsRoot}${jobSegment(job)}/`;
+  runs(job: string, layout: KeyLayout = 'sharded'): string {
+    return `${layout === 'sharded' ? this.runsRoot : this.legacyRunsRoot}${this.jobSegment(job, layout)}/`;
   }
 
   /** Prefix of one job's status index for one terminal status, newest first when listed. */
-  index(job: string, status: string): string {
-    return `${this.indexRoot}${jobSegment(job)}/${status}/`;
+  index(job: string, status: string, layout: KeyLayout = 'sharded'): string {
+    return `${layout === 'sharded' ? this.indexRoot : this.legacyIndexRoot}${this.jobSegment(job, layout)}/${status}/`;
   }
 
   /** The statistics document holding this job's statistics (shared with other jobs). */
@@ -82,37 +124,45 @@ export class HistoryKeys {
     return `${runKey}~${status}`;
   }
 
+  /** The layout of a run or index partition prefix (or of a key under one). */
+  layoutOf(key: string): KeyLayout {
+    return key.startsWith(this.runsRoot) || key.startsWith(this.indexRoot) ? 'sharded' : 'legacy';
+  }
+
   /**
-   * What a key listed under `listPrefix` (a job's runs or one of its status indexes) stands
-   * for: the run key, plus the marked status when the key is a marker; `undefined` when it is
-   * not a history key.
+   * What a key listed under `listPrefix` (a job's runs or one of its status indexes, in either
+   * layout) stands for: the run key, plus the marked status when the key is a marker;
+   * `undefined` when it is not a history key.
    */
   parseListed(job: string, listPrefix: string, key: string): { runKey: string; marked?: string } | undefined {
     if (!key.startsWith(listPrefix)) return undefined;
     const match = LISTED_TAIL.exec(key.slice(listPrefix.length));
     if (!match) return undefined;
-    const runKey = this.runs(job) + match[1];
+    const runKey = this.runs(job, this.layoutOf(listPrefix)) + match[1];
     return match[2] === undefined ? { runKey } : { runKey, marked: match[2] };
   }
 
   /** The key of a run record: for a slot, the same key on every instance (that is the claim). */
-  run(job: string, ref: RunRef): string {
-    return this.runs(job) + runTail(ref);
+  run(job: string, ref: RunRef, layout: KeyLayout = 'sharded'): string {
+    return this.runs(job, layout) + runTail(ref);
   }
 
-  /** The status index entry of the run stored at `runKey`. */
+  /** The status index entry of the run stored at `runKey` (in the layout of `runKey`). */
   indexEntry(job: string, runKey: string, status: string): string {
-    return this.index(job, status) + this.tailOf(job, runKey);
+    const layout = this.layoutOf(runKey);
+    return this.index(job, status, layout) + this.tailOf(job, runKey);
   }
 
   /** The run key an index entry (or run key) listed under `listPrefix` points at. */
   runKeyFromListed(job: string, listPrefix: string, key: string): string | undefined {
     const tail = key.slice(listPrefix.length);
-    return key.startsWith(listPrefix) && RUN_TAIL.test(tail) ? this.runs(job) + tail : undefined;
+    return key.startsWith(listPrefix) && RUN_TAIL.test(tail)
+      ? this.runs(job, this.layoutOf(listPrefix)) + tail
+      : undefined;
   }
 
   tailOf(job: string, runKey: string): string {
-    const base = this.runs(job);
+    const base = this.runs(job, this.layoutOf(runKey));
     const tail = runKey.slice(base.length);
     if (!runKey.startsWith(base) || !RUN_TAIL.test(tail)) {
       throw new SchedulerError(`'${runKey}' is not a run key of job '${job}'`, {
@@ -124,6 +174,15 @@ export class HistoryKeys {
     }
     return tail;
   }
+}
+
+/**
+ * The key shard of a job: the first two hex digits of the SHA-1 of its encoded name
+ * (`encodeKeySegment(job)`), `00`–`ff`. Part of the stored layout: it must never change, or
+ * the runs written before the change would no longer be found (nor slot claims be exclusive).
+ */
+export function keyShardOf(job: string): string {
+  return createHash('sha1').update(jobSegment(job), 'utf8').digest('hex').slice(0, 2);
 }
 
 /** Day partition segment: reversed day number, then the readable UTC date. */

@@ -15,6 +15,17 @@ function setup(options: { statsBatchSize?: number } = {}) {
   return { clock, memory, store, history };
 }
 
+/**
+ * Pays the one-time cost of a store's first use (the bucket's layout record: a read, two lists
+ * of the legacy prefixes and a create-only write in a fresh bucket; see layouts.test.ts) and
+ * resets the counts, so that what a test counts is what each run costs.
+ */
+async function openOnce(history: HistoryStore, store: CountingStore): Promise<void> {
+  await history.open();
+  expect(store.snapshot()).toMatchObject({ get: 1, list: 2, put: 1, total: 4 });
+  store.reset();
+}
+
 async function rejection(promise: Promise<unknown>): Promise<SchedulerError> {
   const error = await promise.then(
     () => undefined,
@@ -96,6 +107,7 @@ describe('claim', () => {
 
   it('records an overlap-skipped slot in one request plus its index entry', async () => {
     const { history, store } = setup({ statsBatchSize: 100 });
+    await openOnce(history, store);
     const claim = await history.claim({ job: 'j', slot: SLOT, status: 'skipped' });
     expect(claim.claimed && claim.run.record.status).toBe('skipped');
     expect(store.snapshot()).toMatchObject({ put: 2, total: 2 });
@@ -244,6 +256,7 @@ describe('requests per scheduled run', () => {
   // its claim and its final write.
   it('is exactly 2 for a completed run (claim, finish), statistics included', async () => {
     const { history, store } = setup({ statsBatchSize: 1000 });
+    await openOnce(history, store);
     for (let i = 0; i < 50; i++) {
       const claim = await history.claim({ job: 'j', slot: Date.parse(SLOT) + i * 60_000 });
       if (!claim.claimed) throw new Error('claim lost');
@@ -254,6 +267,7 @@ describe('requests per scheduled run', () => {
 
   it('writes statistics on a timer, one write per shard, never per run or per batch of runs', async () => {
     const { history, store, clock } = setup();
+    await openOnce(history, store);
     for (let i = 0; i < 100; i++) {
       const claim = await history.claim({ job: 'j', slot: Date.parse(SLOT) + i * 60_000 });
       if (!claim.claimed) throw new Error('claim lost');
@@ -276,6 +290,7 @@ describe('requests per scheduled run', () => {
 
   it('adds an index entry and a marker for a rare status, an index entry for a skipped slot', async () => {
     const { history, store } = setup({ statsBatchSize: 1000 });
+    await openOnce(history, store);
     const failed = await history.claim({ job: 'j', slot: SLOT });
     if (!failed.claimed) throw new Error('claim lost');
     await history.finish(failed.run, { status: 'failed', error: new Error('boom') });

@@ -28,6 +28,9 @@ async function seeded() {
     spacingMs: HOUR,
     status: (i) => (i % 25 === 24 ? 'timeout' : i % 10 === 9 ? 'failed' : 'completed'),
   });
+  // The bucket's layout record is read (here: created) once per store, not per query.
+  await history.open();
+  store.reset();
   return { memory, store, history, errors };
 }
 
@@ -198,6 +201,7 @@ describe('query cost does not grow with history', () => {
     await seedHistory(memory, { job: 'big-other', count: 50, newestSlotMs: NEWEST });
     const store = new CountingStore(memory);
     const history = new HistoryStore({ store });
+    await history.open();
     const measure = async (query: Parameters<HistoryStore['query']>[1]) => {
       store.reset();
       const page = await history.query('big', query);
@@ -229,6 +233,8 @@ describe('query across days', () => {
     await seedHistory(memory, { job: 'daily', count: 400, newestSlotMs: NEWEST, spacingMs: DAY_MS });
     const store = new CountingStore(memory);
     const history = new HistoryStore({ store });
+    await history.open();
+    store.reset();
     const page = await history.query('daily', { limit: 50, status: 'failed' });
     expect(page.runs).toHaveLength(40);
     expect(page.runs[0]!.slot).toBe(new Date(NEWEST - 9 * DAY_MS).toISOString());

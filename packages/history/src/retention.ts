@@ -2,7 +2,8 @@ import { checkOptions } from '@s3-scheduler/core';
 import { compareKeys } from '@s3-scheduler/storage';
 import type { HistoryContext } from './history-context.js';
 import { checkJob, integerOption } from './history-options.js';
-import { jobSegment, olderDaysBound } from './keys.js';
+import { type KeyLayout, olderDaysBound } from './keys.js';
+import { ALL_LEGACY, ALL_SHARDED } from './layout-record.js';
 import { type Instant, toMs } from './time.js';
 
 export interface CleanupOptions {
@@ -34,28 +35,41 @@ export async function cleanup(context: HistoryContext, options: CleanupOptions):
   const { keys } = context;
   const cutoff = toMs(options?.olderThan, 'olderThan');
   const batchSize = integerOption('batchSize', options.batchSize, 100, 1, 1000);
-  let segments: string[];
-  if (options.jobs === undefined) {
-    const found = new Set<string>();
-    for (const root of [keys.runsRoot, keys.indexRoot]) {
-      for (const group of await commonPrefixes(context, root)) found.add(group.slice(root.length, -1));
+  if (options.jobs !== undefined) for (const job of options.jobs) checkJob(job);
+  const shardedFrom = await context.layout.resolve();
+  // A bucket that never had legacy runs never lists the legacy prefixes.
+  const layouts: KeyLayout[] = [];
+  if (shardedFrom !== ALL_LEGACY) layouts.push('sharded');
+  if (shardedFrom !== ALL_SHARDED) layouts.push('legacy');
+  const result: CleanupResult = { deleted: 0, partitions: 0, jobs: 0 };
+  const jobs = new Set<string>();
+  for (const layout of layouts) {
+    const runsRoot = layout === 'sharded' ? keys.runsRoot : keys.legacyRunsRoot;
+    const indexRoot = layout === 'sharded' ? keys.indexRoot : keys.legacyIndexRoot;
+    let segments: string[];
+    if (options.jobs === undefined) {
+      const found = new Set<string>();
+      for (const root of [runsRoot, indexRoot]) {
+        for (const group of await commonPrefixes(context, root)) found.add(group.slice(root.length, -1));
+      }
+      segments = [...found].sort(compareKeys);
+    } else {
+      segments = options.jobs.map((job) => keys.jobSegment(job, layout));
     }
-    segments = [...found].sort(compareKeys);
-  } else {
-    for (const job of options.jobs) checkJob(job);
-    segments = options.jobs.map(jobSegment);
-  }
-  const result: CleanupResult = { deleted: 0, partitions: 0, jobs: segments.length };
-  for (const segment of segments) {
-    const roots = [`${keys.runsRoot}${segment}/`];
-    roots.push(...(await commonPrefixes(context, `${keys.indexRoot}${segment}/`)));
-    for (const root of roots) {
-      for (const day of await commonPrefixes(context, root, root + olderDaysBound(cutoff))) {
-        result.deleted += await deleteAll(context, day, batchSize);
-        result.partitions++;
+    for (const segment of segments) {
+      // `<hh>-<job>` in the sharded layout: the job is what follows the shard.
+      jobs.add(layout === 'sharded' ? segment.slice(3) : segment);
+      const roots = [`${runsRoot}${segment}/`];
+      roots.push(...(await commonPrefixes(context, `${indexRoot}${segment}/`)));
+      for (const root of roots) {
+        for (const day of await commonPrefixes(context, root, root + olderDaysBound(cutoff))) {
+          result.deleted += await deleteAll(context, day, batchSize);
+          result.partitions++;
+        }
       }
     }
   }
+  result.jobs = options.jobs === undefined ? jobs.size : options.jobs.length;
   return result;
 }
 

@@ -4,7 +4,14 @@ import { mapLimit } from './concurrency.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { HistoryContext } from './history-context.js';
 import { checkJob, integerOption } from './history-options.js';
-import { INDEXED_STATUSES, strictlyAfterBound, strictlyBeforeBound } from './keys.js';
+import {
+  type HistoryKeys,
+  INDEXED_STATUSES,
+  type KeyLayout,
+  strictlyAfterBound,
+  strictlyBeforeBound,
+} from './keys.js';
+import { ALL_LEGACY, ALL_SHARDED } from './layout-record.js';
 import { corrupted, decodeRun, normalizeStatus, type RunRecord, type RunStatus } from './run-record.js';
 import { type Instant, toMs } from './time.js';
 
@@ -32,7 +39,7 @@ export interface HistoryPage {
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
-/** List pages a query reads at most: stale index entries can need a second page, never many. */
+/** List pages a query reads at most per partition (layout): stale index entries can need a second page, never many. */
 const MAX_PAGES_PER_QUERY = 3;
 const QUERY_KEYS = ['status', 'limit', 'before', 'after', 'cursor'] as const;
 
@@ -55,26 +62,38 @@ export class RunQueries {
     const { keys, report } = this.#context;
     const limit = integerOption('limit', query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
     const status = query.status === undefined ? undefined : normalizeStatus(query.status);
+    const beforeMs = query.before === undefined ? undefined : toMs(query.before, 'before');
+    const afterMs = query.after === undefined ? undefined : toMs(query.after, 'after');
     // Rare final statuses have an index partition; the others are read from the job's runs,
     // where the markers of the rare ones show which runs to skip without reading them.
     const indexed = status !== undefined && (INDEXED_STATUSES as readonly string[]).includes(status);
-    const prefix = indexed ? keys.index(job, status) : keys.runs(job);
-    let startAfter =
-      query.before === undefined ? undefined : prefix + strictlyBeforeBound(toMs(query.before, 'before'));
+    const shardedFrom = await this.#context.layout.resolve();
+    const parts = partsOf(keys, job, indexed ? status : undefined, shardedFrom, beforeMs, afterMs);
+    let at = 0;
+    let startAfter = parts[0]?.startAfter;
     if (query.cursor !== undefined) {
-      const fromCursor = decodeCursor(query.cursor, prefix);
-      if (startAfter === undefined || compareKeys(fromCursor, startAfter) > 0) startAfter = fromCursor;
+      const fromCursor = decodeCursor(
+        query.cursor,
+        parts.map((part) => part.prefix),
+      );
+      at = parts.findIndex((part) => fromCursor.startsWith(part.prefix));
+      const bound = parts[at]!.startAfter;
+      startAfter = bound === undefined || compareKeys(fromCursor, bound) > 0 ? fromCursor : bound;
     }
-    const stopAt =
-      query.after === undefined ? undefined : prefix + strictlyAfterBound(toMs(query.after, 'after'));
 
     const runs: RunRecord[] = [];
     const errors: SchedulerError[] = [];
-    let more = true;
+    let more = parts.length > 0;
     for (let page = 0; page < MAX_PAGES_PER_QUERY && runs.length < limit && more; page++) {
+      const part = parts[at]!;
       const need = limit - runs.length;
-      const picked = await this.#pick(job, prefix, { need, indexed, status, startAfter, stopAt });
-      more = picked.more;
+      const picked = await this.#pick(job, part.prefix, {
+        need,
+        indexed,
+        status,
+        ...(startAfter === undefined ? {} : { startAfter }),
+        ...(part.stopAt === undefined ? {} : { stopAt: part.stopAt }),
+      });
       const read = await mapLimit(picked.entries, this.#readConcurrency, (entry) =>
         entry.invalid
           ? Promise.resolve(corrupted(entry.key, 'unexpected key in a history partition'))
@@ -89,6 +108,15 @@ export class RunQueries {
         }
       }
       startAfter = picked.last ?? startAfter;
+      more = picked.more;
+      if (!more && at + 1 < parts.length) {
+        // This partition is done: older runs are in the legacy layout's partition.
+        // A partition of its own gets the list budget of one (a mixed bucket's query may list twice as many times).
+        at++;
+        startAfter = parts[at]!.startAfter;
+        more = true;
+        page = -1;
+      }
     }
     return {
       runs,
@@ -188,4 +216,51 @@ interface Listed {
   key: string;
   marked?: string;
   invalid?: true;
+}
+
+/** One partition a query lists: its prefix, where listing starts and where it stops. */
+interface Part {
+  prefix: string;
+  startAfter?: string;
+  stopAt?: string;
+}
+
+/**
+ * The partitions that can hold the runs a query asks for, newest first: the sharded one (runs at
+ * or after `shardedFrom`), then the legacy one (runs before it). A bucket with no legacy runs
+ * has only the first; a partition whose time range misses `before`/`after` is left out.
+ */
+function partsOf(
+  keys: HistoryKeys,
+  job: string,
+  indexedStatus: string | undefined,
+  shardedFrom: number,
+  beforeMs: number | undefined,
+  afterMs: number | undefined,
+): Part[] {
+  const parts: Part[] = [];
+  const layouts: KeyLayout[] = [];
+  if (shardedFrom !== ALL_LEGACY && (beforeMs === undefined || beforeMs > shardedFrom))
+    layouts.push('sharded');
+  if (shardedFrom !== ALL_SHARDED && (afterMs === undefined || afterMs < shardedFrom - 1))
+    layouts.push('legacy');
+  for (const layout of layouts) {
+    const prefix =
+      indexedStatus === undefined ? keys.runs(job, layout) : keys.index(job, indexedStatus, layout);
+    // The legacy partition is read only below `shardedFrom`: runs from then on are sharded.
+    let startAfter =
+      layout === 'legacy' && shardedFrom !== ALL_LEGACY
+        ? prefix + strictlyBeforeBound(shardedFrom)
+        : undefined;
+    if (beforeMs !== undefined) {
+      const bound = prefix + strictlyBeforeBound(beforeMs);
+      if (startAfter === undefined || compareKeys(bound, startAfter) > 0) startAfter = bound;
+    }
+    parts.push({
+      prefix,
+      ...(startAfter === undefined ? {} : { startAfter }),
+      ...(afterMs === undefined ? {} : { stopAt: prefix + strictlyAfterBound(afterMs) }),
+    });
+  }
+  return parts;
 }

@@ -11,6 +11,7 @@ import {
   nullableString,
 } from './history-options.js';
 import { INDEXED_STATUSES, isUlid, MARKED_STATUSES, type RunRef } from './keys.js';
+import { layoutAt } from './layout-record.js';
 import {
   decodeRun,
   encodeRun,
@@ -127,7 +128,9 @@ export class RunTransitions {
     }
     const startedAtMs = input.startedAt === undefined ? now : toMs(input.startedAt, 'startedAt');
     const ref: RunRef = slotMs === undefined ? { runId, runIdMs: runIdTime(runId) } : { slotMs };
-    const key = keys.run(input.job, ref);
+    // Known after the first call: no extra await on the hot path.
+    const shardedFrom = this.#context.layout.known ?? (await this.#context.layout.resolve());
+    const key = keys.run(input.job, ref, layoutAt(refMs(ref), shardedFrom));
     const stored: StoredRun = {
       v: 1,
       job: input.job,
@@ -336,6 +339,11 @@ export function toRunRef(ref: { slot: Instant } | { runId: string }): RunRef {
     );
   }
   return { runId, runIdMs: runIdTime(runId) };
+}
+
+/** The instant a run's key is built from: its slot, or the time of its run id. */
+export function refMs(ref: RunRef): number {
+  return 'slotMs' in ref ? ref.slotMs : ref.runIdMs;
 }
 
 function toRecord(key: string, stored: StoredRun): RunRecord {

@@ -1,4 +1,5 @@
 import { createNonce } from '@s3-scheduler/core';
+import { ManualClock } from '@s3-scheduler/core/testing';
 import { CountingStore, s3TestEnv, s3TestStore } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { HistoryStore } from './history-store.js';
@@ -44,6 +45,32 @@ describe.runIf(env)('HistoryStore on the real S3 server', () => {
     ]);
   });
 
+  it('agrees on one layout record when instances start at once on older history, and reads both layouts', async () => {
+    const store = (await s3TestStore())!;
+    await seedHistory(store, { job: 'old', count: 6, newestSlotMs: NEWEST, spacingMs: HOUR, keys: 'legacy' });
+    const clock = new ManualClock({ now: NEWEST + HOUR });
+    const instances = Array.from({ length: 6 }, () => new HistoryStore({ store, clock }));
+    await Promise.all(instances.map((history) => history.open()));
+    const record = JSON.parse(new TextDecoder().decode((await store.get('history/layout.json'))!.body));
+    const shardedFrom = Date.UTC(2026, 0, 12);
+    expect(record.shardedFrom).toBe(new Date(shardedFrom).toISOString());
+    // Before the switch the old key (an older version claims the same), from it the sharded one.
+    const claims = await Promise.all(
+      instances.map((history) => history.claim({ job: 'old', slot: shardedFrom - HOUR })),
+    );
+    expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
+    expect(claims[0]!.claimed ? claims[0]!.run.key : claims[0]!.key).toMatch(/^history\/runs\/old\//);
+    const sharded = await instances[0]!.claim({ job: 'old', slot: shardedFrom });
+    expect(sharded.claimed && sharded.run.key.startsWith('history/runs-by-shard/')).toBe(true);
+    const all = await instances[1]!.query('old', { limit: 3 });
+    const rest = await instances[2]!.query('old', { limit: 10, cursor: all.cursor! });
+    expect([...all.runs, ...rest.runs].map((run) => run.slot)).toEqual([
+      new Date(shardedFrom).toISOString(),
+      new Date(shardedFrom - HOUR).toISOString(),
+      ...[0, 1, 2, 3, 4, 5].map(slotOf),
+    ]);
+  });
+
   it('queries newest first by status with cursors, reporting a corrupted record', async () => {
     const store = (await s3TestStore())!;
     await seedHistory(store, { job: 'etl', count: 30, newestSlotMs: NEWEST, spacingMs: HOUR });
@@ -76,6 +103,8 @@ describe.runIf(env)('HistoryStore on the real S3 server', () => {
       });
       const store = new CountingStore(inner);
       const history = new HistoryStore({ store });
+      await history.open(); // the bucket's layout record, once per store
+      store.reset();
       const page = await history.query('size', { status: 'failed', limit: 10 });
       return { runs: page.runs.length, ...store.snapshot() };
     };

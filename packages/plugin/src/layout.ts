@@ -15,7 +15,10 @@ export const DEFAULT_HISTORY_RESOURCE = 'plg:scheduler:job-history';
  * jobs/<job>.json                  shared job document (overrides, pause, buffer, runsTaken)
  * active/<job>/<runId>[.<slotMs>]~<worker>  a run away from the leader (or a stopping leader's) is executing
  * cancels/<worker>/<runId>         the leader asks that instance to cancel that run
- * history/…                        run records, status index, statistics (see HistoryKeys)
+ * history/runs-by-shard/<hh>-<job>/…  run records and markers, <hh> a hash of the job (HistoryKeys)
+ * history/idx-by-shard/<hh>-<job>/…   status index of the rare final statuses
+ * history/layout.json              when the sharded keys began; runs before it: history/runs/, history/idx/
+ * history/stats/…                  statistics documents
  * workers/<worker>.json            heartbeats (the coordinator's)
  * locks/leader.json                the leader lease (the coordinator's)
  * catalog.json                     the job catalog the leader publishes (read-model/catalog.ts)

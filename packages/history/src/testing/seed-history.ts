@@ -22,6 +22,11 @@ export interface SeedHistoryOptions {
    * markers), to test that such data is still read and cleaned up.
    */
   layout?: 'current' | 'v1';
+  /**
+   * `sharded` (default): the keys this version writes. `legacy`: the unsharded keys of versions
+   * before it (implied by `layout: 'v1'`), to test that a bucket written by them is still read.
+   */
+  keys?: 'sharded' | 'legacy';
 }
 
 /**
@@ -31,6 +36,7 @@ export interface SeedHistoryOptions {
  */
 export async function seedHistory(store: ObjectStore, options: SeedHistoryOptions): Promise<void> {
   const keys = new HistoryKeys(options.prefix ?? 'history/');
+  const keyLayout = options.layout === 'v1' ? 'legacy' : (options.keys ?? 'sharded');
   const newest = options.newestSlotMs ?? Date.UTC(2026, 0, 1);
   const spacing = options.spacingMs ?? 60_000;
   const statusOf = options.status ?? ((index: number) => (index % 10 === 9 ? 'failed' : 'completed'));
@@ -38,7 +44,7 @@ export async function seedHistory(store: ObjectStore, options: SeedHistoryOption
   for (let index = 0; index < options.count; index++) {
     const slotMs = newest - index * spacing;
     const status = statusOf(index);
-    const key = keys.run(options.job, { slotMs });
+    const key = keys.run(options.job, { slotMs }, keyLayout);
     const run: StoredRun = {
       v: 1,
       job: options.job,

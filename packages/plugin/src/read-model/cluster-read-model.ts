@@ -145,6 +145,8 @@ export class ClusterReadModel {
       store: this.store,
       clock: this.#clock,
       prefix: historyPrefix(options.historyResource),
+      // A reader never writes the bucket's layout record (see HistoryStoreOptions.readOnly).
+      readOnly: true,
     });
     this.#documents = new JobDocuments(this.store, () => this.#clock.now());
   }

@@ -51,14 +51,14 @@ export async function followRemoteRuns(input: FollowRemoteRunsInput): Promise<vo
     if (!state || state.remoteRunning.has(active.runId)) continue;
     const mine = active.workerId === workerId;
     if (mine ? state.running.has(active.runId) : !alive.has(active.workerId)) continue;
-    const key = history.runKey(
+    // readRun: the key of the run in the layout the bucket's layout record gives it.
+    const handle = await history.readRun(
       active.job,
       active.slot === undefined ? { runId: active.runId } : { slot: active.slot },
     );
-    const handle = await history.read(key);
     // No record (an older version's marker of a scheduled run, keyed without its slot): unknown.
     if (!handle) continue;
-    const { record } = handle;
+    const { key, record } = handle;
     if (!mine && record.status === 'running' && record.runId === active.runId) {
       state.addRemoteRun({ runId: active.runId, key, workerId: active.workerId });
       continue;
