@@ -90,6 +90,13 @@ describe('ClusterReadModel', () => {
     expect(minutely.nextRuns[0]?.fireAt).toBe(leader.getJobStatus('minutely')!.nextRun);
     expect(minutely.lastRun?.status).toBe('completed');
     expect(status.jobs.find((job) => job.name === 'manual only')?.nextRuns).toEqual([]);
+    // The runs status read, newest first: what `watch` and the demo list as the latest runs.
+    const history = (await leader.getJobHistory('minutely', { limit: 4 })).map((run) => run.id);
+    expect(status.recentRuns.map((run) => run.id)).toEqual(history.slice(0, 2));
+    const more = await model.status({ runsPerJob: 4 });
+    expect(more.recentRuns.map((run) => run.id)).toEqual(history);
+    const recent = await model.recentRuns(['minutely', 'manual only'], { perJob: 3, limit: 2 });
+    expect(recent.map((run) => run.id)).toEqual(history.slice(0, 2));
   });
 
   it('pause and resume through the bucket take effect on every instance', async () => {
