@@ -138,6 +138,20 @@ describe('s3-scheduler (command layer, embedded store)', () => {
     const again = await c.cli('backfill', 'minutely', '--from', from, '--to', to, '--json');
     expect(again.json.request.backfill.ran).toBe(0);
     expect((await c.cli('backfill', 'minutely', '--from', to, '--to', from)).code).toBe(EXIT_CODES.USAGE);
+    // A manual-only job: refused from the catalog, nothing written for the leader.
+    const requests = new PrefixedStore(c.bucket, 'plugin=scheduler/');
+    const before = (await requests.list('requests/')).objects.length;
+    const manual = await c.cli('backfill', 'adhoc', '--from', from, '--to', to);
+    expect(manual.code).toBe(EXIT_CODES.USAGE);
+    expect(manual.stderr).toContain(
+      'Cannot backfill adhoc: it has no cron schedule (manual only) [INVALID_OPTION]',
+    );
+    expect(manual.stderr).toContain('s3-scheduler trigger adhoc');
+    const manualJson = await c.cli('backfill', 'adhoc', '--from', from, '--to', to, '--json');
+    expect(manualJson.code).toBe(EXIT_CODES.USAGE);
+    expect(manualJson.json.error).toMatchObject({ code: 'INVALID_OPTION', metadata: { jobName: 'adhoc' } });
+    expect((await requests.list('requests/')).objects).toHaveLength(before);
+    expect(c.executions.filter((run) => run.job === 'adhoc')).toHaveLength(0);
   });
 
   it('with no instance alive, trigger says so; the request survives and the next leader serves it', async () => {

@@ -372,13 +372,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const aborted = new Promise<undefined>((resolve) => {
       io.signal?.addEventListener('abort', () => resolve(undefined), { once: true });
     });
+    // A terminal that reports no size (0, as some pseudo-terminals do) is taken as 80×24.
     const size = () => ({
-      width: (tty ? io.stdout.columns : undefined) ?? (Number(io.env.COLUMNS) || 80),
-      height: (tty ? io.stdout.rows : undefined) ?? (Number(io.env.LINES) || 24),
+      width: (tty && io.stdout.columns) || Number(io.env.COLUMNS) || 80,
+      height: (tty && io.stdout.rows) || Number(io.env.LINES) || 24,
     });
     let last: ClusterStatus | undefined;
     let readError = '';
-    const frameOf = (status: ClusterStatus, colour: boolean) => {
+    const frameOf = (status: ClusterStatus, colour: boolean, keys = tty) => {
       const { width, height } = size();
       return renderFrame(
         statusFrame(status, {
@@ -387,7 +388,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
           startedAt,
           events,
           maxRuns: 12,
-          keys: tty ? `Ctrl-C quit · refresh every ${options.interval}s` : undefined,
+          keys: keys ? `Ctrl-C quit · refresh every ${options.interval}s` : undefined,
           status: readError || undefined,
         }),
         colour,
@@ -429,7 +430,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       if (screen) {
         io.stdout.write(ansi.showCursor + ansi.mainScreen);
         // The last picture stays readable above the prompt.
-        if (last) io.stdout.write(`${frameOf(last, colours).join('\n')}\n`);
+        if (last) io.stdout.write(`${frameOf(last, colours, false).join('\n')}\n`);
       }
     }
     return undefined;
@@ -441,7 +442,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     options: { wait: boolean; timeout: number },
   ): Promise<ExitCode> {
     const m = await model(g, true);
-    const [{ alive }] = await Promise.all([m.leadership(), m.job(input.job)]);
+    const [{ alive }, job] = await Promise.all([m.leadership(), m.job(input.job)]);
+    // A manual-only job has no slots: refused here, from the catalog, before anything is written
+    // (the leader would refuse it too, but only once it serves the request).
+    if (input.kind === 'backfill' && job.definition !== null && job.definition.schedule === null) {
+      throw new SchedulerError(`Cannot backfill ${input.job}: it has no cron schedule (manual only)`, {
+        code: 'INVALID_OPTION',
+        operation: 'backfill',
+        metadata: { jobName: input.job, schedule: null },
+        suggestion: `A manual-only job has no slots to backfill; run it now with \`s3-scheduler trigger ${input.job}\`.`,
+      });
+    }
     const submitted = await submitRequest(
       m.store,
       { ...input, requestedBy: `cli@${hostname()}` },

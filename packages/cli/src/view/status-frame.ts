@@ -40,7 +40,7 @@ export function statusFrame(status: ClusterStatus, options: StatusFrameOptions):
     ? `lease renewed ${agoText(Date.parse(leader.renewedAt), now)}`
     : leader
       ? `none now: ${leader.workerId}'s lease (epoch ${leader.epoch}) ${leader.state === 'released' ? 'was released' : 'ran out'} ${agoText(Date.parse(leader.renewedAt), now)}`
-      : 'none: no leader lease in this bucket and prefix (is an instance of the app running?)';
+      : 'none: no leader lease under this prefix (is the app running?)';
   return {
     title: options.title,
     settings: options.settings,
