@@ -97,6 +97,13 @@ describe('ClusterReadModel', () => {
     expect(more.recentRuns.map((run) => run.id)).toEqual(history);
     const recent = await model.recentRuns(['minutely', 'manual only'], { perJob: 3, limit: 2 });
     expect(recent.map((run) => run.id)).toEqual(history.slice(0, 2));
+    // describe()'s policies and the published catalog come from one list (policiesOf).
+    const { policies } = await leader.describe('minutely');
+    const { definition } = await model.describe('minutely');
+    const { startAt, endAt, ...shared } = policies;
+    expect(Object.keys(shared)).toHaveLength(10);
+    expect(definition).toMatchObject(shared);
+    expect([startAt, endAt, definition?.startAt, definition?.endAt]).toEqual([null, null, null, null]);
   });
 
   it('pause and resume through the bucket take effect on every instance', async () => {
