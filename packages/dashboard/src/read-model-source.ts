@@ -1,7 +1,7 @@
 import { type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
 import { type ClusterReadModel, submitRequest } from '@s3-scheduler/plugin';
 import { runView } from './run-view.js';
-import type { ClusterView, DashboardSource, RunStatus } from './source.js';
+import { type ClusterView, type DashboardSource, jobFields, type RunStatus } from './source.js';
 
 const MAX_HAND_OVERS = 20;
 /** Runs searched for a run id when the caller gives no instant (one history page). */
@@ -81,14 +81,9 @@ export function readModelSource(model: ClusterReadModel, options: { clock?: Cloc
           const stats = statistics.get(job.name);
           const finished = stats ? stats.total - stats.skipped : 0;
           return {
-            name: job.name,
-            description: job.description,
-            schedule: job.schedule,
-            timezone: job.timezone,
-            enabled: job.enabled,
-            paused: job.paused,
-            pausedNote: job.pausedNote,
-            nextRuns: job.paused || !job.enabled ? [] : job.nextRuns.map((run) => run.slot),
+            ...jobFields(job),
+            // The read model lists no next run for a paused or disabled job.
+            nextRuns: job.nextRuns.map((run) => run.slot),
             lastRun: job.lastRun
               ? {
                   runId: job.lastRun.runId,
