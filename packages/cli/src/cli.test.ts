@@ -298,6 +298,26 @@ describe('watch: the live view, from the bucket', () => {
   });
 });
 
+describe('watch on a TTY with NO_COLOR', () => {
+  it('redraws in place without a colour code', async () => {
+    const c = await started(1);
+    let output = '';
+    const code = await runCli(['--key-prefix', 'plugin=scheduler/', 'watch', '--once'], {
+      stdout: { isTTY: true, columns: 100, rows: 30, write: (text: string) => (output += text) },
+      stderr: { write: () => undefined },
+      env: { NO_COLOR: '1' },
+      store: c.bucket,
+      clock: c.clock,
+    });
+    expect(code).toBe(EXIT_CODES.OK);
+    expect(output).toContain('\x1b[H'); // drawn in place
+    expect(output).toContain('LEADER  worker-0 leads');
+    // Cursor and screen codes only: no SGR (colour, bold) code at all.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI colour codes
+    expect(output).not.toMatch(/\x1b\[[0-9;]*m/);
+  });
+});
+
 describe('dashboard', () => {
   it('serves the cluster read-only until the signal ends it', async () => {
     const c = await started(2);
