@@ -1,13 +1,18 @@
-import { HistoryStore } from '@s3-scheduler/history';
-import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
-import { PrefixedStore } from '@s3-scheduler/storage';
+import { renderFrame } from '@s3-scheduler/cli/view';
 import { type Execution, readMarkers } from './executions.js';
 import { demoJobs, EXTRA_JOBS } from './jobs.js';
-import { type LiveView, runTime } from './live-loop.js';
+import type { LiveView } from './live-loop.js';
 import { LocalCluster } from './local-cluster.js';
 import type { DemoSession } from './setup.js';
-import { formatSummary, type JobDefinition, readAllRuns, type Summary, summarize } from './summary.js';
-import { renderFrame } from './view.js';
+import {
+  formatSummary,
+  type JobDefinition,
+  newestFirst,
+  readAllRuns,
+  type Summary,
+  summarize,
+} from './summary.js';
+import { demoFrame } from './view.js';
 
 export interface DemoResult {
   summary: Summary;
@@ -20,7 +25,7 @@ export interface DemoResult {
  * instances, and judges the run from the store.
  */
 export async function finishDemo(session: DemoSession, view: LiveView): Promise<DemoResult> {
-  const { io, clock, cluster, options, root } = session;
+  const { io, clock, cluster, options, root, model } = session;
   session.stopTimers.abort();
   await cluster.resumeAll();
   if (!cluster.hasLiveLeader()) {
@@ -41,10 +46,9 @@ export async function finishDemo(session: DemoSession, view: LiveView): Promise<
   view.draw();
   await cluster.stop();
 
-  const history = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
   const jobs: Record<string, JobDefinition> = { ...demoJobs() };
   for (const name of session.addedJobs) jobs[name] = EXTRA_JOBS[name]!;
-  const records = await readAllRuns(history, Object.keys(jobs));
+  const records = await readAllRuns(model, Object.keys(jobs));
   const executions: Execution[] = await readMarkers(root);
   if (cluster instanceof LocalCluster) executions.push(...cluster.counter.list());
   const summary = summarize({
@@ -66,18 +70,18 @@ export async function finishDemo(session: DemoSession, view: LiveView): Promise<
   if (io.interactive) {
     // The last frame, without colours, stays readable above the summary.
     const frame = renderFrame(
-      {
+      demoFrame({
         title: 's3-scheduler demo',
         settings: session.settings,
         now: endedAt,
         startedAt: session.startedAt,
         endsAt: session.endsAt,
         snapshot: lastSnapshot,
-        recentRuns: [...records].sort((a, b) => runTime(b) - runTime(a)).slice(0, 12),
+        recentRuns: newestFirst(records).slice(0, 12),
         events: session.events,
         status: '',
         interactive: false,
-      },
+      }),
       false,
       io.out.columns ?? 80,
       io.out.rows ?? 24,

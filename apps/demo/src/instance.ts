@@ -1,10 +1,10 @@
+import { clockTime } from '@s3-scheduler/cli/view';
 import type { Clock } from '@s3-scheduler/core';
 import { type JobContext, SchedulerPlugin } from '@s3-scheduler/plugin';
 import { encodeKeySegment, isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
 import type { ExecutionCounter } from './executions.js';
 import { demoJobs, EXTRA_JOBS } from './jobs.js';
 import type { ClusterEvent, InstanceReport, LiveAttempt } from './model.js';
-import { clockTime } from './time-format.js';
 
 export interface DemoInstanceOptions {
   id: string;

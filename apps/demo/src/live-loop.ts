@@ -1,9 +1,7 @@
-import { HistoryStore, type RunRecord } from '@s3-scheduler/history';
-import { DEFAULT_LAYOUT } from '@s3-scheduler/plugin';
-import { PrefixedStore } from '@s3-scheduler/storage';
+import { ansi, type FrameRun, renderFrame } from '@s3-scheduler/cli/view';
 import { ProcessCluster } from './process-cluster.js';
 import type { DemoSession } from './setup.js';
-import { ansi, renderFrame, statusLine } from './view.js';
+import { demoFrame, statusLine } from './view.js';
 
 const PLAIN_STATUS_EVERY_MS = 5000;
 /** The most runs the view reads back (it shows as many as the terminal's rows allow). */
@@ -17,10 +15,6 @@ export interface LiveView {
   restoreTerminal(): void;
   /** Removes the Ctrl+C handler. */
   dispose(): void;
-}
-
-export function runTime(run: RunRecord): number {
-  return Date.parse(run.slot ?? run.startedAt);
 }
 
 /**
@@ -49,21 +43,16 @@ export async function runLiveLoop(session: DemoSession): Promise<LiveView> {
 }
 
 function createView(session: DemoSession): LiveView {
-  const { io, clock, cluster, root } = session;
-  // History for the view, read from the store like any other client would.
-  const history = new HistoryStore({ store: new PrefixedStore(root, DEFAULT_LAYOUT.prefix), clock });
-  let recentRuns: RunRecord[] | undefined;
+  const { io, clock, cluster, model } = session;
+  // The stored runs, read through the cluster read model like `s3-scheduler watch` reads them.
+  let recentRuns: FrameRun[] | undefined;
   let reading = false;
   const refreshRuns = async () => {
     if (reading) return;
     reading = true;
     try {
       const names = cluster.snapshot().jobs.map((job) => job.name);
-      const pages = await Promise.all(names.map((name) => history.query(name, { limit: MAX_RUNS_READ })));
-      recentRuns = pages
-        .flatMap((page) => page.runs)
-        .sort((a, b) => runTime(b) - runTime(a))
-        .slice(0, MAX_RUNS_READ);
+      recentRuns = await model.recentRuns(names, { perJob: MAX_RUNS_READ, limit: MAX_RUNS_READ });
     } catch (error) {
       session.report(error);
     } finally {
@@ -96,7 +85,7 @@ function createView(session: DemoSession): LiveView {
       if (!io.interactive || restored) return;
       void refreshRuns();
       const frame = renderFrame(
-        {
+        demoFrame({
           title: 's3-scheduler demo',
           settings: session.settings,
           now: clock.now(),
@@ -107,7 +96,7 @@ function createView(session: DemoSession): LiveView {
           events: session.events,
           status: session.currentNote(),
           interactive: true,
-        },
+        }),
         true,
         io.out.columns ?? 80,
         io.out.rows ?? 24,

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { clockTimeMs } from '@s3-scheduler/cli/view';
 import { type Clock, systemClock } from '@s3-scheduler/core';
+import { ClusterReadModel, DEFAULT_KEY_PREFIX } from '@s3-scheduler/plugin';
 import { connect, type ObjectStore, PrefixedStore } from '@s3-scheduler/storage';
 import type { DemoOptions } from './args.js';
 import { EXTRA_JOBS } from './jobs.js';
 import { LocalCluster } from './local-cluster.js';
 import type { Cluster, ClusterEvent } from './model.js';
 import { ProcessCluster } from './process-cluster.js';
-import { clockTimeMs } from './time-format.js';
 
 /** Where the demo writes. `interactive` means a terminal: redraw in place and read keys. */
 export interface DemoIO {
@@ -40,6 +41,11 @@ export interface DemoSession {
   readonly clock: Clock;
   /** The run's own prefix in the store. */
   readonly root: ObjectStore;
+  /**
+   * The cluster as its bucket shows it (the instances' plugins keep the default `keyPrefix` under
+   * `root`): the live view's runs and the summary read through it, as `s3-scheduler` does.
+   */
+  readonly model: ClusterReadModel;
   readonly description: string;
   readonly cluster: Cluster;
   /** The settings lines of the view's header. */
@@ -126,6 +132,7 @@ export async function setUpDemo(options: DemoOptions, io: DemoIO): Promise<DemoS
     io,
     clock,
     root,
+    model: new ClusterReadModel(root, { keyPrefix: DEFAULT_KEY_PREFIX, clock }),
     description,
     cluster,
     settings,

@@ -1,32 +1,41 @@
-import type { RunRecord } from '@s3-scheduler/history';
+import { runCli } from '@s3-scheduler/cli';
+import { ManualClock } from '@s3-scheduler/core/testing';
+import {
+  ClusterReadModel,
+  DEFAULT_KEY_PREFIX,
+  type HistoryEntry,
+  SchedulerPlugin,
+} from '@s3-scheduler/plugin';
+import { MemoryStore, PrefixedStore } from '@s3-scheduler/storage';
 import { describe, expect, it } from 'vitest';
-import { formatSummary, type SummaryInput, summarize } from './summary.js';
+import { formatSummary, readAllRuns, type SummaryInput, summarize } from './summary.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.500Z');
 const at = (seconds: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + seconds * 1000).toISOString();
 
-function run(slotSeconds: number, overrides: Partial<RunRecord> = {}): RunRecord {
+function run(slotSeconds: number, overrides: Partial<HistoryEntry> = {}): HistoryEntry {
   return {
-    key: `k${slotSeconds}`,
-    job: 'tick',
+    id: `run-${slotSeconds}`,
+    jobName: 'tick',
     slot: at(slotSeconds),
-    runId: `run-${slotSeconds}`,
     status: 'completed',
     trigger: 'schedule',
     epoch: 1,
     workerId: 'node-a',
     attempts: 1,
-    startedAt: at(slotSeconds),
-    finishedAt: at(slotSeconds),
-    durationMs: 5,
+    retryCount: 0,
+    startTime: at(slotSeconds),
+    started_at: at(slotSeconds),
+    endTime: at(slotSeconds),
+    duration: 5,
     result: null,
     error: null,
-    updatedAt: at(slotSeconds),
+    errorDetail: null,
     ...overrides,
   };
 }
 
-function input(records: RunRecord[], overrides: Partial<SummaryInput> = {}): SummaryInput {
+function input(records: HistoryEntry[], overrides: Partial<SummaryInput> = {}): SummaryInput {
   return {
     store: 'memory://test/',
     mode: 'in-process',
@@ -132,5 +141,52 @@ describe('summarize', () => {
     const ok = summarize(input([run(5), run(10), run(15)], { allDownAt: T0 + 16_500 }));
     expect(ok.totals).toMatchObject({ missed: 0, missedNoInstance: 3 });
     expect(ok.ok).toBe(true);
+  });
+});
+
+describe('the summary reads through the cluster read model, as the CLI does', () => {
+  it('reads the same runs as `s3-scheduler history` and counts them', async () => {
+    const clock = new ManualClock({ now: Date.parse('2026-03-01T12:00:00Z') });
+    // A demo run's prefix, the plugin under it with its default keyPrefix.
+    const root = new PrefixedStore(new MemoryStore({ clock }), 'demo-run/');
+    const plugin = new SchedulerPlugin({
+      store: root,
+      clock,
+      workerId: 'node-a',
+      heartbeatInterval: 1000,
+      coldStartObservationWindow: 1500,
+      logger: null,
+      jobs: { tick: { schedule: '*/5 * * * * *', action: () => undefined } },
+    });
+    await plugin.start();
+    for (let i = 0; i < 60; i++) await clock.advance(1000);
+    await plugin.stop();
+    const model = new ClusterReadModel(root, { keyPrefix: DEFAULT_KEY_PREFIX, clock });
+    const records = await readAllRuns(model, ['tick']);
+    let printed = '';
+    const code = await runCli(
+      ['--key-prefix', DEFAULT_KEY_PREFIX, 'history', 'tick', '--limit', '1000', '--json'],
+      {
+        stdout: { write: (text: string) => (printed += text) },
+        stderr: { write: () => undefined },
+        env: {},
+        store: root,
+        clock,
+      },
+    );
+    expect(code).toBe(0);
+    const cli = JSON.parse(printed) as { runs: HistoryEntry[] };
+    expect(records.length).toBeGreaterThanOrEqual(10);
+    expect(records).toEqual(cli.runs);
+    const summary = summarize({
+      ...input(records),
+      instances: ['node-a'],
+      jobsSince: new Map([['tick', Date.parse('2026-03-01T12:00:00Z')]]),
+      promotions: [{ workerId: 'node-a', epoch: 1, at: Date.parse(records.at(-1)!.slot!) - 1 }],
+      startedAt: Date.parse('2026-03-01T12:00:00Z'),
+      endedAt: clock.now(),
+    });
+    expect(summary.jobs.tick!.runs).toBe(cli.runs.filter((run) => run.status !== 'skipped').length);
+    expect(summary.runsPerInstance['node-a']).toBe(summary.jobs.tick!.runs);
   });
 });

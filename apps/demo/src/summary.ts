@@ -1,8 +1,8 @@
+import { clockTime, clockTimeMs } from '@s3-scheduler/cli/view';
 import { parseCron } from '@s3-scheduler/cron';
-import type { HistoryStore, RunRecord } from '@s3-scheduler/history';
+import type { ClusterReadModel, HistoryEntry } from '@s3-scheduler/plugin';
 import type { Execution } from './executions.js';
 import type { MissedReport, Promotion } from './model.js';
-import { clockTime, clockTimeMs } from './time-format.js';
 
 /**
  * Slots this close to the end are not required to have run yet: the timer wakes a few
@@ -27,8 +27,8 @@ export interface SummaryInput {
   jobsSince: ReadonlyMap<string, number>;
   /** Whether the job was added while running (its window starts a little later). */
   addedJobs: ReadonlySet<string>;
-  /** Every stored run of every job, as read back from the history. */
-  records: readonly RunRecord[];
+  /** Every stored run of every job, as read back through the cluster read model. */
+  records: readonly HistoryEntry[];
   /** Execution markers from the store, plus the in-process tally. */
   executions: readonly Execution[];
   promotions: readonly Promotion[];
@@ -98,18 +98,27 @@ export interface Summary {
   ok: boolean;
 }
 
-/** Every run of every job, newest first per job, paged through with the history's cursors. */
-export async function readAllRuns(history: HistoryStore, jobs: readonly string[]): Promise<RunRecord[]> {
-  const records: RunRecord[] = [];
+/**
+ * Every run of every job, newest first per job, paged through with the cursors of the cluster
+ * read model (`s3-scheduler history` reads the same pages): no key of the layout is known here.
+ */
+export async function readAllRuns(model: ClusterReadModel, jobs: readonly string[]): Promise<HistoryEntry[]> {
+  const records: HistoryEntry[] = [];
   for (const job of jobs) {
     let cursor: string | undefined;
     do {
-      const page = await history.query(job, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      const page = await model.runs(job, { limit: 1000, ...(cursor ? { cursor } : {}) });
       records.push(...page.runs);
       cursor = page.cursor;
     } while (cursor);
   }
   return records;
+}
+
+/** Runs newest first, by slot (or start time for a manual run), as the live view lists them. */
+export function newestFirst(runs: readonly HistoryEntry[]): HistoryEntry[] {
+  const time = (run: HistoryEntry) => Date.parse(run.slot ?? run.startTime);
+  return [...runs].sort((a, b) => time(b) - time(a));
 }
 
 /**
@@ -139,7 +148,7 @@ export function summarize(input: SummaryInput): Summary {
   let executionsWithoutRecord = 0;
 
   for (const [name, definition] of Object.entries(input.jobs)) {
-    const records = input.records.filter((record) => record.job === name);
+    const records = input.records.filter((record) => record.jobName === name);
     const summary: JobSummary = {
       schedule: definition.schedule,
       catchUp: definition.catchUp ?? 'latest',
@@ -163,7 +172,7 @@ export function summarize(input: SummaryInput): Summary {
       ...reports.filter((report) => report.count > 1).map((report) => Date.parse(report.slot)),
     );
     jobs[name] = summary;
-    const bySlot = new Map<number, RunRecord>();
+    const bySlot = new Map<number, HistoryEntry>();
     for (const record of records) {
       summary.byStatus[record.status] = (summary.byStatus[record.status] ?? 0) + 1;
       if (record.status !== 'skipped') {
@@ -178,13 +187,13 @@ export function summarize(input: SummaryInput): Summary {
     // Duplicates: distinct run ids per slot, from the record and from the actions themselves.
     const runIds = new Map<number, Set<string>>();
     for (const [slot, record] of bySlot) {
-      if (record.status !== 'skipped') runIds.set(slot, new Set([record.runId]));
+      if (record.status !== 'skipped') runIds.set(slot, new Set([record.id]));
     }
     for (const execution of input.executions) {
       if (execution.job !== name || execution.slot === null) continue;
       const slot = Date.parse(execution.slot);
       const recorded = bySlot.get(slot);
-      if (!recorded || recorded.runId !== execution.runId) executionsWithoutRecord++;
+      if (!recorded || recorded.id !== execution.runId) executionsWithoutRecord++;
       const ids = runIds.get(slot) ?? new Set<string>();
       ids.add(execution.runId);
       runIds.set(slot, ids);
@@ -206,7 +215,7 @@ export function summarize(input: SummaryInput): Summary {
     summary.expectedSlots = expected.length;
     let gap: number[] = [];
     const allDownAt = input.allDownAt ?? Infinity;
-    const closeGap = (next: RunRecord | undefined) => {
+    const closeGap = (next: HistoryEntry | undefined) => {
       const superseded = summary.catchUp === 'latest' && next?.trigger === 'catch-up';
       for (const slot of gap) {
         const list =

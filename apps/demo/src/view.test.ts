@@ -1,7 +1,11 @@
-import type { RunRecord } from '@s3-scheduler/history';
+import { type FrameRun, renderFrame as renderClusterFrame } from '@s3-scheduler/cli/view';
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterSnapshot } from './model.js';
-import { KEY_BAR, renderFrame, truncate, type ViewState } from './view.js';
+import { demoFrame, KEY_BAR, type ViewState } from './view.js';
+
+/** The demo's state drawn by the live view it shares with `s3-scheduler watch`. */
+const renderFrame = (state: ViewState, colours: boolean, width?: number, height?: number) =>
+  renderClusterFrame(demoFrame(state), colours, width, height);
 
 const T = Date.parse('2026-03-01T12:00:00Z');
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
@@ -31,23 +35,18 @@ function snapshot(killed = 1): ClusterSnapshot {
   };
 }
 
-function runs(count: number): RunRecord[] {
+function runs(count: number): FrameRun[] {
   return Array.from({ length: count }, (_, i) => ({
-    key: `k${i}`,
-    job: 'rebuild_search_index',
+    jobName: 'rebuild_search_index',
     slot: new Date(T - i * 5000).toISOString(),
-    runId: `r${i}`,
+    id: `r${i}`,
     status: 'abandoned',
     trigger: 'catch-up',
     epoch: 12,
     workerId: 'node-a',
     attempts: 1,
-    startedAt: new Date(T - i * 5000).toISOString(),
-    finishedAt: null,
-    durationMs: 3400,
-    result: null,
-    error: null,
-    updatedAt: new Date(T).toISOString(),
+    startTime: new Date(T - i * 5000).toISOString(),
+    duration: 3400,
   }));
 }
 
@@ -118,15 +117,5 @@ describe('renderFrame', () => {
   it('says when no instance is alive', () => {
     const frame = renderFrame(state({ snapshot: snapshot(3) }), false, 80, 24).map(visible);
     expect(frame.find((line) => line.startsWith('LEADER'))).toMatch(/no instance is alive/);
-  });
-});
-
-describe('truncate', () => {
-  it('cuts to width − 1 visible characters with an ellipsis, keeping colours closed', () => {
-    expect(truncate('abcdef', 5)).toBe('abc…');
-    expect(truncate('abcd', 5)).toBe('abcd');
-    const cut = truncate('\x1b[31mabcdef\x1b[0m', 5);
-    expect(visible(cut)).toBe('abc…');
-    expect(cut.endsWith('\x1b[0m')).toBe(true);
   });
 });

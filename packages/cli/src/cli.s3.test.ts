@@ -90,6 +90,18 @@ describe.runIf(backend)('s3-scheduler bin against real S3 while a cluster runs',
       'completed',
     );
 
+    // watch, not a TTY: one plain snapshot of the same cluster.
+    const watched = await bin('watch', '--once');
+    expect(watched.code).toBe(EXIT_CODES.OK);
+    const frame = watched.stdout.trimEnd().split('\n');
+    expect(frame.length).toBeLessThanOrEqual(24);
+    expect(frame.find((line) => line.startsWith('LEADER'))).toContain(
+      `${leader.workerId} leads, epoch ${leader.getEpoch()}`,
+    );
+    expect(frame.some((line) => line.startsWith('  nightly') && line.includes('Europe/Paris'))).toBe(true);
+    expect(frame.some((line) => line.includes('minutely') && line.includes('completed'))).toBe(true);
+    expect(watched.stdout).not.toContain('\x1b[');
+
     expect((await bin('pause', 'minutely', '--note', 'from the bin')).code).toBe(EXIT_CODES.OK);
     await cluster.until(() => cluster.plugins.every((plugin) => plugin.getJobStatus('minutely')!.paused));
     const ran = cluster.executions.length;

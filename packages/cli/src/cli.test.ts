@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { MINUTE, START, TestCluster } from './test-support/cluster.js';
+import { visible } from './view/frame.js';
 
 let cluster: TestCluster | undefined;
 
@@ -137,6 +138,20 @@ describe('s3-scheduler (command layer, embedded store)', () => {
     const again = await c.cli('backfill', 'minutely', '--from', from, '--to', to, '--json');
     expect(again.json.request.backfill.ran).toBe(0);
     expect((await c.cli('backfill', 'minutely', '--from', to, '--to', from)).code).toBe(EXIT_CODES.USAGE);
+    // A manual-only job: refused from the catalog, nothing written for the leader.
+    const requests = new PrefixedStore(c.bucket, 'plugin=scheduler/');
+    const before = (await requests.list('requests/')).objects.length;
+    const manual = await c.cli('backfill', 'adhoc', '--from', from, '--to', to);
+    expect(manual.code).toBe(EXIT_CODES.USAGE);
+    expect(manual.stderr).toContain(
+      'Cannot backfill adhoc: it has no cron schedule (manual only) [INVALID_OPTION]',
+    );
+    expect(manual.stderr).toContain('s3-scheduler trigger adhoc');
+    const manualJson = await c.cli('backfill', 'adhoc', '--from', from, '--to', to, '--json');
+    expect(manualJson.code).toBe(EXIT_CODES.USAGE);
+    expect(manualJson.json.error).toMatchObject({ code: 'INVALID_OPTION', metadata: { jobName: 'adhoc' } });
+    expect((await requests.list('requests/')).objects).toHaveLength(before);
+    expect(c.executions.filter((run) => run.job === 'adhoc')).toHaveLength(0);
   });
 
   it('with no instance alive, trigger says so; the request survives and the next leader serves it', async () => {
@@ -209,6 +224,100 @@ describe('s3-scheduler (command layer, embedded store)', () => {
   });
 });
 
+describe('watch: the live view, from the bucket', () => {
+  it('not a TTY: --once prints one plain 80×24 snapshot of the cluster', async () => {
+    const c = await started(3);
+    await c.advance(2 * MINUTE);
+    const leader = c.leader()!;
+    const { code, stdout } = await c.cli('watch', '--once');
+    expect(code).toBe(EXIT_CODES.OK);
+    expect(stdout).not.toContain('\x1b[');
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
+    expect(lines[0]).toMatch(/^s3-scheduler watch {3}\d\d:\d\d:\d\d UTC · 0s$/);
+    expect(lines.find((line) => line.startsWith('LEADER'))).toContain(
+      `${leader.workerId} leads, epoch ${leader.getEpoch()}`,
+    );
+    for (const id of ['worker-0', 'worker-1', 'worker-2'])
+      expect(lines.some((line) => line.startsWith(`  ${id}`))).toBe(true);
+    const nightly = lines.find((line) => line.startsWith('  nightly'))!;
+    expect(nightly).toContain('Europe/Paris');
+    expect(nightly).toContain(leader.getJobStatus('nightly')!.nextRun!.slice(11, 19));
+    expect(lines.some((line) => line.includes('minutely') && line.includes('completed'))).toBe(true);
+    expect(lines.some((line) => line.includes(`watching: ${leader.workerId} leads`))).toBe(true);
+    // Two refreshes: two snapshots, a blank line after each.
+    const twice = await c.cli('watch', '--iterations', '2', '--interval', '1');
+    expect(twice.stdout.split('\n\n').filter((frame) => frame.startsWith('s3-scheduler watch'))).toHaveLength(
+      2,
+    );
+  });
+
+  it('a TTY: the frame is redrawn in place within the terminal, the screen given back on Ctrl-C', async () => {
+    const c = await started(2);
+    await c.advance(MINUTE);
+    const controller = new AbortController();
+    const writes: string[] = [];
+    let frames = 0;
+    const exit = runCli(['--key-prefix', 'plugin=scheduler/', 'watch', '--interval', '1'], {
+      stdout: {
+        isTTY: true,
+        columns: 80,
+        rows: 24,
+        write: (text: string) => {
+          writes.push(text);
+          if (text.startsWith('\x1b[H')) frames++;
+        },
+      },
+      stderr: { write: () => undefined },
+      env: {},
+      store: c.bucket,
+      clock: c.clock,
+      signal: controller.signal,
+    });
+    await c.until(() => frames >= 2);
+    const leader = c.leader()!;
+    const epoch = leader.getEpoch();
+    await c.stop([leader]); // a graceful hand-over, seen by the next refreshes
+    await c.until(() => writes.some((text) => text.includes('(was ')));
+    controller.abort(); // what Ctrl-C does in the bin
+    expect(await exit).toBe(EXIT_CODES.OK);
+    expect(writes[0]).toBe('\x1b[?1049h\x1b[?25l'); // the alternate screen, no cursor
+    const redraws = writes.filter((text) => text.startsWith('\x1b[H'));
+    for (const redraw of redraws) {
+      const lines = redraw.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(24);
+      for (const line of lines) expect(visible(line).length).toBeLessThanOrEqual(79);
+    }
+    const last = visible(redraws.at(-1)!);
+    expect(last).toContain(`(was ${leader.workerId}, epoch ${epoch})`);
+    // The screen and cursor are given back, and the last picture stays above the prompt.
+    const end = writes.indexOf('\x1b[?25h\x1b[?1049l');
+    expect(end).toBe(writes.length - 2);
+    expect(writes.at(-1)).toContain('s3-scheduler watch');
+  });
+});
+
+describe('watch on a TTY with NO_COLOR', () => {
+  it('redraws in place without a colour code', async () => {
+    const c = await started(1);
+    let output = '';
+    const code = await runCli(['--key-prefix', 'plugin=scheduler/', 'watch', '--once'], {
+      stdout: { isTTY: true, columns: 100, rows: 30, write: (text: string) => (output += text) },
+      stderr: { write: () => undefined },
+      env: { NO_COLOR: '1' },
+      store: c.bucket,
+      clock: c.clock,
+    });
+    expect(code).toBe(EXIT_CODES.OK);
+    expect(output).toContain('\x1b[H'); // drawn in place
+    expect(output).toContain('LEADER  worker-0 leads');
+    // Cursor and screen codes only: no SGR (colour, bold) code at all.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI colour codes
+    expect(output).not.toMatch(/\x1b\[[0-9;]*m/);
+  });
+});
+
 describe('dashboard', () => {
   it('serves the cluster read-only until the signal ends it', async () => {
     const c = await started(2);
@@ -268,10 +377,13 @@ describe('request costs of each command (CountingStore)', () => {
     await measure('history', 'minutely', '--limit', '20', '--status', 'completed');
     await measure('pause', 'minutely');
     await measure('resume', 'minutely');
+    await measure('watch', '--once');
     console.log(`CLI request costs (3 jobs, 2 workers, 30 min of history): ${JSON.stringify(costs)}`);
     // 1 lease + 1 workers list + 1 catalog + 1 jobs list + 1 active list + 3 jobs × (1 list + ≤ 2 gets).
     expect(costs.status).toBeLessThanOrEqual(14);
     expect(costs['history minutely --limit 20']).toBeLessThanOrEqual(3 + 21);
+    // status reading the 4 newest runs of each shown job (the view's latest runs).
+    expect(costs['watch --once']).toBeLessThanOrEqual(5 + 3 * (1 + 4));
   });
 });
 

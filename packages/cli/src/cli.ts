@@ -3,6 +3,7 @@ import { type Clock, isSchedulerError, SchedulerError, systemClock } from '@s3-s
 import { runDashboardCommand } from '@s3-scheduler/dashboard';
 import {
   ClusterReadModel,
+  type ClusterStatus,
   deleteRequest,
   type OperatorRequest,
   readRequest,
@@ -14,10 +15,13 @@ import { createSpinner } from 'nanospinner';
 import pc from 'picocolors';
 import { EXIT_CODES, type ExitCode, exitCodeOf } from './exit-codes.js';
 import { msText, Renderer } from './render.js';
+import { ansi, type FrameEvent, renderFrame } from './view/frame.js';
+import { statusEvents, statusFrame } from './view/status-frame.js';
 
 /** Where the CLI writes and what it reads from its environment; tests pass their own. */
 export interface CliIo {
-  stdout: { write(text: string): unknown; isTTY?: boolean };
+  /** `columns` and `rows` size `watch`'s frame on a TTY (default 80×24). */
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
   stderr: { write(text: string): unknown; isTTY?: boolean };
   env: Record<string, string | undefined>;
   /** Use this store instead of opening `--store` (in-process use, tests with a memory store). */
@@ -281,32 +285,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   program
     .command('watch')
-    .description('a live view of the cluster, refreshed until Ctrl-C')
+    .description(
+      "the demo's live view of the cluster, from the bucket, redrawn until Ctrl-C (plain snapshots when not a TTY)",
+    )
     .addOption(
       new Option('--interval <seconds>', 'seconds between refreshes').default(2).argParser(positiveInt),
     )
-    .addOption(new Option('--jobs <n>', 'how many jobs to show').default(20).argParser(positiveInt))
+    .addOption(
+      new Option('--jobs <n>', 'how many jobs to read (those due soonest; as many as fit are shown)')
+        .default(20)
+        .argParser(positiveInt),
+    )
     .addOption(new Option('--iterations <n>', 'stop after this many refreshes').argParser(positiveInt))
+    .option('--once', 'one snapshot, then exit (same as --iterations 1)')
     .action(
-      action(async (options: { interval: number; jobs: number; iterations?: number }, command: Command) => {
-        const g = globals(command);
-        const m = await model(g, false);
-        const renderer = new Renderer(colorsFor(g));
-        const tty = io.stdout.isTTY === true && !g.json;
-        for (let round = 1; !io.signal?.aborted; round++) {
-          const status = await m.status({ jobLimit: options.jobs });
-          if (g.json) io.stdout.write(`${JSON.stringify(status)}\n`);
-          else {
-            const header = `s3-scheduler watch — ${new Date(clock.now()).toISOString()} — every ${options.interval}s, Ctrl-C to quit`;
-            io.stdout.write(
-              `${tty ? '\x1b[H\x1b[2J' : ''}${header}\n\n${renderer.status(status, clock.now())}\n`,
-            );
-          }
-          if (options.iterations !== undefined && round >= options.iterations) break;
-          await clock.sleep(options.interval * 1000, io.signal).catch(() => undefined);
-        }
-        return undefined;
-      }),
+      action(
+        async (
+          options: { interval: number; jobs: number; iterations?: number; once?: boolean },
+          command: Command,
+        ) => {
+          const g = globals(command);
+          const m = await model(g, false);
+          return watch(m, g, { ...options, iterations: options.once ? 1 : options.iterations });
+        },
+      ),
     );
 
   program
@@ -350,13 +352,107 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       ),
     );
 
+  /**
+   * The live view, from the bucket. On a TTY: the frame redrawn in place on the alternate screen,
+   * sized to the terminal, the last frame left on the main screen at the end. Not a TTY: each
+   * refresh prints the frame as plain text (`$COLUMNS`×`$LINES`, default 80×24), then a blank
+   * line. `--json`: one `status` JSON line per refresh. Ends at `iterations` or on the signal.
+   */
+  async function watch(
+    m: ClusterReadModel,
+    g: GlobalOptions,
+    options: { interval: number; jobs: number; iterations?: number | undefined },
+  ): Promise<undefined> {
+    const tty = io.stdout.isTTY === true && !g.json;
+    const colours = colorsFor(g).isColorSupported;
+    const startedAt = clock.now();
+    const settings = [`store ${m.store.description} · every ${options.interval}s`];
+    const events: FrameEvent[] = [];
+    // Ctrl-C ends a read that hangs (an unreachable store) as well as a wait.
+    const aborted = new Promise<undefined>((resolve) => {
+      io.signal?.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+    // A terminal that reports no size (0, as some pseudo-terminals do) is taken as 80×24.
+    const size = () => ({
+      width: (tty && io.stdout.columns) || Number(io.env.COLUMNS) || 80,
+      height: (tty && io.stdout.rows) || Number(io.env.LINES) || 24,
+    });
+    let last: ClusterStatus | undefined;
+    let readError = '';
+    const frameOf = (status: ClusterStatus, colour: boolean, keys = tty) => {
+      const { width, height } = size();
+      return renderFrame(
+        statusFrame(status, {
+          title: 's3-scheduler watch',
+          settings,
+          startedAt,
+          events,
+          maxRuns: 12,
+          keys: keys ? `Ctrl-C quit · refresh every ${options.interval}s` : undefined,
+          status: readError || undefined,
+        }),
+        colour,
+        width,
+        height,
+      );
+    };
+    let screen = false;
+    try {
+      for (let round = 1; !io.signal?.aborted; round++) {
+        // The first read's error ends the command (a wrong store); later ones show and retry.
+        const read = m.status({ jobLimit: options.jobs, runsPerJob: 4 }).then(
+          (status) => status,
+          (error: unknown) => {
+            if (last === undefined) throw error;
+            readError = `read failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
+            return last;
+          },
+        );
+        const status = await Promise.race([read, aborted]);
+        if (status === undefined) break;
+        if (status !== last) {
+          readError = '';
+          events.push(...statusEvents(last, status));
+          events.splice(0, Math.max(0, events.length - 100));
+          last = status;
+        }
+        if (g.json) io.stdout.write(`${JSON.stringify(status)}\n`);
+        else if (tty) {
+          if (!screen) io.stdout.write(ansi.altScreen + ansi.hideCursor);
+          screen = true;
+          const lines = frameOf(status, colours).map((line) => line + ansi.clearLine);
+          io.stdout.write(`${ansi.home}${lines.join('\n')}${ansi.clearBelow}`);
+        } else io.stdout.write(`${frameOf(status, false).join('\n')}\n\n`);
+        if (options.iterations !== undefined && round >= options.iterations) break;
+        await clock.sleep(options.interval * 1000, io.signal).catch(() => undefined);
+      }
+    } finally {
+      if (screen) {
+        io.stdout.write(ansi.showCursor + ansi.mainScreen);
+        // The last picture stays readable above the prompt.
+        if (last) io.stdout.write(`${frameOf(last, colours, false).join('\n')}\n`);
+      }
+    }
+    return undefined;
+  }
+
   async function request(
     g: GlobalOptions,
     input: { kind: 'trigger' | 'backfill'; job: string; from?: string; to?: string },
     options: { wait: boolean; timeout: number },
   ): Promise<ExitCode> {
     const m = await model(g, true);
-    const [{ alive }] = await Promise.all([m.leadership(), m.job(input.job)]);
+    const [{ alive }, job] = await Promise.all([m.leadership(), m.job(input.job)]);
+    // A manual-only job has no slots: refused here, from the catalog, before anything is written
+    // (the leader would refuse it too, but only once it serves the request).
+    if (input.kind === 'backfill' && job.definition !== null && job.definition.schedule === null) {
+      throw new SchedulerError(`Cannot backfill ${input.job}: it has no cron schedule (manual only)`, {
+        code: 'INVALID_OPTION',
+        operation: 'backfill',
+        metadata: { jobName: input.job, schedule: null },
+        suggestion: `A manual-only job has no slots to backfill; run it now with \`s3-scheduler trigger ${input.job}\`.`,
+      });
+    }
     const submitted = await submitRequest(
       m.store,
       { ...input, requestedBy: `cli@${hostname()}` },

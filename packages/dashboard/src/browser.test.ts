@@ -255,6 +255,10 @@ describe.skipIf(!AVAILABLE && !IN_CI)('dashboard in headless Chromium', () => {
     expect(await text(page, '#leader')).toBe('worker-1');
     expect(await text(page, '#epoch')).toBe('2');
     expect(await text(page, '#worker-count')).toBe('2');
+    // Its first read found worker-1 leading: that is where it starts, not a hand-over.
+    expect(await page.$$eval('#hand-overs tbody tr', (rows) => rows.map((row) => row.textContent))).toEqual([
+      'No hand-over since the dashboard started.',
+    ]);
     expect(await text(page, 'tr[data-job="cleanup"] .state')).toContain('Waiting for the storage migration');
     expect(await text(page, 'tr[data-job="minutely-sync"] .last-status')).toContain('completed');
     await page.click('tr[data-job="minutely-sync"] a');

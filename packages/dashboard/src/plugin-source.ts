@@ -1,7 +1,13 @@
 import { type Clock, runIdTime, SchedulerError, systemClock } from '@s3-scheduler/core';
 import type { HistoryEntry, SchedulerPlugin } from '@s3-scheduler/plugin';
 import { runView } from './run-view.js';
-import type { ClusterView, DashboardSource, HistoryPage, JobView, RunStatus } from './source.js';
+import {
+  type ClusterView,
+  type DashboardSource,
+  type HistoryPage,
+  type JobView,
+  jobFields,
+} from './source.js';
 
 /** Hand-overs kept in memory, newest first. */
 const MAX_HAND_OVERS = 20;
@@ -120,18 +126,10 @@ async function jobView(plugin: SchedulerPlugin, name: string): Promise<JobView> 
   const statistics = description.statistics;
   const finished = statistics.total - statistics.skipped;
   return {
-    name,
-    description: description.description,
-    schedule: description.schedule,
-    timezone: description.timezone,
-    enabled: description.enabled,
-    paused: description.paused,
-    pausedNote: description.pausedNote,
+    ...jobFields(description),
     // describe() lists the schedule's next slots even while paused; none of them would run.
     nextRuns: description.paused || !description.enabled ? [] : description.nextRuns.map((run) => run.slot),
-    lastRun: last
-      ? { runId: last.id, status: last.status as RunStatus, at: last.endTime ?? last.startTime }
-      : null,
+    lastRun: last ? { runId: last.id, status: last.status, at: last.endTime ?? last.startTime } : null,
     successRate: finished > 0 ? Math.round((statistics.completed / finished) * 1000) / 10 : null,
     totalRuns: statistics.total,
     running: description.running.map((run) => ({ runId: run.runId, workerId: run.workerId })),

@@ -1,7 +1,7 @@
 import { type Clock, SchedulerError, systemClock } from '@s3-scheduler/core';
 import { type ClusterReadModel, submitRequest } from '@s3-scheduler/plugin';
 import { runView } from './run-view.js';
-import type { ClusterView, DashboardSource, RunStatus } from './source.js';
+import { type ClusterView, type DashboardSource, jobFields, type RunStatus } from './source.js';
 
 const MAX_HAND_OVERS = 20;
 /** Runs searched for a run id when the caller gives no instant (one history page). */
@@ -15,11 +15,13 @@ const JOB_LIMIT = 1000;
  * joins the cluster. Pause and resume write the job documents as `pauseJob()`/`resumeJob()` do;
  * trigger and backfill leave an operator request (`requests/<id>.json`) that the leader serves at
  * its next heartbeat, since only the app has the jobs' code. Hand-overs are those seen by this
- * source (one per new epoch it observes).
+ * source: one per new epoch it reads after its first read (which only finds who leads).
  */
 export function readModelSource(model: ClusterReadModel, options: { clock?: Clock } = {}): DashboardSource {
   const clock = options.clock ?? systemClock;
   const handOvers: ClusterView['handOvers'] = [];
+  /** The last live leader read; `null` when the reads so far found none, `undefined` before the first. */
+  let seen: { workerId: string; epoch: number } | null | undefined;
 
   const known = async (job: string) => {
     await model.job(job); // JOB_NOT_FOUND naming the known jobs
@@ -42,15 +44,21 @@ export function readModelSource(model: ClusterReadModel, options: { clock?: Cloc
     async cluster() {
       const { leader, epoch, workers } = await model.leadership();
       const current = leader?.alive ? leader : null;
-      if (current && !handOvers.some((seen) => seen.epoch === current.epoch)) {
-        handOvers.unshift({
-          at: new Date(clock.now()).toISOString(),
-          workerId: current.workerId,
-          epoch: current.epoch,
-          previousWorkerId: handOvers[0]?.workerId ?? null,
-        });
-        handOvers.length = Math.min(handOvers.length, MAX_HAND_OVERS);
+      // The first read finds a leader in place: where the picture starts, not a hand-over. An
+      // epoch newer than the last leader read is one (its predecessor: that leader).
+      if (current && seen !== undefined && current.epoch > (seen?.epoch ?? 0)) {
+        if (!handOvers.some((handOver) => handOver.epoch === current.epoch)) {
+          handOvers.unshift({
+            at: new Date(clock.now()).toISOString(),
+            workerId: current.workerId,
+            epoch: current.epoch,
+            previousWorkerId: seen?.workerId ?? null,
+          });
+          handOvers.length = Math.min(handOvers.length, MAX_HAND_OVERS);
+        }
       }
+      if (current) seen = { workerId: current.workerId, epoch: current.epoch };
+      else seen ??= null;
       return {
         leader: current?.workerId ?? null,
         epoch,
@@ -73,14 +81,9 @@ export function readModelSource(model: ClusterReadModel, options: { clock?: Cloc
           const stats = statistics.get(job.name);
           const finished = stats ? stats.total - stats.skipped : 0;
           return {
-            name: job.name,
-            description: job.description,
-            schedule: job.schedule,
-            timezone: job.timezone,
-            enabled: job.enabled,
-            paused: job.paused,
-            pausedNote: job.pausedNote,
-            nextRuns: job.paused || !job.enabled ? [] : job.nextRuns.map((run) => run.slot),
+            ...jobFields(job),
+            // The read model lists no next run for a paused or disabled job.
+            nextRuns: job.nextRuns.map((run) => run.slot),
             lastRun: job.lastRun
               ? {
                   runId: job.lastRun.runId,

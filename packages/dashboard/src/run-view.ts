@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '@s3-scheduler/plugin';
-import type { RunStatus, RunView } from './source.js';
+import type { RunView } from './source.js';
 
 /** A stored run as the page shows it (both sources). */
 export function runView(entry: HistoryEntry): RunView {
@@ -8,7 +8,7 @@ export function runView(entry: HistoryEntry): RunView {
   return {
     runId: entry.id,
     job: entry.jobName,
-    status: entry.status as RunStatus,
+    status: entry.status,
     trigger: entry.trigger,
     slot: entry.slot,
     startedAt: entry.startTime,

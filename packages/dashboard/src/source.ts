@@ -1,3 +1,5 @@
+import type { HistoryEntry, JobView as PluginJobView } from '@s3-scheduler/plugin';
+
 /**
  * What the dashboard reads and asks: a small interface so it can sit on a running
  * `SchedulerPlugin` (`pluginSource`) today and on the bucket's read model (the CLI's) later,
@@ -25,14 +27,8 @@ export interface DashboardSource {
   backfill(job: string, range: { from: string; to: string }): Promise<ActionResult>;
 }
 
-export type RunStatus =
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'timeout'
-  | 'cancelled'
-  | 'abandoned'
-  | 'skipped';
+/** A run's status, as the plugin's history records it. */
+export type RunStatus = HistoryEntry['status'];
 
 export interface ClusterView {
   /** The leader's worker id, or `null` while nobody leads. */
@@ -49,15 +45,27 @@ export interface ClusterView {
   now: string;
 }
 
-export interface JobView {
-  name: string;
-  description: string;
-  /** Cron expression or preset; `null` for a job run only on demand. */
-  schedule: string | null;
-  timezone: string;
-  enabled: boolean;
-  paused: boolean;
-  pausedNote: string | null;
+/**
+ * The fields of a job the plugin's `JobView` (`ClusterReadModel`) already declares and projects:
+ * name, description, schedule (`null` for a job run only on demand), zone, enabled, pause and note.
+ */
+export type JobFields = Pick<
+  PluginJobView,
+  'name' | 'description' | 'schedule' | 'timezone' | 'enabled' | 'paused' | 'pausedNote'
+>;
+
+/** Those fields of a job, from the read model's view or `describe()` (which has them too). */
+export function jobFields(job: JobFields): JobFields {
+  const { name, description, schedule, timezone, enabled, paused, pausedNote } = job;
+  return { name, description, schedule, timezone, enabled, paused, pausedNote };
+}
+
+/**
+ * One job as the page shows it: the plugin's fields plus the dashboard's own (next slots as
+ * instants, last run, success rate, run count, where it runs; the handler adds the schedule in
+ * words).
+ */
+export interface JobView extends JobFields {
   /** The next slots, ISO, soonest first (empty when paused, disabled or unscheduled). */
   nextRuns: string[];
   /** The newest finished run; `at` is when it finished (or started, when that is unknown). */

@@ -1,19 +1,35 @@
-import { ManualClock } from '@s3-scheduler/core/testing';
+import type { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { GatedStore, RealStoreStepper, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SchedulerPlugin } from './scheduler-plugin.js';
-import { stopAll } from './test-support/stop-all.js';
+import type { SchedulerPlugin } from './scheduler-plugin.js';
+import { SharedBucket, type SharedBucketOptions } from './testing/index.js';
 
 const START = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;
-const plugins: SchedulerPlugin[] = [];
-/** The clock of the test running now: a leader's stop() hands over, which takes clock time. */
-let clockOfTest: ManualClock | undefined;
+/** The cluster of the test running now: stopped after it (a leader's stop() takes clock time). */
+let current: SharedBucket | undefined;
 
 afterEach(async () => {
-  await stopAll(plugins, clockOfTest);
+  await current?.stop();
+  current = undefined;
 });
+
+/** Instances on `bucket`, each seeing it through a `GatedStore` (to kill one). */
+function gatedCluster(options: SharedBucketOptions): {
+  cluster: SharedBucket;
+  gates: Map<string, GatedStore>;
+} {
+  const cluster = new SharedBucket({ start: START, ...options });
+  const gates = new Map<string, GatedStore>();
+  cluster.wrapStore = (store, workerId) => {
+    const gate = new GatedStore(store);
+    gates.set(workerId, gate);
+    return gate;
+  };
+  current = cluster;
+  return { cluster, gates };
+}
 
 interface Cluster {
   clock: ManualClock;
@@ -25,19 +41,10 @@ interface Cluster {
 
 /** Three instances with the same job set on one store, as three processes would be. */
 async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Promise<Cluster> {
-  const clock = new ManualClock({ now: START });
-  clockOfTest = clock;
   const executions = new Map<string, string[]>();
-  const instances: Cluster['instances'] = [];
-  for (let i = 0; i < size; i++) {
-    const store = new GatedStore(shared);
-    const plugin = new SchedulerPlugin({
-      store,
-      clock,
-      workerId: `worker-${i}`,
-      heartbeatInterval: 5_000,
-      coldStartObservationWindow: 10_000,
-      logger: null,
+  const { cluster, gates } = gatedCluster({
+    bucket: shared,
+    instance: () => ({
       jobs: {
         minutely: {
           schedule: '* * * * *',
@@ -47,11 +54,15 @@ async function startCluster(shared: ObjectStore, stepped: boolean, size = 3): Pr
           },
         },
       },
-    });
-    plugins.push(plugin);
-    instances.push({ plugin, store });
+    }),
+  });
+  const instances: Cluster['instances'] = [];
+  for (let i = 0; i < size; i++) {
+    const plugin = cluster.add(`worker-${i}`);
+    instances.push({ plugin, store: gates.get(`worker-${i}`)! });
   }
-  await Promise.all(instances.map(({ plugin }) => plugin.start()));
+  await cluster.start();
+  const { clock } = cluster;
   const time = new RealStoreStepper(clock, () => instances.map(({ store }) => store), 1000);
   const advance = (ms: number) => (stepped ? time.advance(ms) : clock.advance(ms));
   return { clock, advance, instances, executions };
@@ -83,7 +94,7 @@ async function runClusterScenario(
   const firstEpoch = first.plugin.getEpoch();
   // The leader dies without releasing anything: its requests hang from now on.
   first.store.kill();
-  plugins.splice(plugins.indexOf(first.plugin), 1); // a dead process is never stopped
+  current!.plugins.splice(current!.plugins.indexOf(first.plugin), 1); // a dead process is never stopped
   await advance(afterMinutes * MINUTE);
   const survivors = leaders(cluster).filter((instance) => instance !== first);
   expect(survivors).toHaveLength(1);
@@ -110,20 +121,18 @@ describe('three instances sharing one store', () => {
   });
 
   it('two instances that both believe they lead still run each slot once (slot claims)', async () => {
-    const clock = new ManualClock({ now: START });
-    clockOfTest = clock;
-    const shared = new MemoryStore();
     const runs: string[] = [];
-    for (const workerId of ['a', 'b']) {
-      const plugin = new SchedulerPlugin({
-        store: shared,
-        clock,
-        workerId,
+    current = new SharedBucket({
+      bucket: new MemoryStore(),
+      start: START,
+      instance: () => ({
         enableCoordinator: false,
-        logger: null,
         jobs: { tick: { schedule: '* * * * *', action: (_db, ctx) => void runs.push(ctx.slot!) } },
-      });
-      plugins.push(plugin);
+      }),
+    });
+    const { clock } = current;
+    for (const workerId of ['a', 'b']) {
+      const plugin = current.add(workerId);
       await plugin.start();
       expect(plugin.isLeader()).toBe(true);
     }
@@ -135,36 +144,31 @@ describe('three instances sharing one store', () => {
 
 describe('catch-up of a job that never ran', () => {
   it('a first slot that falls into a hand-over is caught up by the new leader', async () => {
-    const clock = new ManualClock({ now: START });
-    clockOfTest = clock;
-    const shared = new MemoryStore();
     const runs: string[] = [];
-    const stores = ['w0', 'w1'].map(() => new GatedStore(shared));
-    const [first, second] = ['w0', 'w1'].map((workerId, i) => {
-      const plugin = new SchedulerPlugin({
-        store: stores[i]!,
-        clock,
-        workerId,
+    const { cluster, gates } = gatedCluster({
+      bucket: new MemoryStore(),
+      instance: () => ({
         heartbeatInterval: 20_000,
         leaseDuration: 60_000, // the failover takes longer than a minute
-        skipColdStart: i === 0,
         coldStartObservationWindow: 1_000,
-        logger: null,
         jobs: {
           fresh: {
             schedule: '* * * * *',
             action: (_db, ctx) => void runs.push(`${ctx.workerId} ${ctx.slot}`),
           },
         },
-      });
-      return plugin;
-    }) as [SchedulerPlugin, SchedulerPlugin];
-    plugins.push(second);
+      }),
+    });
+    const { clock } = cluster;
+    const first = cluster.add('w0', { skipColdStart: true });
+    const second = cluster.add('w1');
+    const stores = [gates.get('w0'), gates.get('w1')];
     await first.start();
     await second.start();
     await clock.advance(10_000);
     expect(first.isLeader()).toBe(true);
     stores[0]!.kill(); // 00:00:40: the leader dies before the job ever ran
+    cluster.plugins.splice(cluster.plugins.indexOf(first), 1); // a dead process is never stopped
     await clock.advance(3 * MINUTE);
     expect(second.isLeader()).toBe(true);
     expect(runs).toEqual([

@@ -2,6 +2,7 @@ import type { Runtime } from '../runtime.js';
 import { fireTime, nextSlot } from '../schedule/slot-math.js';
 import type { JobDescription } from '../types.js';
 import { toHistoryEntry } from './history-entry.js';
+import { policiesOf } from './job-options.js';
 import type { JobState } from './job-state.js';
 import { withAliases } from './job-statistics.js';
 
@@ -43,16 +44,7 @@ export async function describeJob(
     paused: state.paused,
     pausedNote: state.document?.pausedNote ?? null,
     policies: {
-      overlap: def.overlap,
-      bufferLimit: def.bufferLimit,
-      catchUp: def.catchUp,
-      catchUpWindow: def.catchUpWindow,
-      recovery: def.recovery,
-      retries: def.retries,
-      timeout: def.timeout,
-      jitter: def.jitter,
-      pauseOnFailure: def.pauseOnFailure,
-      maxRuns: def.maxRuns,
+      ...policiesOf(def),
       startAt: def.startAt === null ? null : new Date(def.startAt).toISOString(),
       endAt: def.endAt === null ? null : new Date(def.endAt).toISOString(),
     },

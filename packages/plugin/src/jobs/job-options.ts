@@ -224,3 +224,37 @@ function checkInstantOption(value: unknown, where: Where, timezone: string): num
   if (zoned !== null && zoned >= 0 && zoned <= MAX_INSTANT_MS) return zoned;
   return checkInstant(value, where);
 }
+
+/** A job's run policies, as `describe()` reports them and the job catalog publishes them. */
+export type JobPolicies = Pick<
+  NormalizedJob,
+  | 'overlap'
+  | 'bufferLimit'
+  | 'catchUp'
+  | 'catchUpWindow'
+  | 'recovery'
+  | 'retries'
+  | 'timeout'
+  | 'jitter'
+  | 'pauseOnFailure'
+  | 'maxRuns'
+>;
+
+/**
+ * The run policies of a normalized job (durations in ms, 0 = none where the option says so): one
+ * list for `describe()` and the catalog, so a new policy shows in both.
+ */
+export function policiesOf(def: NormalizedJob): JobPolicies {
+  return {
+    overlap: def.overlap,
+    bufferLimit: def.bufferLimit,
+    catchUp: def.catchUp,
+    catchUpWindow: def.catchUpWindow,
+    recovery: def.recovery,
+    retries: def.retries,
+    timeout: def.timeout,
+    jitter: def.jitter,
+    pauseOnFailure: def.pauseOnFailure,
+    maxRuns: def.maxRuns,
+  };
+}

@@ -1,14 +1,15 @@
 import { type DstPolicy, parseCron } from '@s3-scheduler/cron';
 import type { ObjectStore } from '@s3-scheduler/storage';
+import { type JobPolicies, policiesOf } from '../jobs/job-options.js';
 import { DEFAULT_LAYOUT } from '../layout.js';
 import { fireTime, nextSlot } from '../schedule/slot-math.js';
-import type { NormalizedJob, OverlapPolicy } from '../types.js';
+import type { NormalizedJob } from '../types.js';
 
 /**
  * One job as the leader publishes it: the effective definition (code plus stored overrides),
  * everything but the action, which is code. The read model computes next runs from it.
  */
-export interface CatalogJob {
+export interface CatalogJob extends JobPolicies {
   name: string;
   description: string;
   schedule: string | null;
@@ -17,19 +18,6 @@ export interface CatalogJob {
   enabled: boolean;
   paused: boolean;
   pausedNote: string | null;
-  overlap: OverlapPolicy;
-  bufferLimit: number;
-  catchUp: 'latest' | 'all' | 'none';
-  /** ms */
-  catchUpWindow: number;
-  recovery: 'abandon' | 'rerun';
-  retries: number;
-  /** ms; 0 = none */
-  timeout: number;
-  /** ms */
-  jitter: number;
-  pauseOnFailure: number;
-  maxRuns: number;
   runOnStart: boolean;
   /** ms since epoch, or `null` */
   startAt: number | null;
@@ -65,16 +53,7 @@ export function toCatalogJob(state: PublishedJobState): CatalogJob {
     enabled: def.enabled,
     paused: state.paused,
     pausedNote: state.document?.pausedNote ?? null,
-    overlap: def.overlap,
-    bufferLimit: def.bufferLimit,
-    catchUp: def.catchUp,
-    catchUpWindow: def.catchUpWindow,
-    recovery: def.recovery,
-    retries: def.retries,
-    timeout: def.timeout,
-    jitter: def.jitter,
-    pauseOnFailure: def.pauseOnFailure,
-    maxRuns: def.maxRuns,
+    ...policiesOf(def),
     runOnStart: def.runOnStart,
     startAt: def.startAt,
     endAt: def.endAt,

@@ -94,6 +94,8 @@ export interface ClusterStatus {
   jobs: JobStatusView[];
   /** Runs started away from the leader (`runJob`, backfill on followers), from `active/` markers. */
   activeElsewhere: Array<{ job: string; runId: string; workerId: string }>;
+  /** The runs read for the shown jobs (`runsPerJob` newest of each), newest first (slot, else start). */
+  recentRuns: HistoryEntry[];
 }
 
 export interface JobDescriptionView extends JobView {
@@ -284,11 +286,12 @@ export class ClusterReadModel {
   /**
    * Leader, workers, and the `jobLimit` jobs due soonest with their last status and running runs.
    * Costs `leadership()` + `jobs()` + 1 list (`active/`) + per shown job 1 list and at most 2 gets
-   * (its two newest runs): with 1,000 jobs and the default `jobLimit` 20, about 65 requests
-   * whatever the amount of history.
+   * (its two newest runs; `runsPerJob` of them when more are asked for): with 1,000 jobs and the
+   * default `jobLimit` 20, about 65 requests whatever the amount of history.
    */
-  async status(options: { jobLimit?: number } = {}): Promise<ClusterStatus> {
+  async status(options: { jobLimit?: number; runsPerJob?: number } = {}): Promise<ClusterStatus> {
     const jobLimit = options.jobLimit ?? 20;
+    const runsPerJob = Math.min(1000, Math.max(2, options.runsPerJob ?? 2));
     const [leadership, { jobs, catalogPublishedAt }, active] = await Promise.all([
       this.leadership(),
       this.jobs(),
@@ -300,11 +303,13 @@ export class ClusterReadModel {
       .sort((a, b) => order(a) - order(b) || (a.name < b.name ? -1 : 1))
       .slice(0, jobLimit);
     const detailed: JobStatusView[] = shown.map((job) => ({ ...job, lastRun: null, running: [] }));
+    const read: RunRecord[] = [];
     await runWithConcurrency(
       detailed.map((job) => async () => {
-        const page = await this.history.query(job.name, { limit: 2 });
+        const page = await this.history.query(job.name, { limit: runsPerJob });
         job.lastRun = lastRunOf(page.runs);
         job.running = page.runs.filter((run) => run.status === 'running').map(runningOf);
+        read.push(...page.runs);
       }),
       READ_CONCURRENCY,
     );
@@ -315,7 +320,30 @@ export class ClusterReadModel {
       totalJobs: jobs.length,
       jobs: detailed,
       activeElsewhere: active,
+      recentRuns: newestFirst(read).map(toHistoryEntry),
     };
+  }
+
+  /**
+   * The newest runs of the named jobs, newest first (by slot, else start time): `perJob` (1–1,000,
+   * default 10) of each, at most `limit` in all (default every one read). Costs per job 1 list +
+   * ≤ `perJob` gets, whatever the amount of history.
+   */
+  async recentRuns(
+    names: readonly string[],
+    options: { perJob?: number; limit?: number } = {},
+  ): Promise<HistoryEntry[]> {
+    const perJob = Math.min(1000, Math.max(1, options.perJob ?? 10));
+    const read: RunRecord[] = [];
+    await runWithConcurrency(
+      names.map((name) => async () => {
+        read.push(...(await this.history.query(name, { limit: perJob })).runs);
+      }),
+      READ_CONCURRENCY,
+    );
+    return newestFirst(read)
+      .slice(0, options.limit ?? read.length)
+      .map(toHistoryEntry);
   }
 
   /**
@@ -407,6 +435,11 @@ function view(job: CatalogJob, now: number, count: number): JobView {
     nextRuns: nextRunsOf(job, now, count),
     definition: job,
   };
+}
+
+function newestFirst(runs: readonly RunRecord[]): RunRecord[] {
+  const time = (run: RunRecord) => Date.parse(run.slot ?? run.startedAt);
+  return [...runs].sort((a, b) => time(b) - time(a));
 }
 
 function lastRunOf(runs: readonly RunRecord[]): JobStatusView['lastRun'] {

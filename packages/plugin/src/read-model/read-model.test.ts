@@ -1,34 +1,24 @@
-import { ManualClock } from '@s3-scheduler/core/testing';
-import { MemoryStore } from '@s3-scheduler/storage';
 import { CountingStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRequest, submitRequest } from '../requests/request-record.js';
-import { SchedulerPlugin } from '../scheduler-plugin.js';
-import { stopAll } from '../test-support/stop-all.js';
+import { SharedBucket } from '../testing/index.js';
 import { ClusterReadModel } from './cluster-read-model.js';
 
 const START = Date.parse('2026-03-01T00:00:30Z');
 const MINUTE = 60_000;
-const plugins: SchedulerPlugin[] = [];
-let clockOfTest: ManualClock | undefined;
+/** The cluster of the test running now, stopped after it. */
+let current: SharedBucket | undefined;
 
 afterEach(async () => {
-  await stopAll(plugins, clockOfTest);
+  await current?.stop();
+  current = undefined;
 });
 
 function cluster(size: number, ids = ['worker-0', 'worker-1', 'worker-2']) {
-  const clock = new ManualClock({ now: START });
-  clockOfTest = clock;
-  const bucket = new MemoryStore({ clock });
   const executions: Array<{ job: string; slot: string | null; trigger: string; workerId: string }> = [];
-  const make = (workerId: string) => {
-    const plugin = new SchedulerPlugin({
-      store: bucket,
-      clock,
-      workerId,
-      heartbeatInterval: 5_000,
-      coldStartObservationWindow: 10_000,
-      logger: null,
+  const shared = new SharedBucket({
+    start: START,
+    instance: () => ({
       jobs: {
         minutely: {
           schedule: '* * * * *',
@@ -44,33 +34,21 @@ function cluster(size: number, ids = ['worker-0', 'worker-1', 'worker-2']) {
         },
         'manual only': { schedule: null, action: () => 'done' },
       },
-    });
-    plugins.push(plugin);
-    return plugin;
-  };
+    }),
+  });
+  current = shared;
+  const make = (workerId: string) => shared.add(workerId);
   const instances = ids.slice(0, size).map(make);
+  const { clock, bucket } = shared;
   const model = new ClusterReadModel(bucket, { keyPrefix: 'plugin=scheduler/', clock });
-  return { clock, bucket, instances, executions, model, make };
-}
-
-/** Moves time in 1 s steps until `done()`, at most `limitMs`. */
-async function until(
-  clock: ManualClock,
-  done: () => boolean | Promise<boolean>,
-  limitMs = 120_000,
-): Promise<void> {
-  for (let waited = 0; waited <= limitMs; waited += 1_000) {
-    if (await done()) return;
-    await clock.advance(1_000);
-  }
-  throw new Error(`not done within ${limitMs} ms of simulated time`);
+  return { clock, bucket, instances, executions, model, make, shared };
 }
 
 describe('ClusterReadModel', () => {
   it('status agrees with the running cluster: leader, epoch, workers, jobs, next runs, last status', async () => {
     const { clock, instances, model } = cluster(3);
     await Promise.all(instances.map((plugin) => plugin.start()));
-    await until(clock, () => instances.some((plugin) => plugin.isLeader()));
+    await current!.until(() => instances.some((plugin) => plugin.isLeader()));
     await clock.advance(2 * MINUTE);
     const leader = instances.find((plugin) => plugin.isLeader())!;
     const status = await model.status();
@@ -90,20 +68,34 @@ describe('ClusterReadModel', () => {
     expect(minutely.nextRuns[0]?.fireAt).toBe(leader.getJobStatus('minutely')!.nextRun);
     expect(minutely.lastRun?.status).toBe('completed');
     expect(status.jobs.find((job) => job.name === 'manual only')?.nextRuns).toEqual([]);
+    // The runs status read, newest first: what `watch` and the demo list as the latest runs.
+    const history = (await leader.getJobHistory('minutely', { limit: 4 })).map((run) => run.id);
+    expect(status.recentRuns.map((run) => run.id)).toEqual(history.slice(0, 2));
+    const more = await model.status({ runsPerJob: 4 });
+    expect(more.recentRuns.map((run) => run.id)).toEqual(history);
+    const recent = await model.recentRuns(['minutely', 'manual only'], { perJob: 3, limit: 2 });
+    expect(recent.map((run) => run.id)).toEqual(history.slice(0, 2));
+    // describe()'s policies and the published catalog come from one list (policiesOf).
+    const { policies } = await leader.describe('minutely');
+    const { definition } = await model.describe('minutely');
+    const { startAt, endAt, ...shared } = policies;
+    expect(Object.keys(shared)).toHaveLength(10);
+    expect(definition).toMatchObject(shared);
+    expect([startAt, endAt, definition?.startAt, definition?.endAt]).toEqual([null, null, null, null]);
   });
 
   it('pause and resume through the bucket take effect on every instance', async () => {
     const { clock, instances, model, executions } = cluster(2);
     await Promise.all(instances.map((plugin) => plugin.start()));
-    await until(clock, () => instances.some((plugin) => plugin.isLeader()));
+    await current!.until(() => instances.some((plugin) => plugin.isLeader()));
     await model.pause('minutely', 'maintenance window');
-    await until(clock, () => instances.every((plugin) => plugin.getJobStatus('minutely')!.paused));
+    await current!.until(() => instances.every((plugin) => plugin.getJobStatus('minutely')!.paused));
     expect((await model.job('minutely')).pausedNote).toBe('maintenance window');
     const before = executions.length;
     await clock.advance(3 * MINUTE);
     expect(executions.length).toBe(before);
     await model.resume('minutely');
-    await until(clock, () => instances.every((plugin) => !plugin.getJobStatus('minutely')!.paused));
+    await current!.until(() => instances.every((plugin) => !plugin.getJobStatus('minutely')!.paused));
     await clock.advance(2 * MINUTE);
     expect(executions.length).toBeGreaterThan(before);
     expect((await model.job('minutely')).paused).toBe(false);
@@ -112,11 +104,11 @@ describe('ClusterReadModel', () => {
   it('a trigger request runs exactly once, on the leader, recorded as manual; an unknown job fails visibly', async () => {
     const { clock, instances, model, executions, bucket } = cluster(3);
     await Promise.all(instances.map((plugin) => plugin.start()));
-    await until(clock, () => instances.some((plugin) => plugin.isLeader()));
+    await current!.until(() => instances.some((plugin) => plugin.isLeader()));
     const store = model.store;
     const request = await submitRequest(store, { kind: 'trigger', job: 'minutely' }, clock.now());
     const unknown = await submitRequest(store, { kind: 'trigger', job: 'nope' }, clock.now());
-    await until(clock, async () => (await readRequest(store, request.id))?.request.state === 'done');
+    await current!.until(async () => (await readRequest(store, request.id))?.request.state === 'done');
     const served = (await readRequest(store, request.id))!.request;
     const leader = instances.find((plugin) => plugin.isLeader())!;
     expect(served.workerId).toBe(leader.workerId);
@@ -126,24 +118,24 @@ describe('ClusterReadModel', () => {
     expect(runs.runs.filter((run) => run.trigger === 'manual').map((run) => run.id)).toEqual([
       served.run!.runId,
     ]);
-    await until(clock, async () => (await readRequest(store, unknown.id))?.request.state === 'failed');
+    await current!.until(async () => (await readRequest(store, unknown.id))?.request.state === 'failed');
     expect((await readRequest(store, unknown.id))!.request.error?.code).toBe('JOB_NOT_FOUND');
     // Nobody collects them: the leader deletes finished requests after an hour.
     await clock.advance(61 * MINUTE);
-    await until(clock, async () => (await readRequest(store, unknown.id)) === null);
+    await current!.until(async () => (await readRequest(store, unknown.id)) === null);
     expect(bucket).toBeDefined();
   });
 
   it('a backfill request runs exactly the missing slots, recorded as backfill', async () => {
     const { clock, instances, model, executions } = cluster(2);
     await Promise.all(instances.map((plugin) => plugin.start()));
-    await until(clock, () => instances.some((plugin) => plugin.isLeader()));
+    await current!.until(() => instances.some((plugin) => plugin.isLeader()));
     await clock.advance(3 * MINUTE);
     await model.pause('minutely', 'gap');
-    await until(clock, () => instances.every((plugin) => plugin.getJobStatus('minutely')!.paused));
+    await current!.until(() => instances.every((plugin) => plugin.getJobStatus('minutely')!.paused));
     await clock.advance(3 * MINUTE);
     await model.resume('minutely');
-    await until(clock, () => instances.every((plugin) => !plugin.getJobStatus('minutely')!.paused));
+    await current!.until(() => instances.every((plugin) => !plugin.getJobStatus('minutely')!.paused));
     await clock.advance(MINUTE);
     const from = new Date(START).toISOString();
     const to = new Date(clock.now() - MINUTE).toISOString();
@@ -153,7 +145,7 @@ describe('ClusterReadModel', () => {
       { kind: 'backfill', job: 'minutely', from, to },
       clock.now(),
     );
-    await until(clock, async () => (await readRequest(model.store, request.id))?.request.state === 'done');
+    await current!.until(async () => (await readRequest(model.store, request.id))?.request.state === 'done');
     const served = (await readRequest(model.store, request.id))!.request;
     const backfilled = executions.filter((run) => run.trigger === 'backfill').map((run) => run.slot);
     expect(backfilled.length).toBeGreaterThan(0);
@@ -167,37 +159,28 @@ describe('ClusterReadModel', () => {
   });
 
   it('a request written while no instance runs is served by the next leader', async () => {
-    const { clock, instances, model, executions, make } = cluster(1);
+    const { clock, instances, model, executions, make, shared } = cluster(1);
     await instances[0]!.start();
-    await until(clock, () => instances[0]!.isLeader());
-    await stopAll(plugins, clock);
+    await current!.until(() => instances[0]!.isLeader());
+    await shared.stop();
     expect((await model.leadership()).alive).toBe(false);
     const request = await submitRequest(model.store, { kind: 'trigger', job: 'manual only' }, clock.now());
     const next = make('worker-1');
     await next.start();
-    await until(clock, async () => (await readRequest(model.store, request.id))?.request.state === 'done');
+    await current!.until(async () => (await readRequest(model.store, request.id))?.request.state === 'done');
     expect((await readRequest(model.store, request.id))!.request.workerId).toBe('worker-1');
     expect(executions).toEqual([]);
   });
 
   it('status costs a bounded number of requests with 1,000 jobs and months of history', async () => {
-    const clock = new ManualClock({ now: START });
-    clockOfTest = clock;
-    const bucket = new MemoryStore({ clock });
     const jobs: Record<string, { schedule: string; action: () => void }> = {};
     for (let i = 0; i < 1_000; i++)
       jobs[`job-${String(i).padStart(4, '0')}`] = { schedule: '0 * * * *', action: () => {} };
-    const plugin = new SchedulerPlugin({
-      store: bucket,
-      clock,
-      workerId: 'worker-0',
-      heartbeatInterval: 5_000,
-      logger: null,
-      jobs,
-    });
-    plugins.push(plugin);
+    current = new SharedBucket({ start: START, instance: () => ({ jobs }) });
+    const { clock, bucket } = current;
+    const plugin = current.add('worker-0');
     await plugin.start();
-    await until(clock, () => plugin.isLeader());
+    await current!.until(() => plugin.isLeader());
     await clock.advance(10_000);
     // Months of history for a few jobs: runs every hour for 90 days.
     const model = new ClusterReadModel(bucket, { keyPrefix: 'plugin=scheduler/', clock });

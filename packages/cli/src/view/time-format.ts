@@ -1,4 +1,4 @@
-/** Times in the demo are UTC wall-clock times, as slots are UTC instants. */
+/** Times in the live view are UTC wall-clock times, as slots are UTC instants. */
 export function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
