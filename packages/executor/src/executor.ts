@@ -1,6 +1,7 @@
 import { type Clock, captureError, SchedulerError, seededRandom } from '@s3-scheduler/core';
-import { type AttemptResult, cancelledError, runAttempt } from './attempt.js';
+import { type AttemptResult, type CancelHook, cancelledError, runAttempt } from './attempt.js';
 import { computeBackoff } from './backoff.js';
+import { Deadlines } from './deadlines.js';
 import {
   invalidAction,
   type ResolvedExecutorOptions,
@@ -28,8 +29,13 @@ interface RunEntry<C extends object> {
   seed: number;
   enqueuedAt: number;
   resolve: (outcome: RunOutcome<unknown>) => void;
-  /** Removes the queue's abort listener once the run leaves the queue. */
-  leaveQueue?: () => void;
+  /**
+   * What the run's one abort listener does now: leave the queue while queued, end the attempt
+   * going on while one runs, nothing in between (a back-off wait listens itself).
+   */
+  cancel: CancelHook;
+  /** Removes the run's abort listener once the run is complete. */
+  unlisten?: () => void;
 }
 
 /**
@@ -43,11 +49,13 @@ export class Executor<C extends object = Record<string, unknown>> {
   readonly #nextSeed: () => number;
   readonly #queue: RunEntry<C>[] = [];
   readonly #idleWaiters = new Set<() => void>();
+  readonly #deadlines: Deadlines;
   #running = 0;
 
   constructor(options: ExecutorOptions<C> = {}) {
     this.#options = resolveExecutorOptions<C>(options);
     this.#clock = this.#options.clock;
+    this.#deadlines = new Deadlines(this.#clock);
     this.#nextSeed =
       this.#options.seed === undefined
         ? () => Math.floor(Math.random() * 4294967296)
@@ -83,11 +91,20 @@ export class Executor<C extends object = Record<string, unknown>> {
         seed: resolved.seed ?? this.#nextSeed(),
         enqueuedAt: this.#clock.monotonic(),
         resolve,
+        cancel: { onAbort: undefined },
       };
       const { signal } = resolved;
       if (signal?.aborted) {
         this.#finishUnstarted(entry);
-      } else if (this.#running < this.#options.maxConcurrent) {
+        return;
+      }
+      if (signal) {
+        // One listener for the whole run, whatever phase the abort finds it in.
+        const onAbort = () => entry.cancel.onAbort?.();
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
+      if (this.#running < this.#options.maxConcurrent) {
         this.#start(entry);
       } else {
         this.#enqueue(entry);
@@ -125,7 +142,6 @@ export class Executor<C extends object = Record<string, unknown>> {
   cancelQueued(reason?: unknown): number {
     const entries = this.#queue.splice(0);
     for (const entry of entries) {
-      entry.leaveQueue?.();
       this.#finishUnstarted(entry, reason);
     }
     this.#notifyIfIdle();
@@ -134,22 +150,19 @@ export class Executor<C extends object = Record<string, unknown>> {
 
   #enqueue(entry: RunEntry<C>): void {
     this.#queue.push(entry);
-    const { signal } = entry.options;
-    if (!signal) return;
-    const onAbort = () => {
+    if (!entry.options.signal) return;
+    entry.cancel.onAbort = () => {
       const index = this.#queue.indexOf(entry);
       if (index < 0) return;
       this.#queue.splice(index, 1);
       this.#finishUnstarted(entry);
       this.#notifyIfIdle();
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    entry.leaveQueue = () => signal.removeEventListener('abort', onAbort);
   }
 
   #start(entry: RunEntry<C>): void {
     this.#running++;
-    entry.leaveQueue?.();
+    entry.cancel.onAbort = undefined;
     void this.#execute(entry)
       .catch((error: unknown) => this.#internalFailure(error))
       .then((outcome) => {
@@ -193,6 +206,8 @@ export class Executor<C extends object = Record<string, unknown>> {
         abandonGraceMs: options.abandonGraceMs,
         signal,
         context,
+        deadlines: this.#deadlines,
+        cancel: entry.cancel,
         onStart: (at) => this.#emit('onAttemptStart', { attempt, startedAt: at, context }),
         onTimeout: () => this.#emit('onTimeout', { attempt, timeoutMs: options.timeout, context }),
       });
@@ -279,6 +294,7 @@ export class Executor<C extends object = Record<string, unknown>> {
   }
 
   #complete(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
+    entry.unlisten?.();
     this.#emit('onComplete', { outcome, context: entry.options.context });
     entry.resolve(outcome);
   }

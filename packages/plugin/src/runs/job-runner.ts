@@ -63,11 +63,10 @@ export class JobRunner {
     // A run started away from the leader (or on a leader handing over) announces itself, so the
     // leader's overlap policy sees it.
     const { leader } = this.runtime;
-    const marker = markerOf(record, workerId);
     const marked = !leader.isLeader() || leader.resigning;
     if (marked)
       await markers
-        ?.markActive(marker)
+        ?.markActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
     let outcome: RunOutcome<unknown>;
     try {
@@ -95,7 +94,7 @@ export class JobRunner {
     }
     if (leader.markedForHandOver.delete(record.runId) || marked)
       await markers
-        ?.clearActive(marker)
+        ?.clearActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
     return { outcome, context };
   }

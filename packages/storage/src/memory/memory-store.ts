@@ -24,7 +24,8 @@ const utf8 = new TextEncoder();
 interface MemoryObject {
   body: Uint8Array;
   etag: string;
-  lastModified: Date;
+  /** Epoch ms; a `Date` is made per read (one per stored object costs memory and collection time). */
+  lastModified: number;
 }
 
 /**
@@ -110,7 +111,7 @@ export class MemoryStore implements ObjectStore {
     checkSignal(options.signal);
     const object = this.#bucket.objects.get(key);
     return object
-      ? { body: object.body.slice(), etag: object.etag, lastModified: object.lastModified }
+      ? { body: object.body.slice(), etag: object.etag, lastModified: new Date(object.lastModified) }
       : null;
   }
 
@@ -131,7 +132,7 @@ export class MemoryStore implements ObjectStore {
     }
     const bytes = typeof body === 'string' ? utf8.encode(body) : body.slice();
     const etag = createHash('md5').update(bytes).digest('hex');
-    this.#bucket.set(key, { body: bytes, etag, lastModified: new Date(this.#now()) });
+    this.#bucket.set(key, { body: bytes, etag, lastModified: this.#now() });
     return { etag };
   }
 
@@ -182,7 +183,12 @@ export class MemoryStore implements ObjectStore {
 }
 
 function info(key: string, object: MemoryObject): ObjectInfo {
-  return { key, etag: object.etag, size: object.body.byteLength, lastModified: object.lastModified };
+  return {
+    key,
+    etag: object.etag,
+    size: object.body.byteLength,
+    lastModified: new Date(object.lastModified),
+  };
 }
 
 function checkKey(key: string): void {
