@@ -10,18 +10,22 @@ export interface AttemptPlan<T, C extends object> {
   attempt: number;
   timeout: number;
   abandonGraceMs: number;
-  signal: AbortSignal | undefined;
   context: C | undefined;
   /** The executor's shared timer of attempt timeouts. */
   deadlines: Deadlines;
-  /** Where the run's one abort listener (see `Executor`) reaches the attempt going on. */
+  /** The run's cancellation: its signal, and where an abort reaches the attempt going on. */
   cancel: CancelHook;
   onStart: (startedAt: number) => void;
   onTimeout: () => void;
 }
 
-/** Set by the attempt going on; the run's abort listener calls it. */
+/** A run's cancellation, shared by the executor and the attempt going on. */
 export interface CancelHook {
+  /** The run's signal: the caller's, or one made when the run is cancelled through `onCancelable`. */
+  signal: AbortSignal | undefined;
+  /** The controller of `signal` when the executor made it (see `onCancelable`). */
+  controller?: AbortController;
+  /** Set by whatever waits now (the queue, an attempt); called once the run is cancelled. */
   onAbort: (() => void) | undefined;
 }
 
@@ -96,10 +100,10 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   } catch (error) {
     settlement = { ok: false, error };
   }
-  const { signal } = plan;
+  const run = plan.cancel;
   let first: FirstEvent;
   let settled: Promise<Settlement<T>>;
-  if (settlement && !signal?.aborted) {
+  if (settlement && !run.signal?.aborted) {
     first = 'settled';
     settled = Promise.resolve(settlement);
   } else {
@@ -115,10 +119,10 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     first = await new Promise<FirstEvent>((resolve) => {
       void settled.then(() => resolve('settled'));
       if (hasTimeout(timeout)) deadline = plan.deadlines.add(start, timeout, () => resolve('timeout'));
-      if (signal?.aborted) resolve('cancelled');
-      else plan.cancel.onAbort = () => resolve('cancelled');
+      if (run.signal?.aborted) resolve('cancelled');
+      else run.onAbort = () => resolve('cancelled');
     });
-    plan.cancel.onAbort = undefined;
+    run.onAbort = undefined;
     if (deadline) plan.deadlines.remove(deadline, timeout);
   }
 
@@ -133,7 +137,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     else error = result.error;
   } else {
     status = first;
-    error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(plan.signal, attempt);
+    error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
     lazy.abort(error);
     if (first === 'timeout') plan.onTimeout();
     abandoned = await settlesWithin(settled, clock, plan.abandonGraceMs);

@@ -36,6 +36,8 @@ interface RunEntry<C extends object> {
   cancel: CancelHook;
   /** Removes the run's abort listener once the run is complete. */
   unlisten?: () => void;
+  /** Set once the outcome is out: a later cancellation does nothing. */
+  done?: true;
 }
 
 /**
@@ -91,12 +93,19 @@ export class Executor<C extends object = Record<string, unknown>> {
         seed: resolved.seed ?? this.#nextSeed(),
         enqueuedAt: this.#clock.monotonic(),
         resolve,
-        cancel: { onAbort: undefined },
+        cancel: { signal: resolved.signal, onAbort: undefined },
       };
       const { signal } = resolved;
       if (signal?.aborted) {
         this.#finishUnstarted(entry);
         return;
+      }
+      if (resolved.onCancelable) {
+        try {
+          resolved.onCancelable((reason) => cancelRun(entry, reason));
+        } catch (error) {
+          this.#reportCallbackError(error, 'onCancelable');
+        }
       }
       if (signal) {
         // One listener for the whole run, whatever phase the abort finds it in.
@@ -150,7 +159,6 @@ export class Executor<C extends object = Record<string, unknown>> {
 
   #enqueue(entry: RunEntry<C>): void {
     this.#queue.push(entry);
-    if (!entry.options.signal) return;
     entry.cancel.onAbort = () => {
       const index = this.#queue.indexOf(entry);
       if (index < 0) return;
@@ -184,7 +192,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   async #execute(entry: RunEntry<C>): Promise<RunOutcome<unknown>> {
     const clock = this.#clock;
     const { options } = entry;
-    const { signal, context } = options;
+    const { context } = options;
+    const run = entry.cancel;
     const startedAt = clock.now();
     const start = clock.monotonic();
     const attempts: AttemptRecord[] = [];
@@ -193,9 +202,9 @@ export class Executor<C extends object = Record<string, unknown>> {
     let error: unknown;
 
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) {
+      if (run.signal?.aborted) {
         status = 'cancelled';
-        error = cancelledError(signal, attempt);
+        error = cancelledError(run.signal, attempt);
         break;
       }
       const result = await runAttempt({
@@ -204,7 +213,6 @@ export class Executor<C extends object = Record<string, unknown>> {
         attempt,
         timeout: options.timeout,
         abandonGraceMs: options.abandonGraceMs,
-        signal,
         context,
         deadlines: this.#deadlines,
         cancel: entry.cancel,
@@ -223,10 +231,10 @@ export class Executor<C extends object = Record<string, unknown>> {
         status = attemptStatus;
         break;
       }
-      if (signal?.aborted) {
+      if (run.signal?.aborted) {
         // Cancelled while an aborted attempt was in its grace period: no retry will follow.
         status = 'cancelled';
-        error = cancelledError(signal, attempt + 1);
+        error = cancelledError(run.signal, attempt + 1);
         break;
       }
       const delayMs = computeBackoff(attempt + 1, options.backoff, entry.seed);
@@ -238,11 +246,11 @@ export class Executor<C extends object = Record<string, unknown>> {
         context,
       });
       try {
-        await clock.sleep(delayMs, signal);
+        await clock.sleep(delayMs, signalOf(run));
       } catch {
         // Only the run's signal can stop a back-off wait.
         status = 'cancelled';
-        error = cancelledError(signal, attempt + 1);
+        error = cancelledError(run.signal, attempt + 1);
         break;
       }
     }
@@ -282,8 +290,8 @@ export class Executor<C extends object = Record<string, unknown>> {
       durationMs: 0,
       queuedMs: Math.round(this.#clock.monotonic() - entry.enqueuedAt),
     };
-    const error = entry.options.signal?.aborted
-      ? cancelledError(entry.options.signal, 1)
+    const error = entry.cancel.signal?.aborted
+      ? cancelledError(entry.cancel.signal, 1)
       : new SchedulerError('The run was cancelled before it started', {
           code: 'JOB_CANCELLED',
           operation: 'Executor.cancelQueued',
@@ -294,6 +302,7 @@ export class Executor<C extends object = Record<string, unknown>> {
   }
 
   #complete(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
+    entry.done = true;
     entry.unlisten?.();
     this.#emit('onComplete', { outcome, context: entry.options.context });
     entry.resolve(outcome);
@@ -337,7 +346,7 @@ export class Executor<C extends object = Record<string, unknown>> {
     return { drained: this.#isIdle(), running: this.#running, queued: this.#queue.length };
   }
 
-  #emit<K extends Exclude<CallbackName, 'retryable'>>(
+  #emit<K extends Exclude<CallbackName, 'retryable' | 'onCancelable'>>(
     name: K,
     payload: Parameters<NonNullable<ExecutorOptions<C>[K]>>[0],
   ): void {
@@ -362,6 +371,27 @@ export class Executor<C extends object = Record<string, unknown>> {
       // The last line of defence: nothing may escape into the run.
     }
   }
+}
+
+/** The run's signal, made now if it has none yet (a back-off wait needs one to be stopped). */
+function signalOf(run: CancelHook): AbortSignal {
+  if (!run.signal) {
+    run.controller = new AbortController();
+    run.signal = run.controller.signal;
+  }
+  return run.signal;
+}
+
+/**
+ * What the function `onCancelable` hands out does: abort the run's own signal (made now if
+ * needed), then tell whatever waits. Such a run has no caller's signal (the options refuse both).
+ */
+function cancelRun(entry: { cancel: CancelHook; done?: true }, reason: unknown): void {
+  const run = entry.cancel;
+  if (entry.done || run.signal?.aborted) return;
+  signalOf(run);
+  run.controller?.abort(reason);
+  run.onAbort?.();
 }
 
 function setError(outcome: RunOutcome<unknown>, error: unknown): void {

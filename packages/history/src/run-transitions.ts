@@ -128,6 +128,9 @@ export class RunTransitions {
     const startedAtMs = input.startedAt === undefined ? now : toMs(input.startedAt, 'startedAt');
     const ref: RunRef = slotMs === undefined ? { runId, runIdMs: runIdTime(runId) } : { slotMs };
     const key = keys.run(input.job, ref);
+    // A claim's start is usually now: one ISO text for both (a run per ms in a burst).
+    const nowIso = iso(now);
+    const startedAtIso = startedAtMs === now ? nowIso : iso(startedAtMs);
     const stored: StoredRun = {
       v: 1,
       job: input.job,
@@ -138,12 +141,12 @@ export class RunTransitions {
       epoch: nullableInteger('epoch', input.epoch),
       workerId: nullableString('workerId', input.workerId),
       attempts: integerOption('attempts', input.attempts, 1, 1, 1_000_000),
-      startedAt: iso(startedAtMs),
-      finishedAt: status === 'skipped' ? iso(startedAtMs) : null,
+      startedAt: startedAtIso,
+      finishedAt: status === 'skipped' ? startedAtIso : null,
       durationMs: null,
       result: null,
       error: null,
-      updatedAt: iso(now),
+      updatedAt: nowIso,
       nonce: createNonce(),
     };
     let etag: string;

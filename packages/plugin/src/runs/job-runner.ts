@@ -1,4 +1,4 @@
-import type { Executor, RunOutcome } from '@s3-scheduler/executor';
+import type { Executor, RunOptions, RunOutcome } from '@s3-scheduler/executor';
 import type { RunHandle } from '@s3-scheduler/history';
 import { encodeKeySegment } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
@@ -31,18 +31,25 @@ export class JobRunner {
     const { clock, workerId } = this.runtime;
     const def = state.def;
     const record = handle.record;
-    const controller = new AbortController();
     const scheduledTime = record.slot ? Date.parse(record.slot) : Date.parse(record.startedAt);
+    // Cancelling goes to the executor once the run is handed to it; before that (while its marker
+    // is written) the reason is kept, and the run starts already cancelled.
+    let cancel: ((reason: unknown) => void) | undefined;
+    let cancelledEarly: { reason: unknown } | undefined;
     state.addRun({
       runId: record.runId,
-      controller,
+      abort: (reason) => {
+        if (cancel) cancel(reason);
+        else cancelledEarly ??= { reason };
+      },
       slot: record.slot,
       epoch: record.epoch ?? 0,
     });
     // Registered as running: from here `state.running` keeps other runs out, not the admission.
     admitted?.();
     state.counters.lastRunAt = clock.now();
-    const context: JobContext = {
+    // No `signal` here: the executor gives each attempt its own (made when the action reads it).
+    const context = {
       ...def.context,
       jobName: def.name,
       slot: record.slot,
@@ -52,11 +59,10 @@ export class JobRunner {
       executionId: record.runId,
       attempt: record.attempts,
       epoch: record.epoch ?? 0,
-      signal: controller.signal,
       idempotencyKey: `${encodeKeySegment(def.name)}:${record.slot ?? record.runId}`,
       trigger: record.trigger,
       workerId,
-    };
+    } as unknown as JobContext;
     const database = this.runtime.database;
     const plugin = this.runtime.plugin;
     const markers = this.runtime.store.markers;
@@ -68,6 +74,12 @@ export class JobRunner {
       await markers
         ?.markActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
+    const options: RunOptions<JobContext> = {
+      retries: def.retries,
+      timeout: def.timeout,
+      context,
+      ...(def.backoff ? { backoff: def.backoff } : {}),
+    };
     let outcome: RunOutcome<unknown>;
     try {
       // A re-run after a crash continues the attempt count of the run it takes over.
@@ -81,13 +93,14 @@ export class JobRunner {
               plugin as never,
             ),
           ),
-        {
-          retries: def.retries,
-          timeout: def.timeout,
-          signal: controller.signal,
-          context,
-          ...(def.backoff ? { backoff: def.backoff } : {}),
-        },
+        cancelledEarly
+          ? { ...options, signal: AbortSignal.abort(cancelledEarly.reason) }
+          : {
+              ...options,
+              onCancelable: (cancelRun) => {
+                cancel = cancelRun;
+              },
+            },
       );
     } finally {
       state.removeRun(record.runId);
