@@ -74,12 +74,13 @@ export class JobRunner {
       await markers
         ?.markActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
-    const options: RunOptions<JobContext> = {
-      retries: def.retries,
-      timeout: def.timeout,
-      context,
-      ...(def.backoff ? { backoff: def.backoff } : {}),
-    };
+    const options: RunOptions<JobContext> = { retries: def.retries, timeout: def.timeout, context };
+    if (def.backoff) options.backoff = def.backoff;
+    if (cancelledEarly) options.signal = AbortSignal.abort(cancelledEarly.reason);
+    else
+      options.onCancelable = (cancelRun) => {
+        cancel = cancelRun;
+      };
     let outcome: RunOutcome<unknown>;
     try {
       // A re-run after a crash continues the attempt count of the run it takes over.
@@ -93,14 +94,7 @@ export class JobRunner {
               plugin as never,
             ),
           ),
-        cancelledEarly
-          ? { ...options, signal: AbortSignal.abort(cancelledEarly.reason) }
-          : {
-              ...options,
-              onCancelable: (cancelRun) => {
-                cancel = cancelRun;
-              },
-            },
+        options,
       );
     } finally {
       state.removeRun(record.runId);
