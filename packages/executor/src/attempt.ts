@@ -102,10 +102,10 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   }
   const run = plan.cancel;
   let first: FirstEvent;
-  let settled: Promise<Settlement<T>>;
+  // Only made when something has to wait for the action (not for a synchronous one, below).
+  let settled: Promise<Settlement<T>> | undefined;
   if (settlement && !run.signal?.aborted) {
     first = 'settled';
-    settled = Promise.resolve(settlement);
   } else {
     settled = settlement
       ? Promise.resolve(settlement)
@@ -116,8 +116,9 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     // The deadline counts from before the action ran, so a long synchronous start cannot stretch it.
     const timeout = plan.timeout;
     let deadline: Deadline | undefined;
+    const waiting = settled;
     first = await new Promise<FirstEvent>((resolve) => {
-      void settled.then(() => resolve('settled'));
+      void waiting.then(() => resolve('settled'));
       if (hasTimeout(timeout)) deadline = plan.deadlines.add(start, timeout, () => resolve('timeout'));
       if (run.signal?.aborted) resolve('cancelled');
       else run.onAbort = () => resolve('cancelled');
@@ -131,7 +132,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   let error: unknown;
   let abandoned = false;
   if (first === 'settled') {
-    const result = settlement ?? (await settled);
+    const result = settlement ?? (await settled!);
     status = result.ok ? 'completed' : 'failed';
     if (result.ok) value = result.value;
     else error = result.error;
@@ -140,7 +141,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
     lazy.abort(error);
     if (first === 'timeout') plan.onTimeout();
-    abandoned = await settlesWithin(settled, clock, plan.abandonGraceMs);
+    abandoned = await settlesWithin(settled!, clock, plan.abandonGraceMs);
   }
 
   const record: AttemptRecord = {
