@@ -8,15 +8,27 @@ export class Limiter {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  run<T>(task: () => Promise<T>): Promise<T> {
+    // Below the limit the task starts at once, without an extra turn (a burst's claims pass here).
+    if (this.#active < this.limit) return this.#start(task);
+    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() => this.#start(task));
+  }
+
+  #start<T>(task: () => Promise<T>): Promise<T> {
     this.#active++;
+    let work: Promise<T>;
     try {
-      return await task();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
+      work = task();
+    } catch (error) {
+      this.#release();
+      return Promise.reject(error);
     }
+    return work.finally(() => this.#release());
+  }
+
+  #release(): void {
+    this.#active--;
+    this.#waiting.shift()?.();
   }
 }
 

@@ -136,12 +136,19 @@ export function snapshotObject(value: object, where: Where): Record<string, unkn
   const copy: Record<string, unknown> = {};
   try {
     for (const key of Object.keys(value)) {
-      Object.defineProperty(copy, key, {
-        value: (value as Record<string, unknown>)[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const property = (value as Record<string, unknown>)[key];
+      // A plain assignment would set the copy's prototype for `__proto__`; every other key is
+      // assigned (defining each property was a measurable cost at a thousand runs a second).
+      if (key === '__proto__') {
+        Object.defineProperty(copy, key, {
+          value: property,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else {
+        copy[key] = property;
+      }
     }
   } catch {
     throw invalidOption(
@@ -239,14 +246,19 @@ export interface StringRule {
 /** A string of `minLength` (default 0) to `maxLength` (default 1,024) characters, matching `pattern`. */
 export function checkString(value: unknown, where: Where, rule: StringRule = {}): string {
   const { minLength = 0, maxLength = 1024 } = rule;
+  if (
+    typeof value === 'string' &&
+    value.length >= minLength &&
+    value.length <= maxLength &&
+    (!rule.pattern || rule.pattern.test(value))
+  ) {
+    return value;
+  }
+  // Worded only on failure: this check runs on every claim, and `toLocaleString` is not cheap.
   const expected = `a string of ${minLength === 0 ? 'at most' : `${minLength} to`} ${maxLength.toLocaleString('en-US')} characters${
     rule.pattern ? ` (${rule.patternDescription ?? `matching ${rule.pattern}`})` : ''
   }`;
-  if (typeof value !== 'string' || value.length < minLength || value.length > maxLength) {
-    throw invalidOption(where, value, expected);
-  }
-  if (rule.pattern && !rule.pattern.test(value)) throw invalidOption(where, value, expected);
-  return value;
+  throw invalidOption(where, value, expected);
 }
 
 export function checkFunction<T extends (...args: never[]) => unknown>(

@@ -1,4 +1,5 @@
 import { abortReason, type Clock, captureError, SchedulerError } from '@s3-scheduler/core';
+import type { Deadline, Deadlines } from './deadlines.js';
 import type { Action, ActionContext, AttemptRecord, AttemptStatus } from './types.js';
 
 export type Settlement<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -9,10 +10,23 @@ export interface AttemptPlan<T, C extends object> {
   attempt: number;
   timeout: number;
   abandonGraceMs: number;
-  signal: AbortSignal | undefined;
   context: C | undefined;
+  /** The executor's shared timer of attempt timeouts. */
+  deadlines: Deadlines;
+  /** The run's cancellation: its signal, and where an abort reaches the attempt going on. */
+  cancel: CancelHook;
   onStart: (startedAt: number) => void;
   onTimeout: () => void;
+}
+
+/** A run's cancellation, shared by the executor and the attempt going on. */
+export interface CancelHook {
+  /** The run's signal: the caller's, or one made when the run is cancelled through `onCancelable`. */
+  signal: AbortSignal | undefined;
+  /** The controller of `signal` when the executor made it (see `onCancelable`). */
+  controller?: AbortController;
+  /** Set by whatever waits now (the queue, an attempt); called once the run is cancelled. */
+  onAbort: (() => void) | undefined;
 }
 
 export interface AttemptResult<T> {
@@ -26,61 +40,108 @@ export interface AttemptResult<T> {
 type FirstEvent = 'settled' | 'timeout' | 'cancelled';
 
 /**
- * One attempt: start the action, then wait for whichever comes first of its settling, its timeout
- * and the run's cancellation. On a timeout or a cancellation the attempt's signal is aborted and the
- * attempt gets `abandonGraceMs` to settle; only then does this resolve, so the caller can never
- * start another attempt while this one may still be running. Never rejects.
- */
-/**
  * The reason internal waits are stopped with: a shared value, since \`abort()\` without one builds
  * a new DOMException each time — measurable at thousands of attempts per second.
  */
 const STOPPED = Symbol('stopped');
 
+/**
+ * The attempt's signal, made only when the action reads \`context.signal\` or the attempt must be
+ * aborted: most actions never read it, and an AbortController per attempt was a measurable part
+ * of a burst's cost.
+ */
+class LazySignal {
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason);
+  }
+}
+
+/**
+ * One attempt: start the action, then wait for whichever comes first of its settling, its timeout
+ * and the run's cancellation. On a timeout or a cancellation the attempt's signal is aborted and the
+ * attempt gets \`abandonGraceMs\` to settle; only then does this resolve, so the caller can never
+ * start another attempt while this one may still be running. Never rejects.
+ *
+ * An action that returns a plain value or throws has settled before any timer could fire, so it
+ * is done at once: no timeout is armed and nothing waits for the cancellation (a cancellation
+ * that arrived while it ran still wins, as it would have before the action's value was seen).
+ */
 export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): Promise<AttemptResult<T>> {
   const { clock, attempt } = plan;
-  const controller = new AbortController();
+  const lazy = new LazySignal();
   const startedAt = clock.now();
   const start = clock.monotonic();
   plan.onStart(startedAt);
 
-  // The timer is armed before the action runs, so a long synchronous start cannot stretch it.
-  const stopWaiting = new AbortController();
-  const timedOut = hasTimeout(plan.timeout) ? clock.sleep(plan.timeout, stopWaiting.signal) : undefined;
-  const context = { ...plan.context, attempt, signal: controller.signal } as ActionContext<C>;
-  const settled = settle(() => plan.action(context));
-
-  const first = await new Promise<FirstEvent>((resolve) => {
-    void settled.then(() => resolve('settled'));
-    timedOut?.then(
-      () => resolve('timeout'),
-      () => {}, // stopped because something else came first
-    );
-    const { signal } = plan;
-    if (signal?.aborted) resolve('cancelled');
-    else
-      signal?.addEventListener('abort', () => resolve('cancelled'), {
-        once: true,
-        signal: stopWaiting.signal,
-      });
-  });
-  stopWaiting.abort(STOPPED);
+  const context = {
+    ...plan.context,
+    attempt,
+    // Reading it makes the attempt's controller; assigning replaces it, as on a plain property.
+    get signal(): AbortSignal {
+      return lazy.signal;
+    },
+    set signal(value: AbortSignal) {
+      Object.defineProperty(this, 'signal', { value, writable: true, enumerable: true, configurable: true });
+    },
+  } as unknown as ActionContext<C>;
+  let returned: unknown;
+  let settlement: Settlement<T> | undefined;
+  try {
+    returned = plan.action(context);
+    if (!isThenable(returned)) settlement = { ok: true, value: returned as T };
+  } catch (error) {
+    settlement = { ok: false, error };
+  }
+  const run = plan.cancel;
+  let first: FirstEvent;
+  // Only made when something has to wait for the action (not for a synchronous one, below).
+  let settled: Promise<Settlement<T>> | undefined;
+  if (settlement && !run.signal?.aborted) {
+    first = 'settled';
+  } else {
+    settled = settlement
+      ? Promise.resolve(settlement)
+      : new Promise<T>((resolve) => resolve(returned as PromiseLike<T>)).then(
+          (value): Settlement<T> => ({ ok: true, value }),
+          (error: unknown): Settlement<T> => ({ ok: false, error }),
+        );
+    // The deadline counts from before the action ran, so a long synchronous start cannot stretch it.
+    const timeout = plan.timeout;
+    let deadline: Deadline | undefined;
+    const waiting = settled;
+    first = await new Promise<FirstEvent>((resolve) => {
+      void waiting.then(() => resolve('settled'));
+      if (hasTimeout(timeout)) deadline = plan.deadlines.add(start, timeout, () => resolve('timeout'));
+      if (run.signal?.aborted) resolve('cancelled');
+      else run.onAbort = () => resolve('cancelled');
+    });
+    run.onAbort = undefined;
+    if (deadline) plan.deadlines.remove(deadline, timeout);
+  }
 
   let status: AttemptStatus;
   let value: T | undefined;
   let error: unknown;
   let abandoned = false;
   if (first === 'settled') {
-    const settlement = await settled;
-    status = settlement.ok ? 'completed' : 'failed';
-    if (settlement.ok) value = settlement.value;
-    else error = settlement.error;
+    const result = settlement ?? (await settled!);
+    status = result.ok ? 'completed' : 'failed';
+    if (result.ok) value = result.value;
+    else error = result.error;
   } else {
     status = first;
-    error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(plan.signal, attempt);
-    controller.abort(error);
+    error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
+    lazy.abort(error);
     if (first === 'timeout') plan.onTimeout();
-    abandoned = await settlesWithin(settled, clock, plan.abandonGraceMs);
+    abandoned = await settlesWithin(settled!, clock, plan.abandonGraceMs);
   }
 
   const record: AttemptRecord = {
@@ -94,6 +155,14 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   if (status !== 'completed') record.error = captureError(error);
   if (abandoned) record.abandoned = true;
   return status === 'completed' ? { record, value: value as T } : { record, error };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** The error a run ends with when its signal aborts; the signal's own reason is kept as `cause`. */
@@ -117,18 +186,6 @@ function timeoutError(attempt: number, timeout: number): SchedulerError {
 
 function hasTimeout(timeout: number): boolean {
   return timeout > 0 && Number.isFinite(timeout);
-}
-
-/**
- * Calls the action and turns every way it can end into a settlement that never rejects: a
- * synchronous throw, a plain value, a thenable, a rejection with anything. A late rejection of an
- * abandoned attempt lands here too, so it can never become an unhandled rejection.
- */
-function settle<T>(run: () => T | PromiseLike<T>): Promise<Settlement<T>> {
-  return new Promise<T>((resolve) => resolve(run())).then(
-    (value): Settlement<T> => ({ ok: true, value }),
-    (error: unknown): Settlement<T> => ({ ok: false, error }),
-  );
 }
 
 /** True when `graceMs` passed before `settled` did: the attempt is abandoned. */

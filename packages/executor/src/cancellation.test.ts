@@ -151,3 +151,63 @@ describe('cancellation through the run signal', () => {
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 });
+
+describe('cancellation through onCancelable (no signal)', () => {
+  it('cancels a queued run, a running attempt and a back-off wait as a signal would', async () => {
+    const clock = new ManualClock();
+    const executor = new Executor({ clock, maxConcurrent: 1 });
+    const cancels: Array<(reason?: unknown) => void> = [];
+    const onCancelable = (cancel: (reason?: unknown) => void) => {
+      cancels.push(cancel);
+    };
+    let seen: unknown;
+    const running = executor.run(
+      ({ signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            seen = signal.reason;
+            reject(signal.reason);
+          }),
+        ),
+      { onCancelable },
+    );
+    const queued = executor.run(() => 'never', { onCancelable });
+    expect(cancels).toHaveLength(2);
+    cancels[1]!('drop it');
+    const dropped = await queued;
+    expect(dropped).toMatchObject({ status: 'cancelled', attempts: [], error: { code: 'JOB_CANCELLED' } });
+    cancels[0]!(new Error('stop'));
+    const stopped = await running;
+    expect(stopped.status).toBe('cancelled');
+    expect(seen).toMatchObject({ code: 'JOB_CANCELLED' });
+    expect((stopped.cause as SchedulerError).cause).toEqual(new Error('stop'));
+
+    let calls = 0;
+    const retrying = executor.run(
+      () => {
+        calls++;
+        throw new Error('down');
+      },
+      { retries: 3, onCancelable },
+    );
+    await clock.advance(500); // in the 1 s wait before attempt 2
+    cancels[2]!('enough');
+    const waited = await retrying;
+    expect(calls).toBe(1);
+    expect(waited.status).toBe('cancelled');
+    expect(clock.monotonic()).toBe(500);
+    cancels[2]!('again'); // after the end: nothing happens
+    expect(clock.pendingTimers).toBe(0);
+    expect(executor.running).toBe(0);
+  });
+
+  it('refuses onCancelable together with a signal, and a non-function', () => {
+    const executor = new Executor({ clock: new ManualClock() });
+    expect(() =>
+      executor.run(() => 1, { signal: new AbortController().signal, onCancelable: () => {} }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => executor.run(() => 1, { onCancelable: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import { type Clock, captureError, SchedulerError, seededRandom } from '@s3-scheduler/core';
-import { type AttemptResult, cancelledError, runAttempt } from './attempt.js';
+import { type AttemptResult, type CancelHook, cancelledError, runAttempt } from './attempt.js';
 import { computeBackoff } from './backoff.js';
+import { Deadlines } from './deadlines.js';
 import {
   invalidAction,
   type ResolvedExecutorOptions,
@@ -28,8 +29,15 @@ interface RunEntry<C extends object> {
   seed: number;
   enqueuedAt: number;
   resolve: (outcome: RunOutcome<unknown>) => void;
-  /** Removes the queue's abort listener once the run leaves the queue. */
-  leaveQueue?: () => void;
+  /**
+   * What the run's one abort listener does now: leave the queue while queued, end the attempt
+   * going on while one runs, nothing in between (a back-off wait listens itself).
+   */
+  cancel: CancelHook;
+  /** Removes the run's abort listener once the run is complete. */
+  unlisten?: () => void;
+  /** Set once the outcome is out: a later cancellation does nothing. */
+  done?: true;
 }
 
 /**
@@ -43,11 +51,13 @@ export class Executor<C extends object = Record<string, unknown>> {
   readonly #nextSeed: () => number;
   readonly #queue: RunEntry<C>[] = [];
   readonly #idleWaiters = new Set<() => void>();
+  readonly #deadlines: Deadlines;
   #running = 0;
 
   constructor(options: ExecutorOptions<C> = {}) {
     this.#options = resolveExecutorOptions<C>(options);
     this.#clock = this.#options.clock;
+    this.#deadlines = new Deadlines(this.#clock);
     this.#nextSeed =
       this.#options.seed === undefined
         ? () => Math.floor(Math.random() * 4294967296)
@@ -83,11 +93,27 @@ export class Executor<C extends object = Record<string, unknown>> {
         seed: resolved.seed ?? this.#nextSeed(),
         enqueuedAt: this.#clock.monotonic(),
         resolve,
+        cancel: { signal: resolved.signal, onAbort: undefined },
       };
       const { signal } = resolved;
       if (signal?.aborted) {
         this.#finishUnstarted(entry);
-      } else if (this.#running < this.#options.maxConcurrent) {
+        return;
+      }
+      if (resolved.onCancelable) {
+        try {
+          resolved.onCancelable((reason) => cancelRun(entry, reason));
+        } catch (error) {
+          this.#reportCallbackError(error, 'onCancelable');
+        }
+      }
+      if (signal) {
+        // One listener for the whole run, whatever phase the abort finds it in.
+        const onAbort = () => entry.cancel.onAbort?.();
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
+      if (this.#running < this.#options.maxConcurrent) {
         this.#start(entry);
       } else {
         this.#enqueue(entry);
@@ -125,7 +151,6 @@ export class Executor<C extends object = Record<string, unknown>> {
   cancelQueued(reason?: unknown): number {
     const entries = this.#queue.splice(0);
     for (const entry of entries) {
-      entry.leaveQueue?.();
       this.#finishUnstarted(entry, reason);
     }
     this.#notifyIfIdle();
@@ -134,22 +159,18 @@ export class Executor<C extends object = Record<string, unknown>> {
 
   #enqueue(entry: RunEntry<C>): void {
     this.#queue.push(entry);
-    const { signal } = entry.options;
-    if (!signal) return;
-    const onAbort = () => {
+    entry.cancel.onAbort = () => {
       const index = this.#queue.indexOf(entry);
       if (index < 0) return;
       this.#queue.splice(index, 1);
       this.#finishUnstarted(entry);
       this.#notifyIfIdle();
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    entry.leaveQueue = () => signal.removeEventListener('abort', onAbort);
   }
 
   #start(entry: RunEntry<C>): void {
     this.#running++;
-    entry.leaveQueue?.();
+    entry.cancel.onAbort = undefined;
     void this.#execute(entry)
       .catch((error: unknown) => this.#internalFailure(error))
       .then((outcome) => {
@@ -171,7 +192,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   async #execute(entry: RunEntry<C>): Promise<RunOutcome<unknown>> {
     const clock = this.#clock;
     const { options } = entry;
-    const { signal, context } = options;
+    const { context } = options;
+    const run = entry.cancel;
     const startedAt = clock.now();
     const start = clock.monotonic();
     const attempts: AttemptRecord[] = [];
@@ -180,9 +202,9 @@ export class Executor<C extends object = Record<string, unknown>> {
     let error: unknown;
 
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) {
+      if (run.signal?.aborted) {
         status = 'cancelled';
-        error = cancelledError(signal, attempt);
+        error = cancelledError(run.signal, attempt);
         break;
       }
       const result = await runAttempt({
@@ -191,8 +213,9 @@ export class Executor<C extends object = Record<string, unknown>> {
         attempt,
         timeout: options.timeout,
         abandonGraceMs: options.abandonGraceMs,
-        signal,
         context,
+        deadlines: this.#deadlines,
+        cancel: entry.cancel,
         onStart: (at) => this.#emit('onAttemptStart', { attempt, startedAt: at, context }),
         onTimeout: () => this.#emit('onTimeout', { attempt, timeoutMs: options.timeout, context }),
       });
@@ -208,10 +231,10 @@ export class Executor<C extends object = Record<string, unknown>> {
         status = attemptStatus;
         break;
       }
-      if (signal?.aborted) {
+      if (run.signal?.aborted) {
         // Cancelled while an aborted attempt was in its grace period: no retry will follow.
         status = 'cancelled';
-        error = cancelledError(signal, attempt + 1);
+        error = cancelledError(run.signal, attempt + 1);
         break;
       }
       const delayMs = computeBackoff(attempt + 1, options.backoff, entry.seed);
@@ -223,11 +246,11 @@ export class Executor<C extends object = Record<string, unknown>> {
         context,
       });
       try {
-        await clock.sleep(delayMs, signal);
+        await clock.sleep(delayMs, signalOf(run));
       } catch {
         // Only the run's signal can stop a back-off wait.
         status = 'cancelled';
-        error = cancelledError(signal, attempt + 1);
+        error = cancelledError(run.signal, attempt + 1);
         break;
       }
     }
@@ -267,8 +290,8 @@ export class Executor<C extends object = Record<string, unknown>> {
       durationMs: 0,
       queuedMs: Math.round(this.#clock.monotonic() - entry.enqueuedAt),
     };
-    const error = entry.options.signal?.aborted
-      ? cancelledError(entry.options.signal, 1)
+    const error = entry.cancel.signal?.aborted
+      ? cancelledError(entry.cancel.signal, 1)
       : new SchedulerError('The run was cancelled before it started', {
           code: 'JOB_CANCELLED',
           operation: 'Executor.cancelQueued',
@@ -279,6 +302,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   }
 
   #complete(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
+    entry.done = true;
+    entry.unlisten?.();
     this.#emit('onComplete', { outcome, context: entry.options.context });
     entry.resolve(outcome);
   }
@@ -321,7 +346,7 @@ export class Executor<C extends object = Record<string, unknown>> {
     return { drained: this.#isIdle(), running: this.#running, queued: this.#queue.length };
   }
 
-  #emit<K extends Exclude<CallbackName, 'retryable'>>(
+  #emit<K extends Exclude<CallbackName, 'retryable' | 'onCancelable'>>(
     name: K,
     payload: Parameters<NonNullable<ExecutorOptions<C>[K]>>[0],
   ): void {
@@ -346,6 +371,27 @@ export class Executor<C extends object = Record<string, unknown>> {
       // The last line of defence: nothing may escape into the run.
     }
   }
+}
+
+/** The run's signal, made now if it has none yet (a back-off wait needs one to be stopped). */
+function signalOf(run: CancelHook): AbortSignal {
+  if (!run.signal) {
+    run.controller = new AbortController();
+    run.signal = run.controller.signal;
+  }
+  return run.signal;
+}
+
+/**
+ * What the function `onCancelable` hands out does: abort the run's own signal (made now if
+ * needed), then tell whatever waits. Such a run has no caller's signal (the options refuse both).
+ */
+function cancelRun(entry: { cancel: CancelHook; done?: true }, reason: unknown): void {
+  const run = entry.cancel;
+  if (entry.done || run.signal?.aborted) return;
+  signalOf(run);
+  run.controller?.abort(reason);
+  run.onAbort?.();
 }
 
 function setError(outcome: RunOutcome<unknown>, error: unknown): void {

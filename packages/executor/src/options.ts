@@ -37,12 +37,13 @@ const RUN_KEYS = [
   'timeout',
   'backoff',
   'signal',
+  'onCancelable',
   'retryable',
   'abandonGraceMs',
   'seed',
   'context',
 ] as const;
-const CALLBACK_KEYS: readonly Exclude<CallbackName, 'retryable'>[] = [
+const CALLBACK_KEYS: readonly Exclude<CallbackName, 'retryable' | 'onCancelable'>[] = [
   'onAttemptStart',
   'onRetry',
   'onTimeout',
@@ -55,6 +56,7 @@ export interface ResolvedRunOptions<C extends object> {
   timeout: number;
   backoff: Required<BackoffOptions>;
   signal: AbortSignal | undefined;
+  onCancelable: ((cancel: (reason?: unknown) => void) => void) | undefined;
   retryable: (error: unknown) => boolean;
   abandonGraceMs: number;
   seed: number | undefined;
@@ -115,6 +117,17 @@ export function resolveRunOptions<C extends object>(options: unknown): ResolvedR
   if (input.signal !== undefined && !isAbortSignal(input.signal)) {
     throw invalidOption(at('signal'), input.signal, 'an AbortSignal');
   }
+  if (input.onCancelable !== undefined) {
+    checkFunction(input.onCancelable, at('onCancelable'), 'a function (cancel) => void');
+    if (input.signal !== undefined) {
+      throw invalidOption(
+        at('onCancelable'),
+        input.onCancelable,
+        'left out when a signal is given',
+        'Pass either signal or onCancelable, not both.',
+      );
+    }
+  }
   if (input.seed !== undefined && !Number.isSafeInteger(input.seed)) {
     throw invalidOption(at('seed'), input.seed, 'an integer');
   }
@@ -126,6 +139,7 @@ export function resolveRunOptions<C extends object>(options: unknown): ResolvedR
     timeout,
     backoff: resolveBackoff(input.backoff, operation),
     signal: input.signal,
+    onCancelable: input.onCancelable,
     retryable,
     abandonGraceMs,
     seed: input.seed,

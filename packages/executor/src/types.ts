@@ -60,6 +60,13 @@ export interface RunOptions<C extends object = Record<string, unknown>> {
   /** Cancels the run: aborts the running attempt and stops a back-off wait or a queue wait at once. */
   signal?: AbortSignal;
   /**
+   * Instead of `signal` (not with it): called once, synchronously inside `run()`, with a function
+   * that cancels the run exactly as aborting a `signal` with `reason` would; calling it after the
+   * run ended does nothing. For callers that start thousands of runs a second and cancel few of
+   * them: no AbortSignal is made unless the run is cancelled.
+   */
+  onCancelable?: (cancel: (reason?: unknown) => void) => void;
+  /**
    * Whether a failed or timed-out attempt may be retried. Receives the value the action threw (a
    * `SchedulerError` with code `JOB_TIMEOUT` for a timeout).
    * @default error => error?.retriable !== false
@@ -150,7 +157,13 @@ export interface CompleteEvent<T, C extends object> {
 }
 
 /** The callbacks of an executor, and the `retryable` predicate of a run: whose error `onCallbackError` got. */
-export type CallbackName = 'onAttemptStart' | 'onRetry' | 'onTimeout' | 'onComplete' | 'retryable';
+export type CallbackName =
+  | 'onAttemptStart'
+  | 'onRetry'
+  | 'onTimeout'
+  | 'onComplete'
+  | 'retryable'
+  | 'onCancelable';
 
 export interface ExecutorOptions<C extends object = Record<string, unknown>> {
   /** The source of time. @default systemClock */

@@ -131,6 +131,9 @@ export class RunTransitions {
     // Known after the first call: no extra await on the hot path.
     const shardedFrom = this.#context.layout.known ?? (await this.#context.layout.resolve());
     const key = keys.run(input.job, ref, layoutAt(refMs(ref), shardedFrom));
+    // A claim's start is usually now: one ISO text for both (a run per ms in a burst).
+    const nowIso = iso(now);
+    const startedAtIso = startedAtMs === now ? nowIso : iso(startedAtMs);
     const stored: StoredRun = {
       v: 1,
       job: input.job,
@@ -141,12 +144,12 @@ export class RunTransitions {
       epoch: nullableInteger('epoch', input.epoch),
       workerId: nullableString('workerId', input.workerId),
       attempts: integerOption('attempts', input.attempts, 1, 1, 1_000_000),
-      startedAt: iso(startedAtMs),
-      finishedAt: status === 'skipped' ? iso(startedAtMs) : null,
+      startedAt: startedAtIso,
+      finishedAt: status === 'skipped' ? startedAtIso : null,
       durationMs: null,
       result: null,
       error: null,
-      updatedAt: iso(now),
+      updatedAt: nowIso,
       nonce: createNonce(),
     };
     let etag: string;

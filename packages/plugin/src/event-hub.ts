@@ -25,11 +25,26 @@ export type EventTap<Events> = <K extends keyof Events>(
 export class EventHub<Events extends Record<string, unknown>> {
   readonly #emitter: Emitter<Events> = mitt<Events>();
   readonly #wrapped = new Map<Handler, Map<keyof Events, (payload: unknown) => void>>();
-  readonly #taps: EventTap<Events>[] = [];
+  readonly #taps: Array<{ tap: EventTap<Events>; wants: (type: keyof Events) => boolean }> = [];
 
-  /** Adds a tap (see `EventTap`); a tap that throws loses the event, never the scheduler. */
-  tap(tap: EventTap<Events>): void {
-    this.#taps.push(tap);
+  /**
+   * Adds a tap (see `EventTap`); a tap that throws loses the event, never the scheduler. `wants`
+   * says which events the tap reads (default: all), for `wants()` below.
+   */
+  tap(tap: EventTap<Events>, wants: (type: keyof Events) => boolean = () => true): void {
+    this.#taps.push({ tap, wants });
+  }
+
+  /**
+   * Whether emitting `type` now reaches anyone: a listener (long or short name) or a tap that
+   * reads it. Hot paths (a run's start and end, a thousand a second) skip building a payload
+   * nobody reads; rare events are simply emitted.
+   */
+  wants(type: keyof Events): boolean {
+    const short = (SHORT_EVENT_NAMES as Record<string, keyof Events | undefined>)[type as string];
+    if (this.has(type) || (short !== undefined && this.has(short))) return true;
+    for (const { wants } of this.#taps) if (wants(type)) return true;
+    return false;
   }
 
   on<K extends keyof Events>(type: K, handler: (payload: Events[K]) => unknown): void {
@@ -79,7 +94,7 @@ export class EventHub<Events extends Record<string, unknown>> {
     const listened = this.has(type) || (short !== undefined && this.has(short));
     this.#emitter.emit(type, payload);
     if (short) this.#emitter.emit(short, payload as unknown as Events[typeof short]);
-    for (const tap of this.#taps) {
+    for (const { tap } of this.#taps) {
       try {
         tap(type, payload, listened);
       } catch (error) {

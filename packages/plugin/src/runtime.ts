@@ -33,7 +33,10 @@ export class Runtime {
   /** Keeps `work` until it settles, so `stop()` can wait for it. */
   track<T>(work: Promise<T>): Promise<T> {
     this.#inflight.add(work);
-    void work.finally(() => this.#inflight.delete(work)).catch(() => undefined);
+    const done = () => {
+      this.#inflight.delete(work);
+    };
+    work.then(done, done);
     return work;
   }
 

@@ -87,7 +87,7 @@ export class SchedulerPlugin<Db = unknown> {
     // Logs and OpenTelemetry, fed by the events, the store and each attempt (see observability/).
     const observability = new Observability(this.#options);
     const events = new EventHub<SchedulerEvents>();
-    events.tap(observability.tap);
+    events.tap(observability.tap, observability.wants);
     this.#store = new SchedulerStore(
       this.#options,
       clock,

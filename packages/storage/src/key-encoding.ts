@@ -15,6 +15,23 @@ const KEEP_BEFORE_HASH = 120;
  * it does not collide with U+FFFD.
  */
 export function encodeKeySegment(text: string): string {
+  const known = encoded.get(text);
+  if (known !== undefined) return known;
+  const out = encodeUncached(text);
+  // Bounded: a process with more distinct segments than this re-encodes some (still correct).
+  if (encoded.size >= ENCODED_CACHE_SIZE) encoded.clear();
+  encoded.set(text, out);
+  return out;
+}
+
+/**
+ * Segments encoded so far: every run encodes its job's name again (its keys, its idempotency
+ * key), a thousand times a second in a burst, and the encoding walks the text char by char.
+ */
+const encoded = new Map<string, string>();
+const ENCODED_CACHE_SIZE = 10_000;
+
+function encodeUncached(text: string): string {
   if (text === '') return '~';
   let out = '';
   for (const char of text) {

@@ -3,6 +3,8 @@ import { unquoteEtag } from './etag.js';
 import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from './object-store.js';
 import { isOutcomeUnknown, isPreconditionFailed, preconditionFailed } from './store-errors.js';
 
+const utf8 = new TextEncoder();
+
 export interface ResolvingStoreOptions {
   clock?: Clock;
   /** Attempts per operation before giving up with `STORE_UNAVAILABLE`. Default 6. */
@@ -68,7 +70,7 @@ export class ResolvingStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
-    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
     const startedAt = this.#clock.monotonic();
     let retried = false;
     for (let attempt = 1; ; attempt++) {

@@ -39,6 +39,14 @@ export class LogObserver {
     this.#now = now;
   }
 
+  /**
+   * Whether `observe` can log anything for events of `type`: every event but a run's start and
+   * its completion, the two a burst emits a thousand of a second (keep in step with `#describe`).
+   */
+  static reads(type: keyof SchedulerEvents): boolean {
+    return type !== 'plg:scheduler:job-started' && type !== 'plg:scheduler:job-completed';
+  }
+
   observe<K extends keyof SchedulerEvents>(type: K, payload: SchedulerEvents[K], listened: boolean): void {
     const line = this.#describe(type, payload as never, listened);
     if (line) this.#logger[line.level](`[s3-scheduler] ${line.text}`);

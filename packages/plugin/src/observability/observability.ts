@@ -51,6 +51,10 @@ export class Observability {
     return this.#telemetry ? this.#telemetry.instrumentStore(store) : store;
   }
 
+  /** For `EventHub.tap`: whether the tap reads events of `type` (see `EventHub.wants`). */
+  readonly wants = (type: keyof SchedulerEvents): boolean =>
+    this.#options.telemetry !== undefined || (this.#log !== undefined && LogObserver.reads(type));
+
   /** Runs an attempt's action inside its span (see `Telemetry.inSpan`); just `fn()` without tracing. */
   inSpan<T>(runId: string, fn: () => T): T {
     return this.#telemetry ? this.#telemetry.inSpan(runId, fn) : fn();

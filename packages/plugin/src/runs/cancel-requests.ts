@@ -16,7 +16,7 @@ export async function cancelRunning(runtime: Runtime, state: JobState, terminate
     operation: terminate ? 'terminate-other' : 'cancel-other',
     metadata: { jobName: state.def.name },
   });
-  for (const run of state.running.values()) run.controller.abort(reason);
+  for (const run of state.running.values()) run.abort(reason);
   for (const remote of state.remoteRunning.values()) {
     await markers.requestCancel(remote.workerId, remote.runId);
     if (!terminate) continue;
@@ -36,7 +36,7 @@ export async function takeCancelRequests(runtime: Runtime): Promise<void> {
   if (![...jobs.values()].some((state) => state.running.size > 0)) return;
   for (const runId of await runtime.store.markers.takeCancelRequests(runtime.workerId)) {
     for (const state of jobs.values()) {
-      state.running.get(runId)?.controller.abort(
+      state.running.get(runId)?.abort(
         new SchedulerError(`Run ${runId} cancelled by the leader`, {
           code: 'JOB_CANCELLED',
           operation: 'cancel',

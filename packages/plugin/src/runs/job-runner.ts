@@ -1,4 +1,4 @@
-import type { Executor, RunOutcome } from '@s3-scheduler/executor';
+import type { Executor, RunOptions, RunOutcome } from '@s3-scheduler/executor';
 import type { RunHandle } from '@s3-scheduler/history';
 import { encodeKeySegment } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
@@ -31,18 +31,25 @@ export class JobRunner {
     const { clock, workerId } = this.runtime;
     const def = state.def;
     const record = handle.record;
-    const controller = new AbortController();
     const scheduledTime = record.slot ? Date.parse(record.slot) : Date.parse(record.startedAt);
+    // Cancelling goes to the executor once the run is handed to it; before that (while its marker
+    // is written) the reason is kept, and the run starts already cancelled.
+    let cancel: ((reason: unknown) => void) | undefined;
+    let cancelledEarly: { reason: unknown } | undefined;
     state.addRun({
       runId: record.runId,
-      controller,
+      abort: (reason) => {
+        if (cancel) cancel(reason);
+        else cancelledEarly ??= { reason };
+      },
       slot: record.slot,
       epoch: record.epoch ?? 0,
     });
     // Registered as running: from here `state.running` keeps other runs out, not the admission.
     admitted?.();
     state.counters.lastRunAt = clock.now();
-    const context: JobContext = {
+    // No `signal` here: the executor gives each attempt its own (made when the action reads it).
+    const context = {
       ...def.context,
       jobName: def.name,
       slot: record.slot,
@@ -52,23 +59,28 @@ export class JobRunner {
       executionId: record.runId,
       attempt: record.attempts,
       epoch: record.epoch ?? 0,
-      signal: controller.signal,
       idempotencyKey: `${encodeKeySegment(def.name)}:${record.slot ?? record.runId}`,
       trigger: record.trigger,
       workerId,
-    };
+    } as unknown as JobContext;
     const database = this.runtime.database;
     const plugin = this.runtime.plugin;
     const markers = this.runtime.store.markers;
     // A run started away from the leader (or on a leader handing over) announces itself, so the
     // leader's overlap policy sees it.
     const { leader } = this.runtime;
-    const marker = markerOf(record, workerId);
     const marked = !leader.isLeader() || leader.resigning;
     if (marked)
       await markers
-        ?.markActive(marker)
+        ?.markActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
+    const options: RunOptions<JobContext> = { retries: def.retries, timeout: def.timeout, context };
+    if (def.backoff) options.backoff = def.backoff;
+    if (cancelledEarly) options.signal = AbortSignal.abort(cancelledEarly.reason);
+    else
+      options.onCancelable = (cancelRun) => {
+        cancel = cancelRun;
+      };
     let outcome: RunOutcome<unknown>;
     try {
       // A re-run after a crash continues the attempt count of the run it takes over.
@@ -82,20 +94,14 @@ export class JobRunner {
               plugin as never,
             ),
           ),
-        {
-          retries: def.retries,
-          timeout: def.timeout,
-          signal: controller.signal,
-          context,
-          ...(def.backoff ? { backoff: def.backoff } : {}),
-        },
+        options,
       );
     } finally {
       state.removeRun(record.runId);
     }
     if (leader.markedForHandOver.delete(record.runId) || marked)
       await markers
-        ?.clearActive(marker)
+        ?.clearActive(markerOf(record, workerId))
         .catch((error: unknown) => this.runtime.reportError('marker', error, def.name));
     return { outcome, context };
   }

@@ -21,25 +21,30 @@ export function bufferLimit(def: Pick<NormalizedJob, 'overlap' | 'bufferLimit'>)
   return def.overlap === 'buffer-all' ? def.bufferLimit : 1;
 }
 
+// The decisions without a limit are shared: one is made for every due slot.
+const RUN: OverlapDecision = Object.freeze({ action: 'run' });
+const SKIP: OverlapDecision = Object.freeze({ action: 'skip' });
+const TERMINATE_THEN_RUN: OverlapDecision = Object.freeze({ action: 'terminate-then-run' });
+
 export function decideOverlap(
   def: Pick<NormalizedJob, 'overlap' | 'bufferLimit'>,
   busy: boolean,
   trigger: RunTrigger,
 ): OverlapDecision {
-  if (!busy) return { action: 'run' };
+  if (!busy) return RUN;
   // Slots caught up after an outage run one after the other, whatever the overlap policy.
   if (trigger === 'catch-up' && def.overlap !== 'allow') return { action: 'buffer', limit: def.bufferLimit };
   switch (def.overlap) {
     case 'allow':
-      return { action: 'run' };
+      return RUN;
     case 'skip':
-      return { action: 'skip' };
+      return SKIP;
     case 'buffer-one':
     case 'buffer-all':
       return { action: 'buffer', limit: bufferLimit(def) };
     case 'cancel-other':
       return { action: 'cancel-then-buffer', limit: bufferLimit(def) };
     case 'terminate-other':
-      return { action: 'terminate-then-run' };
+      return TERMINATE_THEN_RUN;
   }
 }

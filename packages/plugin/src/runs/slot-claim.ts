@@ -31,12 +31,13 @@ export interface SlotClaim {
  * under this instance's id and current epoch; the record's `startedAt` is now.
  */
 export async function claimRun(runtime: Runtime, claim: SlotClaim): Promise<ClaimOutcome> {
+  // Absent fields are left undefined, which `claim` reads as left out (no spreads: one claim per run).
   const result = await runtime.store.history.claim({
     job: claim.job,
-    ...(claim.slot === undefined ? {} : { slot: claim.slot }),
-    ...(claim.runId === undefined ? {} : { runId: claim.runId }),
+    slot: claim.slot,
+    runId: claim.runId,
     trigger: claim.trigger,
-    ...(claim.status === undefined ? {} : { status: claim.status }),
+    status: claim.status,
     workerId: runtime.workerId,
     epoch: runtime.leader.epoch,
     startedAt: runtime.clock.now(),

@@ -32,7 +32,7 @@ export class DueHeap {
     while (index > 0) {
       const parent = (index - 1) >> 1;
       if (!before(items[index]!, items[parent]!)) break;
-      [items[index], items[parent]] = [items[parent]!, items[index]!];
+      swap(items, index, parent);
       index = parent;
     }
   }
@@ -51,7 +51,7 @@ export class DueHeap {
         if (left < items.length && before(items[left]!, items[smallest]!)) smallest = left;
         if (right < items.length && before(items[right]!, items[smallest]!)) smallest = right;
         if (smallest === index) break;
-        [items[index], items[smallest]] = [items[smallest]!, items[index]!];
+        swap(items, index, smallest);
         index = smallest;
       }
     }
@@ -61,6 +61,12 @@ export class DueHeap {
   clear(): void {
     this.#items.length = 0;
   }
+}
+
+function swap(items: DueEntry[], i: number, j: number): void {
+  const item = items[i]!;
+  items[i] = items[j]!;
+  items[j] = item;
 }
 
 function before(a: DueEntry, b: DueEntry): boolean {
