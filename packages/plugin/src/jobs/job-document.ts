@@ -55,6 +55,8 @@ export function emptyJobDocument(name: string): JobDocument {
 /** Reads and changes job documents by compare-and-swap; remembers ETags to find changes cheaply. */
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
+  /** Names `forget` was called for: `changed()` returns them, stored or not. */
+  readonly #unsettled = new Set<string>();
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
   readonly #queue = new KeyedQueue();
 
@@ -85,6 +87,16 @@ export class JobDocuments {
     }
     this.#etags.set(key, object.etag);
     return { doc, etag: object.etag };
+  }
+
+  /**
+   * Forgets the version of `name` last seen: the next `changed()` reads it again and returns it
+   * even if unchanged, or a fresh document if there is none (what this instance has applied is
+   * not known to be stored, see `JobControls.update`).
+   */
+  forget(name: string): void {
+    this.#etags.delete(this.key(name));
+    this.#unsettled.add(name);
   }
 
   /**
@@ -128,11 +140,21 @@ export class JobDocuments {
       const fresh = await this.store.get(object.key);
       if (!fresh) continue;
       this.#etags.set(object.key, fresh.etag);
+      const name = nameOf(object.key);
+      if (name !== undefined) this.#unsettled.delete(name);
       try {
-        changed.push(decode(object.key, fresh.body, nameOf(object.key), this.onInvalid));
+        changed.push(decode(object.key, fresh.body, name, this.onInvalid));
       } catch (error) {
         onCorrupted(error as SchedulerError);
       }
+    }
+    // Forgotten documents the listing did not show (none was stored): read on their own; one
+    // that cannot be read now is tried at the next call.
+    for (const name of [...this.#unsettled]) {
+      const current = await this.read(name).catch(() => undefined);
+      if (current === undefined) continue;
+      changed.push(current?.doc ?? emptyJobDocument(name));
+      this.#unsettled.delete(name);
     }
     return changed;
   }
