@@ -298,6 +298,33 @@ describe('runtime changes replicate', () => {
     expect(second.getJobStatus('report')!.schedule).toBe('* * * * *');
   });
 
+  it('a change another instance stored is taken up although this instance wrote the document since', async () => {
+    // The leader's own write of the document (a failure counted for pauseOnFailure) read the
+    // follower's new overrides and remembered that version: its sync then saw nothing new.
+    const clock = new ManualClock({ now: START });
+    const { plugins } = instances(
+      2,
+      {
+        flaky: {
+          schedule: '* * * * *',
+          pauseOnFailure: 100,
+          action: () => {
+            throw new Error('flaky');
+          },
+        },
+      },
+      clock,
+    );
+    for (const plugin of plugins) await plugin.start();
+    await clock.advance(5_000);
+    const leader = plugins.find((plugin) => plugin.isLeader())!;
+    const follower = plugins.find((plugin) => !plugin.isLeader())!;
+    await clock.advanceTo(Date.parse('2026-03-01T00:00:58Z'));
+    await follower.updateJob('flaky', { schedule: '*/2 * * * *' }); // just before 00:01 fails
+    await clock.advanceTo(Date.parse(minute(3)));
+    expect(leader.getJobStatus('flaky')!.schedule).toBe('*/2 * * * *');
+  });
+
   it('instances booting at once with the same jobs converge, with nothing duplicated or lost', async () => {
     const clock = new ManualClock({ now: START });
     const first = instances(1, {}, clock);

@@ -109,9 +109,15 @@ export class JobDocuments {
 
   async #update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
     const key = this.key(name);
+    const seen = this.#etags.get(key);
+    // Another instance wrote the document since this one last synced: the version read here
+    // carries its changes (overrides above all), which the caller does not take up. So the
+    // version is not remembered, and the next `changed()` returns the document to be taken up.
+    let othersWrote = false;
     const { value, etag } = await readModifyWrite(this.store, key, {
       read: async () => {
         const current = await this.read(name);
+        if (current && current.etag !== seen) othersWrote = true;
         return current && { value: current.doc, etag: current.etag };
       },
       fresh: () => emptyJobDocument(name),
@@ -123,7 +129,8 @@ export class JobDocuments {
       },
       maxAttempts: MAX_CAS_ATTEMPTS,
     });
-    if (etag !== null) this.#etags.set(key, etag);
+    if (othersWrote) this.#etags.delete(key);
+    else if (etag !== null) this.#etags.set(key, etag);
     return value;
   }
 
