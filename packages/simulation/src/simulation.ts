@@ -371,8 +371,13 @@ class Simulation {
     if (dynamic.length > 0 && this.chance(0.01) && this.alive().length > 0) {
       const name = dynamic[this.int(dynamic.length)]!;
       const fresh = runtimeJob(name, (n) => this.int(n));
-      this.#setJob({ ...fresh, enabled: this.chance(0.8) });
-      this.faults.jobUpdated!++;
+      const enabled = this.chance(0.8);
+      // Not a job removed a few lines up in this step (seed 223: the "update" re-added it, and the
+      // instances rightly took up its stored overrides, which the model did not know of).
+      if (this.jobs.has(name)) {
+        this.#setJob({ ...fresh, enabled });
+        this.faults.jobUpdated!++;
+      }
     }
   }
 
