@@ -671,7 +671,11 @@ export class Coordinator {
       this.#leader = null;
       return;
     }
-    if (info && info.state === 'held' && !info.available) {
+    // A lease this instance wrote while it took the write for failed (a bid or renewal whose answer
+    // was lost or timed out after the server applied it) is its own: taken back at once below,
+    // not followed and waited out while nobody leads (simulation seed 220).
+    const ownWrite = info?.ownWrite === true && info.state === 'held' && !this.#handle;
+    if (info && info.state === 'held' && !info.available && !ownWrite) {
       this.#freeSince = undefined;
       this.#leaderAvailableAt = this.#clock.monotonic() + info.availableInMs;
       this.#follow(info.owner, info.token);
@@ -691,8 +695,10 @@ export class Coordinator {
     const smaller = this.#smallerCandidates();
     const waitedLongEnough = this.#clock.monotonic() - this.#freeSince >= this.heartbeatInterval;
     const handedToMe = this.#accepting !== undefined && info?.token === this.#accepting.epoch;
-    if (smaller.length > 0 && !waitedLongEnough && !handedToMe) return;
-    this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
+    if (smaller.length > 0 && !waitedLongEnough && !handedToMe && !ownWrite) return;
+    // Taking back its own lease, the predecessor is still the one this instance's first bid replaced.
+    if (!ownWrite)
+      this.#predecessor = info ? { workerId: info.owner, released: info.state === 'released' } : undefined;
     const handle = await this.#locks.acquire(LEADER_LOCK, {
       leaseMs: this.leaseMs,
       renewMs: this.renewMs,

@@ -1,7 +1,7 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { fenceKey, lockKey } from '@s3-scheduler/lock';
 import { MemoryStore } from '@s3-scheduler/storage';
-import { FaultyStore } from '@s3-scheduler/storage/testing';
+import { FaultyStore, UnansweredWrites } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { createCluster, type Node } from './cluster.test.helpers.js';
 import { LEADER_LOCK, workerKey } from './index.js';
@@ -19,6 +19,29 @@ async function advanceUntil(clock: ManualClock, ms: number, done: () => boolean,
 }
 
 describe('Coordinator liveness', () => {
+  it('a bid whose lease write landed while it seemed to fail leads at its next round (seed 220)', async () => {
+    // Simulation seed 220: the bidder took the write for failed and followed "some" holder of the
+    // lease, its own, until that lease and a margin had passed, with no leader meanwhile.
+    const clock = new ManualClock();
+    const store = new UnansweredWrites(new MemoryStore(), 'locks/');
+    store.unanswered = 1;
+    const { nodes, journal } = createCluster(['a'], store, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const a = nodes[0]!.coordinator;
+    const errors: string[] = [];
+    a.on('coordinator-error', ({ error }) => errors.push((error as { code?: string }).code ?? ''));
+    await a.start();
+    const took = await advanceUntil(clock, 10 * LEASE, () => a.isLeader());
+    expect(errors).toContain('STORE_UNAVAILABLE'); // the first bid seemed to fail
+    expect(a.isLeader()).toBe(true);
+    expect(took).toBeLessThan(LEASE); // not the lease it wrote, waited out (lease + margin)
+    expect(journal.promotions.map((p) => p.epoch)).toEqual([2]);
+    expect(journal.violations).toEqual([]);
+    await a.stop();
+  });
+
   it('a slow former leader keeps heartbeating and bidding, sees every worker, and leads again', async ({
     annotate,
   }) => {

@@ -1,7 +1,7 @@
 import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { CountingStore, FaultyStore, GatedStore } from '@s3-scheduler/storage/testing';
+import { CountingStore, FaultyStore, GatedStore, UnansweredWrites } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { LockClient, lockKey } from './index.js';
 
@@ -227,6 +227,38 @@ describe('LockClient', () => {
     await clock.advance(10);
     expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'b', token: 2, state: 'held' });
     expect(takeover.held).toBe(true);
+  });
+
+  it('takes back at once a lease it wrote while the write seemed to fail (seed 220: it waited it out)', async () => {
+    const { clock, memory, client } = setup();
+    const unanswered = new UnansweredWrites(memory, 'locks/');
+    const a = client('a', unanswered);
+    unanswered.unanswered = 1;
+    await expect(a.acquire('job', { leaseMs: LEASE })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
+    expect(await a.inspect('job')).toMatchObject({ owner: 'a', available: false, ownWrite: true });
+    // Another client sees a held lease, not its own.
+    expect((await client('b').inspect('job'))?.ownWrite).toBeUndefined();
+    await clock.advance(100);
+    const handle = await a.acquire('job', { leaseMs: LEASE });
+    expect(handle?.token).toBe(2);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 2, state: 'held' });
+    expect(await client('b').acquire('job', { leaseMs: LEASE })).toBeNull();
+    await handle?.release();
+  });
+
+  it('a renewal that landed while it seemed to fail is the lease: the next renewal goes on from it', async () => {
+    const { clock, memory, client } = setup();
+    const unanswered = new UnansweredWrites(memory, 'locks/');
+    const handle = (await client('a', unanswered).acquire('job', { leaseMs: LEASE }))!;
+    unanswered.unanswered = 1;
+    await clock.advance(LEASE / 3); // the first renewal lands, its answer is lost
+    await clock.advance(LEASE / 3); // the retries find the ETag changed: by this holder
+    expect(handle.signal.aborted).toBe(false);
+    await clock.advance(3 * LEASE);
+    expect(handle.held).toBe(true);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
+    await handle.release();
   });
 
   it('waits for a release when asked to', async () => {

@@ -86,6 +86,12 @@ export interface LockInfo {
   /** Milliseconds until it becomes available if nothing changes (0 when available). */
   availableInMs: number;
   /**
+   * True when the stored object is a write of this client whose answer it never got (an acquire or
+   * renewal that failed with an unknown outcome, e.g. a timeout after the server applied it): the
+   * lease is this client's, and `acquire` takes it over at once instead of waiting it out.
+   */
+  ownWrite?: boolean;
+  /**
    * Set when the stored object is not a sane lease (`STORE_CORRUPTED`): it does not decode (then
    * `owner` is `''`, `token` the best known) or its `leaseMs` exceeds `maxLeaseMs`. It still counts
    * as held for `maxLeaseMs`.
@@ -102,6 +108,8 @@ const CLIENT_OPTIONS = ['store', 'clock', 'owner', 'marginMs', 'maxLeaseMs'] as 
 const ACQUIRE_OPTIONS = ['leaseMs', 'wait', 'autoRenew', 'renewMs', 'signal'] as const;
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_MAX_LEASE_MS = 24 * 3_600_000;
+/** Unknown-outcome writes remembered per lock (a few failed renewals in a row, then a bid). */
+const MAX_UNKNOWN_WRITES = 8;
 
 /** The key of a lock, relative to the client's store. */
 export function lockKey(name: string): string {
@@ -131,6 +139,11 @@ export class LockClient {
   /** Highest token seen per lock key (a floor for the next one, whatever happens to the object). */
   readonly #highest = new Map<string, number>();
   readonly #observations = new Map<string, Observation>();
+  /**
+   * Per lock key, the bodies of this client's lease writes whose outcome is unknown (the request
+   * failed without saying whether it applied): finding one stored means the write landed.
+   */
+  readonly #unknownWrites = new Map<string, string[]>();
   readonly #context: HandleContext;
 
   constructor(options: LockClientOptions) {
@@ -171,6 +184,7 @@ export class LockClient {
       store: this.store,
       clock: this.clock,
       observe: (key, etag) => this.#observe(key, etag, this.clock.monotonic()),
+      unknownOutcome: (key, body) => this.#noteUnknownWrite(key, body),
     };
   }
 
@@ -265,6 +279,7 @@ export class LockClient {
       available: now >= availableAt,
       observedForMs: now - observation.since,
       availableInMs: Math.max(0, availableAt - now),
+      ...(this.#isOwnWrite(key, current.body) ? { ownWrite: true } : {}),
       ...(problem ? { problem } : {}),
     };
   }
@@ -326,7 +341,10 @@ export class LockClient {
         previous = decoded.record;
         trusted = decoded.problem === undefined;
         const availableAt = this.#availableAt(previous, this.#observe(key, current.etag, seenAt));
-        if (this.clock.monotonic() < availableAt) return { availableAt };
+        // This client's own write, believed failed, landed: nobody else holds it, so it is taken
+        // over now (a new token, as for any take-over) rather than waited out (simulation seed 220).
+        const own = this.#isOwnWrite(key, current.body);
+        if (this.clock.monotonic() < availableAt && !own) return { availableAt };
       }
       // A sound lease carries the last token; a missing or corrupted one cannot be trusted with it,
       // so the fencing record (and every token this client has seen) sets the floor.
@@ -356,6 +374,7 @@ export class LockClient {
         );
         this.#observe(key, etag, this.clock.monotonic());
         this.#highest.set(key, Math.max(token, this.#highest.get(key) ?? 0));
+        this.#unknownWrites.delete(key);
         return new LockHandle(this.#context, {
           name,
           key,
@@ -369,10 +388,30 @@ export class LockClient {
           renewMs,
         });
       } catch (error) {
-        if (!isPreconditionFailed(error)) throw error;
+        if (!isPreconditionFailed(error)) {
+          // It may have applied all the same (`ResolvingStore` could not settle it): remembered,
+          // so that finding it stored later is known for this client's own lease.
+          this.#noteUnknownWrite(key, body);
+          throw error;
+        }
       }
     }
     return { availableAt: this.clock.monotonic() };
+  }
+
+  /** A lease write to `key` failed without saying whether it applied. The last few are kept. */
+  #noteUnknownWrite(key: string, body: string): void {
+    const bodies = this.#unknownWrites.get(key) ?? [];
+    bodies.push(body);
+    this.#unknownWrites.set(key, bodies.slice(-MAX_UNKNOWN_WRITES));
+  }
+
+  /** Whether `stored` is one of this client's writes to `key` whose outcome it never learnt. */
+  #isOwnWrite(key: string, stored: Uint8Array): boolean {
+    const bodies = this.#unknownWrites.get(key);
+    if (!bodies) return false;
+    const text = new TextDecoder().decode(stored);
+    return bodies.includes(text);
   }
 
   #availableAt(record: LockRecord, observation: Observation): number {

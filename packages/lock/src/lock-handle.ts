@@ -11,6 +11,8 @@ export interface HandleContext {
   clock: Clock;
   /** Tells the client's observer about an ETag this holder wrote (judged from the response time). */
   observe(key: string, etag: string): void;
+  /** Tells the client about a write of this holder whose outcome is unknown (it may have applied). */
+  unknownOutcome(key: string, body: string): void;
 }
 
 export interface HandleInit {
@@ -50,6 +52,8 @@ export class LockHandle {
   #etag: string;
   #sentAt: number;
   #renewing: Promise<void> | undefined;
+  /** Renewals sent since the last known write whose outcome is unknown (they may have applied). */
+  #unknown: Array<{ body: string; sentAt: number }> = [];
   #released = false;
   readonly #autoRenew: boolean;
   /** Renewal period (ms) of the auto-renew loop, written into the record for observers. */
@@ -176,6 +180,34 @@ export class LockHandle {
   }
 
   async #renew(): Promise<void> {
+    try {
+      return await this.#renewOnce();
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      // A 412: someone wrote since this holder's last known write, unless that someone is this
+      // holder, whose earlier renewal landed although it was taken for failed. Then that write
+      // is the lease (held from its send time) and the renewal goes on from it.
+      if (await this.#adoptUnknownWrite()) return this.#renewOnce();
+      this.#lose('taken-over', error);
+      throw this.#notHeldError(error);
+    }
+  }
+
+  /** After a 412: whether the stored lease is one of this holder's unknown-outcome renewals (adopted). */
+  async #adoptUnknownWrite(): Promise<boolean> {
+    if (this.#unknown.length === 0) return false;
+    const current = await this.#context.store.get(this.key).catch(() => null);
+    const text = current ? new TextDecoder().decode(current.body) : undefined;
+    const mine = this.#unknown.find((write) => write.body === text);
+    this.#unknown = [];
+    if (!current || !mine) return false;
+    this.#etag = current.etag;
+    this.#sentAt = Math.max(this.#sentAt, mine.sentAt);
+    this.#context.observe(this.key, current.etag);
+    return true;
+  }
+
+  async #renewOnce(): Promise<void> {
     if (this.#released) throw this.#notHeldError();
     if (!this.held) {
       this.#lose('expired');
@@ -189,7 +221,10 @@ export class LockHandle {
       // The handle's signal aborts at the deadline, which also ends the store's own retries.
       ({ etag } = await raceSignal(put, this.signal));
     } catch (error) {
-      if (isPreconditionFailed(error)) this.#lose('taken-over', error);
+      // Taken over, or this holder's own earlier write landed: `#renew` tells which.
+      if (isPreconditionFailed(error)) throw error;
+      this.#unknown.push({ body, sentAt });
+      this.#context.unknownOutcome(this.key, body);
       if (!this.held) {
         this.#lose('expired', error);
         // Should the abandoned write still land, give the lease back rather than leave it to expire.
@@ -205,6 +240,7 @@ export class LockHandle {
     }
     this.#etag = etag;
     this.#sentAt = sentAt;
+    this.#unknown = [];
     this.#context.observe(this.key, etag);
   }
 

@@ -1,5 +1,6 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
-import { MemoryStore } from '@s3-scheduler/storage';
+import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
+import { FaultyStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 import { stopAll } from './test-support/stop-all.js';
@@ -12,9 +13,13 @@ let currentClock: ManualClock | undefined;
 
 afterEach(() => stopAll(live, currentClock));
 
-function instances(count: number, jobs: Record<string, JobConfig>, clock = new ManualClock({ now: START })) {
+function instances(
+  count: number,
+  jobs: Record<string, JobConfig>,
+  clock = new ManualClock({ now: START }),
+  store: ObjectStore = new MemoryStore(),
+) {
   currentClock = clock;
-  const store = new MemoryStore();
   const plugins = Array.from({ length: count }, (_, i) => {
     const plugin = new SchedulerPlugin({
       store,
@@ -215,6 +220,109 @@ describe('runtime changes replicate', () => {
     await follower.enableJob('report');
     await clock.advanceTo(Date.parse(minute(6)));
     expect(slots.at(-1)).toBe(`${leader.workerId}:${minute(6)}`);
+  });
+
+  it('an updateJob that cannot be stored (outage) is reported, and no instance keeps running it', async () => {
+    // Simulation seeds 211 and 215: the instance that made the change ran it while the store and
+    // every other instance kept the stored definition.
+    const slots: string[] = [];
+    const clock = new ManualClock({ now: START });
+    const faulty = new FaultyStore(new MemoryStore(), { clock });
+    const { plugins } = instances(
+      2,
+      { report: { schedule: '*/10 * * * *', action: (_db, ctx) => void slots.push(ctx.slot!) } },
+      clock,
+      faulty,
+    );
+    for (const plugin of plugins) await plugin.start();
+    await clock.advance(5_000);
+    const leader = plugins.find((plugin) => plugin.isLeader())!;
+    const follower = plugins.find((plugin) => !plugin.isLeader())!;
+    faulty.outage = true;
+    const outcome = leader.updateJob('report', { schedule: '* * * * *' }).then(
+      () => 'stored',
+      (error: { code?: string }) => error.code,
+    );
+    await clock.advance(20_000);
+    faulty.outage = false;
+    expect(await outcome).toBe('STORE_UNAVAILABLE');
+    await clock.advance(10_000); // a heartbeat's sync reads what is stored
+    expect(leader.getJobStatus('report')!.schedule).toBe('*/10 * * * *');
+    expect(follower.getJobStatus('report')!.schedule).toBe('*/10 * * * *');
+    await clock.advanceTo(Date.parse(minute(21)));
+    expect(slots).toEqual([minute(10), minute(20)]);
+  });
+
+  it('after a refused updateJob the timer fires the definition the job has (seed 219: it kept the old one)', async () => {
+    // Simulation seed 219: the refused change stayed applied but the timer was not rescheduled,
+    // so it waited for the next slot of the previous (daily) schedule while the job ran */20:
+    // only promotions' catch-ups ever ran it.
+    const clock = new ManualClock({ now: START });
+    const faulty = new FaultyStore(new MemoryStore(), { clock });
+    const { plugins } = instances(1, { nightly: { schedule: '0 2 * * *', action: () => 1 } }, clock, faulty);
+    const [plugin] = plugins as [SchedulerPlugin];
+    await plugin.start();
+    await clock.advance(5_000);
+    faulty.outage = true;
+    const outcome = plugin.updateJob('nightly', { schedule: '*/20 * * * *' }).catch(() => 'refused');
+    await clock.advance(20_000);
+    faulty.outage = false;
+    expect(await outcome).toBe('refused');
+    await clock.advance(10_000);
+    const status = plugin.getJobStatus('nightly')!;
+    expect([status.schedule, status.nextRun]).toEqual(['0 2 * * *', '2026-03-01T02:00:00.000Z']);
+  });
+
+  it('an updateJob whose answer is lost but which was stored is kept, on every instance', async () => {
+    const clock = new ManualClock({ now: START });
+    const faulty = new FaultyStore(new MemoryStore(), { clock });
+    const { plugins } = instances(
+      2,
+      { report: { schedule: '*/10 * * * *', action: () => 1 } },
+      clock,
+      faulty,
+    );
+    for (const plugin of plugins) await plugin.start();
+    await clock.advance(5_000);
+    const [first, second] = plugins as [SchedulerPlugin, SchedulerPlugin];
+    faulty.rates = { lostResponse: 1 }; // every write lands, and its answer is lost
+    const outcome = first.updateJob('report', { schedule: '* * * * *' }).then(
+      () => 'stored',
+      (error: { code?: string }) => error.code ?? 'error',
+    );
+    await clock.advance(20_000);
+    faulty.rates = {};
+    await outcome;
+    await clock.advance(10_000);
+    expect(first.getJobStatus('report')!.schedule).toBe('* * * * *');
+    expect(second.getJobStatus('report')!.schedule).toBe('* * * * *');
+  });
+
+  it('a change another instance stored is taken up although this instance wrote the document since', async () => {
+    // The leader's own write of the document (a failure counted for pauseOnFailure) read the
+    // follower's new overrides and remembered that version: its sync then saw nothing new.
+    const clock = new ManualClock({ now: START });
+    const { plugins } = instances(
+      2,
+      {
+        flaky: {
+          schedule: '* * * * *',
+          pauseOnFailure: 100,
+          action: () => {
+            throw new Error('flaky');
+          },
+        },
+      },
+      clock,
+    );
+    for (const plugin of plugins) await plugin.start();
+    await clock.advance(5_000);
+    const leader = plugins.find((plugin) => plugin.isLeader())!;
+    const follower = plugins.find((plugin) => !plugin.isLeader())!;
+    await clock.advanceTo(Date.parse('2026-03-01T00:00:58Z'));
+    await follower.updateJob('flaky', { schedule: '*/2 * * * *' }); // just before 00:01 fails
+    await clock.advanceTo(Date.parse(minute(3)));
+    expect(leader.getJobStatus('flaky')!.schedule).toBe('*/2 * * * *');
   });
 
   it('instances booting at once with the same jobs converge, with nothing duplicated or lost', async () => {

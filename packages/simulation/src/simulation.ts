@@ -1,6 +1,6 @@
 import { isSchedulerError, seededRandom } from '@s3-scheduler/core';
 import { parseCron } from '@s3-scheduler/cron';
-import { type JobContext, SchedulerPlugin } from '@s3-scheduler/plugin';
+import { DEFAULT_LAYOUT, type JobContext, SchedulerPlugin } from '@s3-scheduler/plugin';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { type FaultKind, FaultyStore } from '@s3-scheduler/storage/testing';
 import { AuditStore } from './audit-store.js';
@@ -371,8 +371,13 @@ class Simulation {
     if (dynamic.length > 0 && this.chance(0.01) && this.alive().length > 0) {
       const name = dynamic[this.int(dynamic.length)]!;
       const fresh = runtimeJob(name, (n) => this.int(n));
-      this.#setJob({ ...fresh, enabled: this.chance(0.8) });
-      this.faults.jobUpdated!++;
+      const enabled = this.chance(0.8);
+      // Not a job removed a few lines up in this step (seed 223: the "update" re-added it, and the
+      // instances rightly took up its stored overrides, which the model did not know of).
+      if (this.jobs.has(name)) {
+        this.#setJob({ ...fresh, enabled });
+        this.faults.jobUpdated!++;
+      }
     }
   }
 
@@ -654,29 +659,69 @@ class Simulation {
   // ── Jobs ────────────────────────────────────────────────────────────────────────────────────
 
   #setJob(spec: JobSpec): void {
-    const existed = this.jobs.has(spec.name);
+    const previous = this.jobs.get(spec.name);
     if (this.processes.length > 0)
-      this.trace(`${existed ? 'update' : 'add'} job ${JSON.stringify({ ...spec })}`);
+      this.trace(`${previous ? 'update' : 'add'} job ${JSON.stringify({ ...spec })}`);
     this.#endPeriod(spec.name);
     this.jobs.set(spec.name, spec);
     this.periods.push({ spec, from: this.now, to: undefined });
+    const updates: Promise<void>[] = [];
     for (const process of this.processes) {
       if (process.diedAt !== undefined) continue;
       const config = toJobConfig(spec, this.#action(process));
-      const change = existed
+      const change = previous
         ? process.plugin.updateJob(spec.name, config)
         : process.plugin.addJob(spec.name, config);
       change.catch((error: unknown) => this.#jobChangeFailed(spec.name, error));
+      if (previous) updates.push(change);
+    }
+    if (previous && updates.length > 0) {
+      void Promise.allSettled(updates).then((results) => {
+        if (results.every((result) => result.status === 'rejected'))
+          return this.#updateRefused(spec, previous);
+      });
     }
   }
 
   /**
    * A job change that cannot be stored during an outage is refused with `STORE_UNAVAILABLE`
-   * (the change still applies on that instance): that is the contract, not a violation.
+   * (the instance then runs what is stored, see `#updateRefused`): that is the contract, not a
+   * violation.
    */
   #jobChangeFailed(name: string, error: unknown): void {
     if (isSchedulerError(error) && error.code === 'STORE_UNAVAILABLE') return;
     this.violation(`${name}: ${String(error)}`);
+  }
+
+  /**
+   * Every instance refused the update (`STORE_UNAVAILABLE`). Each applied it at once and, on the
+   * failure, takes up what the job document holds: read back at once, or at its first heartbeat
+   * once the store answers again. So unless the change was stored after all (a write whose
+   * answer was lost), the job goes back to its previous definition, as stored, from when the
+   * store answers (a new period: its first two minutes owe nothing, room for that heartbeat).
+   */
+  async #updateRefused(spec: JobSpec, previous: JobSpec): Promise<void> {
+    const key = DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.jobDocument(spec.name));
+    const stored = await this.audit.inner.get(key);
+    if (this.jobs.get(spec.name) !== spec) return; // changed again since: that change decides
+    const overrides = stored
+      ? ((JSON.parse(new TextDecoder().decode(stored.body)) as { overrides?: Partial<JobSpec> }).overrides ??
+        {})
+      : {};
+    const matches = (candidate: JobSpec) =>
+      (['schedule', 'timezone', 'enabled', 'catchUp', 'catchUpWindow', 'recovery'] as const).every(
+        (field) => (overrides[field] ?? previous[field]) === candidate[field],
+      );
+    if (matches(spec)) return;
+    const kept: JobSpec = { ...previous };
+    for (const field of ['schedule', 'timezone', 'enabled', 'catchUp', 'catchUpWindow', 'recovery'] as const)
+      if (overrides[field] !== undefined)
+        (kept as unknown as Record<string, unknown>)[field] = overrides[field];
+    this.trace(`update of ${spec.name} refused everywhere: it keeps ${kept.schedule} ${kept.timezone}`);
+    this.#endPeriod(spec.name);
+    this.jobs.set(spec.name, kept);
+    const storeBack = Math.max(this.now, this.faulty.outage ? this.outageUntil : 0, this.stalls.frozenUntil);
+    this.periods.push({ spec: kept, from: storeBack, to: undefined });
   }
 
   #removeJob(name: string): void {

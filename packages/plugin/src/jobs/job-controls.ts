@@ -2,7 +2,7 @@ import { SchedulerError } from '@s3-scheduler/core';
 import type { Runtime } from '../runtime.js';
 import type { SlotTimer } from '../schedule/slot-timer.js';
 import type { JobConfig } from '../types.js';
-import type { JobDocument, JobOverrides } from './job-document.js';
+import { emptyJobDocument, type JobDocument, type JobOverrides } from './job-document.js';
 import { normalizeJob } from './job-options.js';
 import type { JobState } from './job-state.js';
 
@@ -59,14 +59,42 @@ export class JobControls {
     const config = { ...state.config, ...(action === undefined ? {} : { action }) } as JobConfig;
     const overrides = { ...state.document?.overrides, ...stored } as JobOverrides;
     const def = normalizeJob(name, { ...config, ...overrides }, this.runtime.options, 'updateJob');
-    state.replace(def, config);
+    // Applied at once: a leader runs the new definition from now on, not once a slow store has
+    // answered (storing first let slots of the new schedule pass, simulation seed 208).
+    state.replace(def, config, overrides);
     if (Object.keys(stored).length > 0) {
-      await this.#change(state, (doc) => {
-        doc.overrides = { ...doc.overrides, ...stored };
-        return true;
-      });
+      try {
+        await this.#change(state, (doc) => {
+          doc.overrides = { ...doc.overrides, ...stored };
+          return true;
+        });
+      } catch (error) {
+        // Not stored, or not known to be (a lost response may have stored it): this instance
+        // takes up what is stored, as every other instance does, so none runs a definition the
+        // cluster does not have (simulation seeds 211 and 215). The caller is told either way.
+        await this.#settle(state);
+        this.#reschedule(state);
+        throw error;
+      }
     }
     this.#reschedule(state);
+  }
+
+  /**
+   * After a change whose write failed: reads the job document back and applies what it holds.
+   * When the store does not answer that either, the next heartbeat's sync reads it (the cached
+   * version is forgotten) and applies it then.
+   */
+  async #settle(state: JobState): Promise<void> {
+    const { runtime } = this;
+    const name = state.def.name;
+    try {
+      const current = await runtime.store.documents.read(name);
+      takeUpDocument(runtime, state, current?.doc ?? emptyJobDocument(name));
+      if (!current) state.document = null;
+    } catch {
+      runtime.store.documents.forget(name);
+    }
   }
 
   async pause(state: JobState, note: string): Promise<void> {
@@ -105,5 +133,22 @@ export class JobControls {
 
   #reschedule(state: JobState): void {
     if (this.runtime.leader.started) this.timer.schedule(state, this.runtime.clock.now());
+  }
+}
+
+/**
+ * `doc`, read from the store, becomes the job's shared state on this instance; when its overrides
+ * are not those the definition was built with, the definition is built again from the code's
+ * configuration and them (a stored value that does not validate is reported, and the definition
+ * stays as it was).
+ */
+export function takeUpDocument(runtime: Runtime, state: JobState, doc: JobDocument): void {
+  state.document = doc;
+  if (!state.differsFrom(doc.overrides)) return;
+  try {
+    const config = { ...state.config, ...doc.overrides } as JobConfig;
+    state.redefine(normalizeJob(state.def.name, config, runtime.options, 'syncJob'), doc.overrides);
+  } catch (error) {
+    runtime.reportError('syncJob', error, state.def.name);
   }
 }

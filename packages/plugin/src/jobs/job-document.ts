@@ -55,6 +55,8 @@ export function emptyJobDocument(name: string): JobDocument {
 /** Reads and changes job documents by compare-and-swap; remembers ETags to find changes cheaply. */
 export class JobDocuments {
   readonly #etags = new Map<string, string>();
+  /** Names `forget` was called for: `changed()` returns them, stored or not. */
+  readonly #unsettled = new Set<string>();
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
   readonly #queue = new KeyedQueue();
 
@@ -88,6 +90,16 @@ export class JobDocuments {
   }
 
   /**
+   * Forgets the version of `name` last seen: the next `changed()` reads it again and returns it
+   * even if unchanged, or a fresh document if there is none (what this instance has applied is
+   * not known to be stored, see `JobControls.update`).
+   */
+  forget(name: string): void {
+    this.#etags.delete(this.key(name));
+    this.#unsettled.add(name);
+  }
+
+  /**
    * Applies `change` to the stored document (or a fresh one) by compare-and-swap, retrying when
    * another instance wrote in between. `change` returns `false` to leave the document as it is.
    */
@@ -97,9 +109,15 @@ export class JobDocuments {
 
   async #update(name: string, change: (doc: JobDocument) => boolean | undefined): Promise<JobDocument> {
     const key = this.key(name);
+    const seen = this.#etags.get(key);
+    // Another instance wrote the document since this one last synced: the version read here
+    // carries its changes (overrides above all), which the caller does not take up. So the
+    // version is not remembered, and the next `changed()` returns the document to be taken up.
+    let othersWrote = false;
     const { value, etag } = await readModifyWrite(this.store, key, {
       read: async () => {
         const current = await this.read(name);
+        if (current && current.etag !== seen) othersWrote = true;
         return current && { value: current.doc, etag: current.etag };
       },
       fresh: () => emptyJobDocument(name),
@@ -111,7 +129,8 @@ export class JobDocuments {
       },
       maxAttempts: MAX_CAS_ATTEMPTS,
     });
-    if (etag !== null) this.#etags.set(key, etag);
+    if (othersWrote) this.#etags.delete(key);
+    else if (etag !== null) this.#etags.set(key, etag);
     return value;
   }
 
@@ -128,11 +147,21 @@ export class JobDocuments {
       const fresh = await this.store.get(object.key);
       if (!fresh) continue;
       this.#etags.set(object.key, fresh.etag);
+      const name = nameOf(object.key);
+      if (name !== undefined) this.#unsettled.delete(name);
       try {
-        changed.push(decode(object.key, fresh.body, nameOf(object.key), this.onInvalid));
+        changed.push(decode(object.key, fresh.body, name, this.onInvalid));
       } catch (error) {
         onCorrupted(error as SchedulerError);
       }
+    }
+    // Forgotten documents the listing did not show (none was stored): read on their own; one
+    // that cannot be read now is tried at the next call.
+    for (const name of [...this.#unsettled]) {
+      const current = await this.read(name).catch(() => undefined);
+      if (current === undefined) continue;
+      changed.push(current?.doc ?? emptyJobDocument(name));
+      this.#unsettled.delete(name);
     }
     return changed;
   }

@@ -105,6 +105,8 @@ export class JobState {
   #missedThrough = Number.NEGATIVE_INFINITY;
   #def: NormalizedJob;
   #config: JobConfig;
+  /** The stored overrides `#def` was built with (JSON): a document with others is taken up. */
+  #appliedOverrides = '{}';
   /** The shared runtime state (overrides, pause, buffer) as last read or written. */
   document: JobDocument | null = null;
 
@@ -171,9 +173,15 @@ export class JobState {
     this.#since = now;
   }
 
-  /** Takes up a definition whose stored overrides changed. */
-  redefine(def: NormalizedJob): void {
+  /** Takes up a definition built from the code's configuration and the stored `overrides`. */
+  redefine(def: NormalizedJob, overrides: object): void {
     this.#def = def;
+    this.#appliedOverrides = JSON.stringify(overrides);
+  }
+
+  /** Whether the definition was built with other overrides than `overrides` (a stored document's). */
+  differsFrom(overrides: object): boolean {
+    return JSON.stringify(overrides) !== this.#appliedOverrides;
   }
 
   /**
@@ -251,9 +259,11 @@ export class JobState {
     return this.running.size > 0 || this.remoteRunning.size > 0;
   }
 
-  replace(def: NormalizedJob, config: JobConfig): void {
+  /** `updateJob`: a new definition, built from `config` and `overrides`, applies at once. */
+  replace(def: NormalizedJob, config: JobConfig, overrides: object): void {
     this.#def = def;
     this.#config = config;
+    this.#appliedOverrides = JSON.stringify(overrides);
   }
 
   cancelAll(reason: string): void {

@@ -1,13 +1,12 @@
 import type { SchedulerError } from '@s3-scheduler/core';
+import { takeUpDocument } from '../jobs/job-controls.js';
 import type { JobDocument } from '../jobs/job-document.js';
-import { normalizeJob } from '../jobs/job-options.js';
 import type { JobState } from '../jobs/job-state.js';
 import { takeCancelRequests } from '../runs/cancel-requests.js';
 import type { Dispatcher } from '../runs/dispatcher.js';
 import { followRemoteRunsOf } from '../runs/remote-runs.js';
 import type { Runtime } from '../runtime.js';
 import type { SlotTimer } from '../schedule/slot-timer.js';
-import type { JobConfig } from '../types.js';
 import type { Recovery } from './recovery.js';
 
 /**
@@ -71,16 +70,7 @@ export class Maintenance {
   }
 
   #applyDocument(state: JobState, doc: JobDocument): void {
-    const before = JSON.stringify(state.document?.overrides ?? {});
-    state.document = doc;
-    if (JSON.stringify(doc.overrides) !== before) {
-      try {
-        const config = { ...state.config, ...doc.overrides } as JobConfig;
-        state.redefine(normalizeJob(state.def.name, config, this.runtime.options, 'syncJob'));
-      } catch (error) {
-        this.runtime.reportError('syncJob', error, state.def.name);
-      }
-    }
+    takeUpDocument(this.runtime, state, doc);
     if (this.runtime.leader.started) this.timer.schedule(state, this.runtime.clock.now());
   }
 

@@ -10,3 +10,4 @@ export {
   s3TestStore,
   uniqueTestPrefix,
 } from './s3-test-store.js';
+export { UnansweredWrites } from './unanswered-writes.js';
