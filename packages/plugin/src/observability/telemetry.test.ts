@@ -27,7 +27,9 @@ afterEach(async () => {
 /** An SDK with in-memory exporters; metrics are read on demand (`collect`), never on a timer. */
 function sdk() {
   const spans = new InMemorySpanExporter();
-  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+  const tracerProvider = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+  });
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   // The export interval is far beyond the test: metrics leave only through forceFlush().
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
