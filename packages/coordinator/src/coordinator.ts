@@ -704,15 +704,8 @@ export class Coordinator {
       renewMs: this.renewMs,
       autoRenew: true,
     });
-    if (handle?.held) this.#promote(handle);
-    else {
-      // A bid the store answered only after the lease it wrote had run out (a store slower than
-      // the lease) won nothing to lead: announcing it would be a promotion no demotion follows,
-      // since the handle's signal fired before anyone listened. Give it up (no write: the handle
-      // knows it is not held) and go on as a follower; the next round bids again.
-      if (handle) void handle.release().catch(() => undefined);
-      await this.#observeLease(this.#clock.monotonic(), false);
-    }
+    if (handle) this.#promote(handle);
+    else await this.#observeLease(this.#clock.monotonic(), false);
   }
 
   /**
