@@ -704,8 +704,14 @@ export class Coordinator {
       renewMs: this.renewMs,
       autoRenew: true,
     });
-    if (handle) this.#promote(handle);
-    else await this.#observeLease(this.#clock.monotonic(), false);
+    // The lock client hands out held handles only (a bid answered after its lease ran out is
+    // renewed first, or counts as lost). Checked all the same: promoting a handle whose signal has
+    // already fired would announce a term that no demotion ever ends (simulation seed 309).
+    if (handle?.held) this.#promote(handle);
+    else {
+      if (handle) void handle.release().catch(() => undefined);
+      await this.#observeLease(this.#clock.monotonic(), false);
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { fenceKey, lockKey } from '@s3-scheduler/lock';
 import { MemoryStore } from '@s3-scheduler/storage';
-import { FaultyStore, UnansweredWrites } from '@s3-scheduler/storage/testing';
+import { FaultyStore, LateAnswers, UnansweredWrites } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { createCluster, type Node } from './cluster.test.helpers.js';
 import { LEADER_LOCK, workerKey } from './index.js';
@@ -41,6 +41,89 @@ describe('Coordinator liveness', () => {
     expect(journal.violations).toEqual([]);
     await a.stop();
   });
+
+  it('a bid answered after its own lease ran out leads at once, in the term it wrote (seed 309)', async () => {
+    // Simulation seed 309: a hanging store answered a bid after the lease it wrote had run out. The
+    // instance announced a promotion for a lease it no longer held, and as the handle's signal had
+    // fired before anyone listened, no demotion followed: it counted as leader for 15 minutes.
+    const clock = new ManualClock();
+    const store = new LateAnswers(new MemoryStore(), clock, LEASE + 100, 'locks/');
+    store.late = 1; // the bid's lease write
+    const { nodes, journal } = createCluster(['a'], store, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const a = nodes[0]!.coordinator;
+    const started = a.start(); // its first round waits for the bid's answer
+    const took = await advanceUntil(clock, 10 * LEASE, () => a.isLeader());
+    await started;
+    expect(a.isLeader()).toBe(true);
+    expect(a.signal.aborted).toBe(false);
+    // At the answer (renewed at once), not after waiting out its own lease, and in the epoch it wrote.
+    expect(took).toBeLessThan(LEASE + 100 + H);
+    expect(journal.promotions.map((p) => p.epoch)).toEqual([1]);
+    await clock.advance(10 * LEASE);
+    expect(a.isLeader()).toBe(true);
+    await a.stop();
+    expect(journal.demotions.map((d) => [d.epoch, d.reason])).toEqual([[1, 'stopped']]);
+    expect(journal.violations).toEqual([]);
+  }, 60_000);
+
+  it('a bid answered late after another instance took the lease over is no promotion: it follows', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal, leaders } = createCluster(['a', 'b'], memory, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const [a, b] = nodes as [Node, Node];
+    const late = new LateAnswers(memory, clock, 3 * LEASE, 'locks/');
+    late.late = 1;
+    (a.gate as unknown as { inner: unknown }).inner = late; // a's bid is answered 3 leases late
+    const started = a.coordinator.start();
+    await clock.advance(0);
+    await b.coordinator.start();
+    // b sees a's lease unchanged past lease + margin, and takes it over.
+    await advanceUntil(clock, 3 * LEASE, () => b.coordinator.isLeader());
+    expect(b.coordinator.isLeader()).toBe(true);
+    await advanceUntil(clock, 10 * LEASE, () => a.coordinator.getLeader() === 'b');
+    await started;
+
+    // a's renewal met b's write: no promotion, and a follows b.
+    expect(leaders().map((node) => node.id)).toEqual(['b']);
+    expect(a.coordinator.getLeader()).toBe('b');
+    expect(journal.promotions.map((p) => [p.workerId, p.epoch])).toEqual([['b', 2]]);
+    expect(journal.violations).toEqual([]);
+    await b.coordinator.stop();
+    await a.coordinator.stop();
+  }, 60_000);
+
+  it('while every bid is answered after its lease ran out nobody leads; once the store is quick it leads at once', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    const { nodes, journal } = createCluster(['a'], memory, clock, {
+      heartbeatInterval: H,
+      skipColdStart: true,
+    });
+    const a = nodes[0]!;
+    const gate = a.gate as unknown as { inner: unknown };
+    gate.inner = new FaultyStore(memory, { clock, latencyMs: [LEASE + 100, LEASE + 100] });
+    const started = a.coordinator.start(); // its rounds take simulated time
+    await clock.advance(10 * LEASE);
+    expect(journal.promotions).toEqual([]); // every bid and its renewal answered too late
+    expect(journal.violations).toEqual([]);
+    gate.inner = memory; // the store answers quickly again
+    // Its own lease, written late, is taken back at its next round: not waited out.
+    const took = await advanceUntil(clock, 10 * LEASE, () => a.coordinator.isLeader());
+    await started;
+    expect(a.coordinator.isLeader()).toBe(true);
+    expect(took).toBeLessThan(LEASE);
+    expect(journal.promotions).toHaveLength(1);
+    await a.coordinator.stop();
+    // Every promotion announced is paired with its demotion.
+    expect(journal.demotions.map((d) => d.epoch)).toEqual(journal.promotions.map((p) => p.epoch));
+    expect(journal.violations).toEqual([]);
+  }, 60_000);
 
   it('a slow former leader keeps heartbeating and bidding, sees every worker, and leads again', async ({
     annotate,

@@ -1,7 +1,13 @@
 import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
-import { CountingStore, FaultyStore, GatedStore, UnansweredWrites } from '@s3-scheduler/storage/testing';
+import {
+  CountingStore,
+  FaultyStore,
+  GatedStore,
+  LateAnswers,
+  UnansweredWrites,
+} from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { LockClient, lockKey } from './index.js';
 
@@ -259,6 +265,63 @@ describe('LockClient', () => {
     expect(handle.held).toBe(true);
     expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
     await handle.release();
+  });
+
+  it('an acquire answered after its lease ran out renews at once: a held handle, same token (seed 309)', async () => {
+    // Simulation seed 309: a hanging store answered a bid after the lease it wrote had run out;
+    // the handle came back already lost (its signal fired before anyone listened).
+    const { clock, memory, client } = setup();
+    const late = new LateAnswers(memory, clock, LEASE + 100, 'locks/');
+    late.late = 1;
+    const pending = client('a', late).acquire('job', { leaseMs: LEASE });
+    await clock.advance(LEASE + 100);
+    const handle = await pending;
+    expect(handle).not.toBeNull();
+    expect(handle!.held).toBe(true);
+    expect(handle!.signal.aborted).toBe(false);
+    expect(handle!.token).toBe(1); // nobody wrote in between: the same tenure, renewed
+    expect(handle!.deadline).toBe(clock.monotonic() + LEASE); // from the renewal's send time
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
+    await clock.advance(3 * LEASE); // and it renews on as usual
+    expect(handle!.held).toBe(true);
+    expect(await client('b').acquire('job', { leaseMs: LEASE })).toBeNull();
+    expect(await handle!.release()).toBe(true);
+  });
+
+  it('an acquire answered late after someone took the lease over is lost: no handle, the taker holds', async () => {
+    const { clock, memory, client } = setup();
+    const late = new LateAnswers(memory, clock, LEASE + MARGIN + 500, 'locks/');
+    late.late = 1;
+    const b = client('b');
+    const pending = client('a', late).acquire('job', { leaseMs: LEASE });
+    await clock.advance(0); // a's write is stored, its answer is on its way
+    expect(await b.inspect('job')).toMatchObject({ owner: 'a', available: false });
+    await clock.advance(LEASE + MARGIN);
+    const taker = await b.acquire('job', { leaseMs: LEASE }); // a's lease, unchanged past lease + margin
+    expect(taker?.token).toBe(2);
+    await clock.advance(500);
+    expect(await pending).toBeNull(); // its renewal met b's write (412)
+    expect(taker!.held).toBe(true);
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'b', token: 2, state: 'held' });
+    expect((await client('a').inspect('job'))?.ownWrite).toBeUndefined();
+  });
+
+  it('an acquire whose renewal is answered late too is lost, and the next acquire takes the lease back at once', async () => {
+    const { clock, memory, client } = setup();
+    const late = new LateAnswers(memory, clock, LEASE + 100, 'locks/');
+    late.late = 2; // the acquiring write and its renewal
+    const a = client('a', late);
+    const pending = a.acquire('job', { leaseMs: LEASE });
+    await clock.advance(2 * (LEASE + 100));
+    expect(await pending).toBeNull();
+    // Stored: a's renewal, held by nobody; a knows it for its own, b sees a held lease.
+    expect(await readRecord(memory, 'job')).toMatchObject({ owner: 'a', token: 1, state: 'held' });
+    expect(await a.inspect('job')).toMatchObject({ owner: 'a', available: false, ownWrite: true });
+    expect(await client('b').acquire('job', { leaseMs: LEASE })).toBeNull();
+    const handle = await a.acquire('job', { leaseMs: LEASE }); // quick again: taken back at once
+    expect(handle?.token).toBe(2);
+    expect(handle!.held).toBe(true);
+    await handle!.release();
   });
 
   it('waits for a release when asked to', async () => {

@@ -87,8 +87,9 @@ export interface LockInfo {
   availableInMs: number;
   /**
    * True when the stored object is a write of this client whose answer it never got (an acquire or
-   * renewal that failed with an unknown outcome, e.g. a timeout after the server applied it): the
-   * lease is this client's, and `acquire` takes it over at once instead of waiting it out.
+   * renewal that failed with an unknown outcome, e.g. a timeout after the server applied it), or
+   * got only after the lease it wrote had run out: the lease is this client's, and `acquire` takes
+   * it over at once instead of waiting it out.
    */
   ownWrite?: boolean;
   /**
@@ -140,8 +141,9 @@ export class LockClient {
   readonly #highest = new Map<string, number>();
   readonly #observations = new Map<string, Observation>();
   /**
-   * Per lock key, the bodies of this client's lease writes whose outcome is unknown (the request
-   * failed without saying whether it applied): finding one stored means the write landed.
+   * Per lock key, the bodies of this client's lease writes that hold nothing for it: their outcome
+   * is unknown (the request failed without saying whether it applied), or they were answered only
+   * after their lease had run out. Finding one stored means the lease is this client's to take back.
    */
   readonly #unknownWrites = new Map<string, string[]>();
   readonly #context: HandleContext;
@@ -197,7 +199,10 @@ export class LockClient {
    * Takes the lock, or returns `null` when someone else holds it and `wait` ran out. A lock held
    * by another holder only becomes available once this client has seen it unchanged for its lease
    * plus the margin, so a first attempt without `wait` returns `null` for a live lock and also for
-   * one whose holder just crashed.
+   * one whose holder just crashed. A handle returned is held (its `signal` has not fired): when the
+   * store answers the acquiring write only after the lease it wrote ran out, one conditional renewal
+   * is sent at once, and the attempt counts as lost (`null` without `wait`) unless it succeeds in
+   * time; that lease is then taken back at once by the next `acquire` (see `LockInfo.ownWrite`).
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle | null> {
     checkName(name, 'acquire');
@@ -366,40 +371,87 @@ export class LockClient {
         renewMs,
       });
       const sentAt = this.clock.monotonic();
+      let etag: string;
       try {
-        const { etag } = await this.store.put(
+        ({ etag } = await this.store.put(
           key,
           body,
           current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
-        );
-        this.#observe(key, etag, this.clock.monotonic());
-        this.#highest.set(key, Math.max(token, this.#highest.get(key) ?? 0));
-        this.#unknownWrites.delete(key);
-        return new LockHandle(this.#context, {
-          name,
-          key,
-          owner: this.owner,
-          token,
-          leaseMs,
-          acquiredAt,
-          etag,
-          sentAt,
-          autoRenew,
-          renewMs,
-        });
+        ));
       } catch (error) {
-        if (!isPreconditionFailed(error)) {
-          // It may have applied all the same (`ResolvingStore` could not settle it): remembered,
-          // so that finding it stored later is known for this client's own lease.
-          this.#noteUnknownWrite(key, body);
-          throw error;
-        }
+        if (isPreconditionFailed(error)) continue;
+        // It may have applied all the same (`ResolvingStore` could not settle it): remembered,
+        // so that finding it stored later is known for this client's own lease.
+        this.#noteUnknownWrite(key, body);
+        throw error;
       }
+      this.#observe(key, etag, this.clock.monotonic());
+      this.#highest.set(key, Math.max(token, this.#highest.get(key) ?? 0));
+      this.#unknownWrites.delete(key);
+      let written = { etag, sentAt };
+      if (this.clock.monotonic() >= sentAt + leaseMs) {
+        // Answered only after the lease it wrote had run out (a slow or hanging store): a handle
+        // made from it would be lost before anyone could use it. The lease is still this client's
+        // unless someone took it over since, which a conditional renewal tells at once.
+        const record = { owner: this.owner, token, leaseMs, acquiredAt, renewMs };
+        const renewed = await this.#renewLate(key, record, etag, body);
+        if (!renewed) return { availableAt: this.clock.monotonic() };
+        written = renewed;
+      }
+      return new LockHandle(this.#context, {
+        name,
+        key,
+        owner: this.owner,
+        token,
+        leaseMs,
+        acquiredAt,
+        etag: written.etag,
+        sentAt: written.sentAt,
+        autoRenew,
+        renewMs,
+      });
     }
     return { availableAt: this.clock.monotonic() };
   }
 
-  /** A lease write to `key` failed without saying whether it applied. The last few are kept. */
+  /**
+   * One renewal of a lease whose acquire was answered after it ran out: a compare-and-swap on the
+   * ETag that write got, so it succeeds only if nobody took the lease over meanwhile (then the
+   * fencing is intact: same token, and nobody else held it). The lease is held from the renewal's
+   * send time, so it counts only if answered within `leaseMs` of that. `null` when it was taken
+   * over (412) or this answer came late too; the write left stored is then remembered as this
+   * client's own, so the next `acquire` takes it back at once rather than waiting it out.
+   */
+  async #renewLate(
+    key: string,
+    record: Pick<LockRecord, 'owner' | 'token' | 'leaseMs' | 'acquiredAt' | 'renewMs'>,
+    etag: string,
+    lateBody: string,
+  ): Promise<{ etag: string; sentAt: number } | null> {
+    const body = encodeLockRecord({
+      ...record,
+      nonce: createNonce(),
+      state: 'held',
+      renewedAt: this.clock.now(),
+    });
+    const sentAt = this.clock.monotonic();
+    let renewed: string;
+    try {
+      ({ etag: renewed } = await this.store.put(key, body, { ifMatch: etag }));
+    } catch (error) {
+      if (isPreconditionFailed(error)) return null;
+      // The late write, or this renewal if it applied: either is this client's and holds nothing.
+      this.#noteUnknownWrite(key, lateBody);
+      this.#noteUnknownWrite(key, body);
+      throw error;
+    }
+    this.#observe(key, renewed, this.clock.monotonic());
+    if (this.clock.monotonic() < sentAt + record.leaseMs) return { etag: renewed, sentAt };
+    this.#noteUnknownWrite(key, body);
+    return null;
+  }
+
+  /** A lease write to `key` holds nothing for this client (see `#unknownWrites`). The last few are kept. */
   #noteUnknownWrite(key: string, body: string): void {
     const bodies = this.#unknownWrites.get(key) ?? [];
     bodies.push(body);

@@ -1,6 +1,7 @@
 export { CountingStore, type RequestKind } from './counting-store.js';
 export { type FaultKind, FaultyStore, type FaultyStoreOptions } from './faulty-store.js';
 export { GatedStore } from './gated-store.js';
+export { LateAnswers } from './late-answers.js';
 export { RealStoreStepper } from './real-store-stepper.js';
 export {
   type S3TestEnv,
