@@ -1,5 +1,11 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
-import { MemoryStore } from '@s3-scheduler/storage';
+import {
+  ForwardingStore,
+  MemoryStore,
+  type ObjectStore,
+  type StoreOperation,
+  storeUnavailable,
+} from '@s3-scheduler/storage';
 import { FaultyStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
@@ -21,6 +27,35 @@ async function single(jobs: Record<string, JobConfig>) {
   return { plugin, faulty };
 }
 
+/**
+ * Run records (`history/runs…`): the next `lostPuts` puts are applied and their answer lost, and
+ * reads fail until `failGetsUntil` (ms on the clock), as on a store answering 503 to most requests.
+ */
+class FlakyRunRecords extends ForwardingStore {
+  lostPuts = 0;
+  failGetsUntil = 0;
+
+  constructor(
+    inner: ObjectStore,
+    private readonly clock: ManualClock,
+  ) {
+    super(inner);
+  }
+
+  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+    if (!key.includes('/runs')) return request();
+    if (operation === 'put' && this.lostPuts > 0) {
+      this.lostPuts--;
+      await request();
+      throw storeUnavailable('put', key, { reason: 'response lost' });
+    }
+    if (operation === 'get' && this.clock.now() < this.failGetsUntil) {
+      throw storeUnavailable('get', key, { statusCode: 503 });
+    }
+    return request();
+  }
+}
+
 describe('a store outage', () => {
   it('does not drop a slot whose claim failed: it is claimed and run once the store is back', async () => {
     const slots: string[] = [];
@@ -36,6 +71,36 @@ describe('a store outage', () => {
     expect(slots).toEqual(['2026-03-01T01:00:00.000Z']);
     const [record] = await plugin.getJobHistory('tick');
     expect(record).toMatchObject({ slot: '2026-03-01T01:00:00.000Z', status: 'completed' });
+  });
+
+  it('a claim whose answer was lost runs its slot even when its record cannot be read at the retry (seed 322)', async () => {
+    // Simulation seed 322: the claim of a slot was stored but its answer lost; at the retry the
+    // key was taken and reading its record failed, so the slot counted as lost to nobody: the run
+    // stayed `running` under its leader, never started, and was not recovered after it died.
+    clock = new ManualClock({ now: START });
+    const flaky = new FlakyRunRecords(new MemoryStore({ clock }), clock);
+    const slots: string[] = [];
+    const plugin = new SchedulerPlugin({
+      store: flaky,
+      clock,
+      enableCoordinator: false,
+      logger: null,
+      jobs: { tick: { schedule: '0 * * * *', action: (_db, ctx) => void slots.push(ctx.slot!) } },
+    });
+    live.push(plugin);
+    await plugin.start();
+    await clock.advanceTo(Date.parse('2026-03-01T00:59:59Z'));
+    flaky.lostPuts = 1; // the claim: stored, its answer lost
+    // Reads of run records fail for 20 s: the claim's outcome cannot be settled, and its retry
+    // finds the key taken by a record it cannot read.
+    flaky.failGetsUntil = Date.parse('2026-03-01T01:00:20Z');
+    await clock.advance(60_000);
+    expect(flaky.lostPuts).toBe(0);
+    expect(slots).toEqual(['2026-03-01T01:00:00.000Z']);
+    const records = await plugin.getJobHistory('tick');
+    expect(records.map((record) => [record.slot, record.status])).toEqual([
+      ['2026-03-01T01:00:00.000Z', 'completed'],
+    ]);
   });
 
   it('does not leave a run `running` when its final write fails: the write is retried', async () => {

@@ -43,7 +43,12 @@ export async function claimRun(runtime: Runtime, claim: SlotClaim): Promise<Clai
     startedAt: runtime.clock.now(),
   });
   if (result.claimed) return { kind: 'won', run: result.run };
-  const existing = result.existing;
+  // The key is taken but its record could not be read (history reported why). It may be this
+  // instance's own claim whose answer was lost, so it is read once more rather than taken for
+  // someone else's: a second failure throws (STORE_UNAVAILABLE, so the dispatcher tries the claim
+  // again). Simulation seed 322: the slot counted as lost to nobody, and its run stayed `running`
+  // under the leader that claimed it and never started it.
+  const existing = result.existing ?? (await runtime.store.history.read(result.key));
   if (
     claim.runId !== undefined &&
     existing?.record.runId === claim.runId &&
