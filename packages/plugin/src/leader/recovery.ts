@@ -20,6 +20,12 @@ export class Recovery {
   #previousLeader: string | null = null;
   /** The leader of the latest term this instance saw begin. */
   #lastSeenLeader: string | null = null;
+  /**
+   * A departure not acted on yet: noted while this instance followed, or its recovery failed (a
+   * sweep refused with a 503, seen in simulation seed 322). The leader looks again at its next
+   * heartbeat; before, the departure was forgotten and its runs stayed `running` for good.
+   */
+  #pending = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -67,7 +73,9 @@ export class Recovery {
       state.counters.abandoned++;
       this.#emitAbandoned(record, action);
     } catch (error) {
-      if (!isPreconditionFailed(error)) this.runtime.reportError('recover', error, state.def.name);
+      if (isPreconditionFailed(error)) return;
+      this.#pending = true; // tried again at the next leader heartbeat
+      this.runtime.reportError('recover', error, state.def.name);
     }
   }
 
@@ -111,12 +119,17 @@ export class Recovery {
     return leader.getActiveWorkers(workerId).includes(record.workerId);
   }
 
-  /** Whether an instance seen alive at the last heartbeat is gone (noted as follower too). */
+  /**
+   * Whether an instance seen alive at the last heartbeat is gone (noted as follower too), or an
+   * earlier departure still waits for the leader's recovery (`recoverDeparted` has not run since,
+   * or failed).
+   */
   noteDepartures(): boolean {
     const active = new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId));
     const departed = [...this.#lastActive].some((workerId) => !active.has(workerId));
     this.#lastActive = active;
-    return departed;
+    if (departed) this.#pending = true;
+    return this.#pending;
   }
 
   /**
@@ -125,13 +138,22 @@ export class Recovery {
    * looked alive then, and a run whose final write failed stays `running` until recovered.
    */
   async recoverDeparted(): Promise<void> {
+    this.#pending = false;
     const now = this.runtime.clock.now();
     const work: Array<() => Promise<void>> = [];
     for (const state of this.runtime.jobs.values()) {
       if (!state.def.cron || !recentlyDue(state.def, now)) continue;
       work.push(async () => {
-        const page = await this.runtime.store.history.query(state.def.name, { limit: 10, status: 'running' });
-        await this.recoverRuns(state, page.runs);
+        try {
+          const page = await this.runtime.store.history.query(state.def.name, {
+            limit: 10,
+            status: 'running',
+          });
+          await this.recoverRuns(state, page.runs);
+        } catch (error) {
+          this.#pending = true; // looked at again at the next leader heartbeat
+          throw error;
+        }
       });
     }
     await runWithConcurrency(work, SWEEP_CONCURRENCY);
