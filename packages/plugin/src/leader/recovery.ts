@@ -22,7 +22,7 @@ export class Recovery {
   #lastSeenLeader: string | null = null;
   /**
    * A departure not acted on yet: noted while this instance followed, or its recovery failed (a
-   * sweep refused with a 503, seen in simulation seed 322). The leader looks again at its next
+   * sweep the store refused, a 409 in simulation seed 322). The leader looks again at its next
    * heartbeat; before, the departure was forgotten and its runs stayed `running` for good.
    */
   #pending = false;
