@@ -304,6 +304,35 @@ describe('Coordinator', () => {
     for (const node of nodes) await node.coordinator.stop();
   });
 
+  it('leaseData: followers read what the leader publishes at its renewals; a throwing one costs nothing', async () => {
+    const clock = new ManualClock();
+    let version = 1;
+    let broken = false;
+    const leaseData = () => {
+      if (broken) throw new Error('bug in leaseData');
+      return { version };
+    };
+    const { nodes, leaders } = createCluster(ids(3), new MemoryStore(), clock, { leaseData });
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await clock.advance(2 * H);
+    const [leader] = leaders();
+    const followers = nodes.filter((node) => node !== leader);
+    expect(leader!.coordinator.getLeaseData()).toBeUndefined();
+    for (const node of followers) expect(node.coordinator.getLeaseData()).toMatchObject({ version: 1 });
+    version = 2;
+    await clock.advance(H + RENEW);
+    for (const node of followers) expect(node.coordinator.getLeaseData()).toMatchObject({ version: 2 });
+    broken = true;
+    await clock.advance(H + RENEW);
+    expect(leaders()).toEqual([leader]);
+    for (const node of followers) {
+      expect(node.coordinator.getLeaseData()?.version).toBeUndefined();
+      // The coordinator's own view still goes out.
+      expect(node.coordinator.getActiveWorkers()).toEqual(ids(3));
+    }
+    for (const node of nodes) await node.coordinator.stop();
+  });
+
   it('clock skew moves the successor reads but keeps them between half and one check interval apart', async () => {
     for (const skewMs of [-4000, -1500, 0, 2500]) {
       const clock = new ManualClock();

@@ -154,8 +154,13 @@ export class LockHandle {
    * first 3 renewals of a tenure and the 3 after a failed one. Never below a quarter of the lease.
    */
   get nextRenewalMs(): number {
+    return this.#period(this.#cautious);
+  }
+
+  /** The renewal period with `cautious` renewals still kept within half the lease. */
+  #period(cautious: number): number {
     let period = this.renewMs;
-    if (this.#cautious > 0) period = Math.min(period, this.leaseMs / 2);
+    if (cautious > 0) period = Math.min(period, this.leaseMs / 2);
     const slowest = Math.max(0, ...this.#latencies);
     period = Math.min(period, this.leaseMs - LATENCY_FACTOR * slowest);
     return Math.max(Math.min(this.renewMs, this.leaseMs / 4), period);
@@ -319,8 +324,9 @@ export class LockHandle {
       state,
       acquiredAt: this.acquiredAt,
       renewedAt: this.#context.clock.now(),
-      // Observers time their reads just after the next renewal: the one planned now.
-      renewMs: this.#autoRenew ? this.nextRenewalMs : this.renewMs,
+      // Observers time their reads just after the next renewal: the one that follows this write
+      // when it succeeds (a successful renewal counts as one of the cautious ones).
+      renewMs: this.#autoRenew ? this.#period(Math.max(0, this.#cautious - 1)) : this.renewMs,
       ...(state === 'held' && this.#successor !== undefined ? { successor: this.#successor } : {}),
       ...(data === undefined ? {} : { data }),
     });

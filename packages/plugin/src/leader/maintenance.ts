@@ -18,7 +18,7 @@ import type { Recovery } from './recovery.js';
 const STATS_MAX_PENDING_MS = 5 * 60_000;
 
 /** A follower lists `jobs/` at least this often (heartbeats), whatever the leader's digest says. */
-export const FOLLOWER_LIST_HEARTBEATS = 10;
+export const FOLLOWER_LIST_HEARTBEATS = 20;
 
 /** The lease data key under which the leader publishes the digest of the job documents it knows. */
 export const JOBS_DIGEST_KEY = 'jobs';

@@ -20,6 +20,12 @@ export class Recovery {
   #previousLeader: string | null = null;
   /** The leader of the latest term this instance saw begin. */
   #lastSeenLeader: string | null = null;
+  /**
+   * A departure not acted on yet (noted while following, or its recovery failed): the leader
+   * looks again at its next heartbeat (simulation seed 202: a recovery refused with a 503 was
+   * never tried again, and the departure had been noted while this instance still followed).
+   */
+  #pending = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -67,7 +73,9 @@ export class Recovery {
       state.counters.abandoned++;
       this.#emitAbandoned(record, action);
     } catch (error) {
-      if (!isPreconditionFailed(error)) this.runtime.reportError('recover', error, state.def.name);
+      if (isPreconditionFailed(error)) return;
+      this.#pending = true;
+      this.runtime.reportError('recover', error, state.def.name);
     }
   }
 
@@ -111,12 +119,16 @@ export class Recovery {
     return leader.getActiveWorkers(workerId).includes(record.workerId);
   }
 
-  /** Whether an instance seen alive at the last heartbeat is gone (noted as follower too). */
+  /**
+   * Whether an instance seen alive at the last heartbeat is gone (noted as follower too), or an
+   * earlier departure still waits for the leader's recovery.
+   */
   noteDepartures(): boolean {
     const active = new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId));
     const departed = [...this.#lastActive].some((workerId) => !active.has(workerId));
     this.#lastActive = active;
-    return departed;
+    if (departed) this.#pending = true;
+    return this.#pending;
   }
 
   /**
@@ -125,13 +137,22 @@ export class Recovery {
    * looked alive then, and a run whose final write failed stays `running` until recovered.
    */
   async recoverDeparted(): Promise<void> {
+    this.#pending = false;
     const now = this.runtime.clock.now();
     const work: Array<() => Promise<void>> = [];
     for (const state of this.runtime.jobs.values()) {
       if (!state.def.cron || !recentlyDue(state.def, now)) continue;
       work.push(async () => {
-        const page = await this.runtime.store.history.query(state.def.name, { limit: 10, status: 'running' });
-        await this.recoverRuns(state, page.runs);
+        try {
+          const page = await this.runtime.store.history.query(state.def.name, {
+            limit: 10,
+            status: 'running',
+          });
+          await this.recoverRuns(state, page.runs);
+        } catch (error) {
+          this.#pending = true; // looked at again at the next heartbeat
+          throw error;
+        }
       });
     }
     await runWithConcurrency(work, SWEEP_CONCURRENCY);

@@ -21,7 +21,7 @@ import { DEFAULT_LAYOUT } from '../layout.js';
 export const CHANGES_KEY = DEFAULT_LAYOUT.changes;
 
 /** The leader lists `jobs/` and `requests/` at least this often (heartbeats) whatever the signal says. */
-export const SWEEP_HEARTBEATS = 10;
+export const SWEEP_HEARTBEATS = 20;
 
 /**
  * Rewrites the signal. Throws what the store throws (callers whose own write already succeeded
