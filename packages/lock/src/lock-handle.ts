@@ -47,6 +47,11 @@ const LATENCY_FACTOR = 4;
  */
 const CAUTIOUS_RENEWALS = 3;
 
+/** The first renewal period of a tenure (`renewMs`, at most half the lease): what its acquire announces. */
+export function firstRenewalMs(leaseMs: number, renewMs: number): number {
+  return Math.min(renewMs, leaseMs / 2);
+}
+
 /**
  * A held lease. It is valid until `leaseMs` after the *send* time of its last successful write
  * (acquire or renew), on this process's monotonic clock: the server applied the write at some
