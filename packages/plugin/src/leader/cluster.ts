@@ -26,6 +26,7 @@ export function joinCluster(
     heartbeatInterval: options.heartbeatInterval,
     ...(options.leaseDuration === undefined ? {} : { leaseMs: options.leaseDuration }),
     ...(options.leaseCheckInterval === undefined ? {} : { leaseCheckInterval: options.leaseCheckInterval }),
+    ...(options.renewFraction === undefined ? {} : { renewFraction: options.renewFraction }),
     coldStartObservationWindow: options.coldStartObservationWindow,
     // The cold-start window waits for the heartbeats of instances in other processes; on a
     // process-local store there are none, so unless asked for, the embedded default leads at once.
