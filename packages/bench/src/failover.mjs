@@ -14,7 +14,10 @@ import { KillableStore, QUICK, report, size, sleep, summarize } from './lib.mjs'
 
 const START = Date.UTC(2026, 0, 1);
 const LEASE_MS = 12_000; // the default leaseDuration
-const RENEW_MS = LEASE_MS / 2;
+/** The leader renews every three quarters of its lease on a fast store (`renewFraction` 0.75)… */
+const RENEW_MS = (LEASE_MS * 3) / 4;
+/** …after the first 3 renewals of its term, which come every half lease. */
+const CAUTIOUS_RENEWALS = 3;
 
 async function cluster({ clock, shared, keyPrefix }) {
   const nodes = [];
@@ -51,14 +54,21 @@ async function once({ manual, graceful, phaseMs }) {
   const successor = nodes.find((n) => n !== leader);
   for (let t = 0; successor.scheduler.getLeader() !== leader.scheduler.workerId && t < 600; t++)
     await step(100);
-  // Phase: `phaseMs` after one of the leader's renewals (they come every half lease).
+  // Phase: `phaseMs` after one of the leader's steady renewals (every three quarters of the lease,
+  // once the first 3 of its term, every half lease, are over).
   let renewedAt;
+  let renewals = 0;
   const put = leader.link.put.bind(leader.link);
   leader.link.put = async (key, ...rest) => {
     const result = await put(key, ...rest);
-    if (key.endsWith('locks/leader.json')) renewedAt = time();
+    if (key.endsWith('locks/leader.json')) {
+      renewals++;
+      renewedAt = time();
+    }
     return result;
   };
+  for (let t = 0; renewals <= CAUTIOUS_RENEWALS && t < 4 * CAUTIOUS_RENEWALS * RENEW_MS; t += 50)
+    await step(50);
   renewedAt = undefined;
   for (let t = 0; renewedAt === undefined && t < 2 * RENEW_MS; t += 50) await step(50);
   await step(phaseMs);

@@ -9,7 +9,8 @@ import { Coordinator, workerKey } from './index.js';
 const H = 30_000; // default heartbeat
 const LEASE = 12_000; // default lease
 const MARGIN = 1200; // default margin for a 12 s lease
-const CHECK = LEASE / 2; // default leaseCheckInterval: the leader's renewal period
+const RENEW = (LEASE * 3) / 4; // default renewal period on a fast store (renewFraction 0.75)
+const CHECK = RENEW; // default leaseCheckInterval: the leader's renewal period
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `worker-${String(i).padStart(2, '0')}`);
 
 async function advanceChecking(clock: ManualClock, ms: number, nodes: Node[], step = 1000): Promise<void> {
@@ -284,9 +285,9 @@ describe('Coordinator', () => {
       expect(list).toBeLessThanOrEqual(HOUR / H);
       expect(head).toBe(0);
       if (role === 'leader') {
-        // One renewal per half lease replaces the heartbeat; no reads of its own lease.
-        expect(put).toBeLessThanOrEqual(HOUR / (LEASE / 2) + 1);
-        expect(put).toBeGreaterThanOrEqual(HOUR / (LEASE / 2) - 1);
+        // One renewal per three quarters of the lease replaces the heartbeat; no reads of its own lease.
+        expect(put).toBeLessThanOrEqual(HOUR / RENEW + 1);
+        expect(put).toBeGreaterThanOrEqual(HOUR / RENEW - 1);
         expect(get).toBe(0);
       } else {
         expect(put).toBeLessThanOrEqual(HOUR / H);
@@ -297,9 +298,38 @@ describe('Coordinator', () => {
       if (role === 'follower') expect(get).toBeLessThanOrEqual(HOUR / H);
     }
     expect(report.map((row) => row.role).sort()).toEqual(['follower', 'leader', 'successor']);
-    // leader 600 renewals + 120 lists; successor 120 + 120 + 600; follower 3 × 120.
+    // leader 400 renewals + 120 lists; successor 120 + 400; follower 2 × 120.
     expect(total).toBeLessThanOrEqual(2000);
     await annotate(`requests per idle hour (total ${total}): ${JSON.stringify(report)}`);
+    for (const node of nodes) await node.coordinator.stop();
+  });
+
+  it('leaseData: followers read what the leader publishes at its renewals; a throwing one costs nothing', async () => {
+    const clock = new ManualClock();
+    let version = 1;
+    let broken = false;
+    const leaseData = () => {
+      if (broken) throw new Error('bug in leaseData');
+      return { version };
+    };
+    const { nodes, leaders } = createCluster(ids(3), new MemoryStore(), clock, { leaseData });
+    await Promise.all(nodes.map((node) => node.coordinator.start()));
+    await clock.advance(2 * H);
+    const [leader] = leaders();
+    const followers = nodes.filter((node) => node !== leader);
+    expect(leader!.coordinator.getLeaseData()).toBeUndefined();
+    for (const node of followers) expect(node.coordinator.getLeaseData()).toMatchObject({ version: 1 });
+    version = 2;
+    await clock.advance(H + RENEW);
+    for (const node of followers) expect(node.coordinator.getLeaseData()).toMatchObject({ version: 2 });
+    broken = true;
+    await clock.advance(H + RENEW);
+    expect(leaders()).toEqual([leader]);
+    for (const node of followers) {
+      expect(node.coordinator.getLeaseData()?.version).toBeUndefined();
+      // The coordinator's own view still goes out.
+      expect(node.coordinator.getActiveWorkers()).toEqual(ids(3));
+    }
     for (const node of nodes) await node.coordinator.stop();
   });
 
@@ -327,7 +357,7 @@ describe('Coordinator', () => {
     annotate,
   }) => {
     const failovers: number[] = [];
-    for (let phase = 0; phase < LEASE / 2; phase += 500) {
+    for (let phase = 0; phase < RENEW; phase += 500) {
       const clock = new ManualClock();
       const { nodes, journal, leaders } = createCluster(ids(3), new MemoryStore(), clock);
       await Promise.all(nodes.map((node) => node.coordinator.start()));
@@ -593,7 +623,20 @@ describe('Coordinator', () => {
     expect(new Coordinator({ store, heartbeatInterval: 200 }).leaseCheckInterval).toBe(200);
     expect(codeOf(() => new Coordinator({} as never))).toBe('INVALID_OPTION');
     expect(new Coordinator({ store }).leaseMs).toBe(LEASE);
-    expect(new Coordinator({ store }).renewMs).toBe(LEASE / 2);
+    expect(new Coordinator({ store }).renewMs).toBe(RENEW);
+    expect(new Coordinator({ store, renewFraction: 0.5 }).renewMs).toBe(LEASE / 2);
+    for (const renewFraction of [0.2, 0.95, Number.NaN, '0.5']) {
+      const error = (() => {
+        try {
+          new Coordinator({ store, renewFraction: renewFraction as never });
+        } catch (caught) {
+          return caught as SchedulerError;
+        }
+      })();
+      expect(error?.code).toBe('INVALID_OPTION');
+      expect(error?.metadata?.option).toBe('renewFraction');
+    }
+    expect(codeOf(() => new Coordinator({ store, leaseData: {} as never }))).toBe('INVALID_OPTION');
     expect(new Coordinator({ store, heartbeatInterval: 1000 }).leaseMs).toBe(3000);
   });
 

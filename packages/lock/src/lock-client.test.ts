@@ -1,6 +1,11 @@
 import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
-import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
+import {
+  ForwardingStore,
+  MemoryStore,
+  type ObjectStore,
+  type StoreOperation,
+} from '@s3-scheduler/storage';
 import {
   CountingStore,
   FaultyStore,
@@ -17,6 +22,27 @@ const MARGIN = 900; // the default margin for a 9 s lease
 async function readRecord(store: ObjectStore, name: string) {
   const object = await store.get(lockKey(name));
   return object ? (JSON.parse(new TextDecoder().decode(object.body)) as Record<string, unknown>) : null;
+}
+
+/** Every write takes `delayMs` of the clock's time; the next `failures` writes fail. */
+class SlowWrites extends ForwardingStore {
+  delayMs = 0;
+  failures = 0;
+  constructor(
+    inner: ObjectStore,
+    private readonly clock: ManualClock,
+  ) {
+    super(inner);
+  }
+  protected override async around<T>(operation: StoreOperation, _key: string, request: () => Promise<T>) {
+    if (operation !== 'put') return request();
+    await this.clock.sleep(this.delayMs);
+    if (this.failures > 0) {
+      this.failures--;
+      throw new SchedulerError('injected', { code: 'STORE_UNAVAILABLE', retriable: true });
+    }
+    return request();
+  }
 }
 
 function setup() {
@@ -50,6 +76,42 @@ describe('LockClient', () => {
     await expect(client('b').acquire('other', { leaseMs: LEASE, renewMs: LEASE })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
     });
+  });
+
+  it('renews at renewMs while writes are fast, sooner while they are slow, within half a lease at first and after a failure', async () => {
+    const { clock, memory, client } = setup();
+    const store = new SlowWrites(memory, clock);
+    const lease = 12_000;
+    const handle = (await client('a', store).acquire('job', { leaseMs: lease, renewMs: 9000 }))!;
+    // A new tenure: the first 3 renewals come every half lease, then every renewMs.
+    const periods: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      periods.push(handle.nextRenewalMs);
+      await clock.advance(handle.nextRenewalMs);
+    }
+    expect(periods).toEqual([6000, 6000, 6000, 9000, 9000]);
+    expect((await readRecord(memory, 'job'))?.renewMs).toBe(9000); // observers time their reads on it
+    // Writes of 1.5 s: at least 4 × 1.5 s must be left when a renewal is sent.
+    store.delayMs = 1500;
+    await clock.advance(9000 + 1500);
+    expect(handle.nextRenewalMs).toBe(6000);
+    // Slower than a quarter lease can cover: never below a quarter lease.
+    store.delayMs = 2500;
+    await clock.advance(6000 + 2500);
+    expect(handle.nextRenewalMs).toBe(3000);
+    // Fast again: the slow writes age out of the last 8.
+    store.delayMs = 0;
+    for (let i = 0; i < 10; i++) await clock.advance(handle.nextRenewalMs);
+    expect(handle.nextRenewalMs).toBe(9000);
+    // A failed renewal (the store gave up after its own 6 attempts): retried, then 3 renewals
+    // within half a lease.
+    store.failures = 6;
+    await clock.advance(handle.nextRenewalMs + 2000);
+    expect(store.failures).toBe(0);
+    await clock.advance(lease / 15);
+    expect(handle.held).toBe(true);
+    expect(handle.nextRenewalMs).toBe(6000);
+    await handle.release();
   });
 
   it('handOver names a successor in every later record and keeps the lease held until release', async () => {

@@ -13,7 +13,7 @@ import {
   type ObjectStore,
   withResolvedOutcomes,
 } from '@s3-scheduler/storage';
-import { type HandleContext, LockHandle } from './lock-handle.js';
+import { firstRenewalMs, type HandleContext, LockHandle } from './lock-handle.js';
 import {
   corrupted,
   decodeLockRecord,
@@ -368,7 +368,8 @@ export class LockClient {
         state: 'held',
         acquiredAt,
         renewedAt: acquiredAt,
-        renewMs,
+        // When the first renewal comes (a new tenure renews within half a lease, see LockHandle).
+        renewMs: autoRenew ? firstRenewalMs(leaseMs, renewMs) : renewMs,
       });
       const sentAt = this.clock.monotonic();
       let etag: string;

@@ -26,8 +26,30 @@ export interface HandleInit {
   /** Monotonic time at which the winning write was sent. */
   sentAt: number;
   autoRenew: boolean;
-  /** Renewal period of `autoRenew` (ms), below `leaseMs`. */
+  /**
+   * Renewal period of `autoRenew` (ms), below `leaseMs`, while the store answers fast; shorter
+   * when it does not (see `LockHandle.nextRenewalMs`).
+   */
   renewMs: number;
+}
+
+/** Renewal latencies (ms) remembered to plan the next renewal: the slowest of these counts. */
+const LATENCY_SAMPLES = 8;
+/**
+ * A renewal is sent while at least this many times the slowest recent latency is left of the lease:
+ * room for a slow answer, a retry after an error and another slow answer.
+ */
+const LATENCY_FACTOR = 4;
+/**
+ * Until this many writes were timed (a new tenure), and for this many renewals after a failed
+ * one, renewals come at most every half lease: a slow store is not known to be fast yet, and a
+ * store that just failed may fail again (simulation seeds 202 and 214, slow store).
+ */
+const CAUTIOUS_RENEWALS = 3;
+
+/** The first renewal period of a tenure (`renewMs`, at most half the lease): what its acquire announces. */
+export function firstRenewalMs(leaseMs: number, renewMs: number): number {
+  return Math.min(renewMs, leaseMs / 2);
 }
 
 /**
@@ -60,8 +82,12 @@ export class LockHandle {
   readonly renewMs: number;
   /** The owner asked to take over (graceful hand-over), written into every later record. */
   #successor: string | undefined;
-  /** Published with every later write (`setData`). */
-  #data: Record<string, unknown> | undefined;
+  /** Published with every later write (`setData`); a function is called at each write. */
+  #data: Record<string, unknown> | (() => Record<string, unknown> | undefined) | undefined;
+  /** Durations (ms) of the last writes of this tenure (the acquire's, renewals, failed ones too). */
+  readonly #latencies: number[] = [];
+  /** Renewals still kept within half the lease (a new tenure, or after a failed renewal). */
+  #cautious = CAUTIOUS_RENEWALS;
 
   constructor(context: HandleContext, init: HandleInit) {
     this.#context = context;
@@ -75,6 +101,7 @@ export class LockHandle {
     this.#sentAt = init.sentAt;
     this.#autoRenew = init.autoRenew;
     this.renewMs = init.renewMs;
+    this.#noteLatency(context.clock.monotonic() - init.sentAt);
     void this.#watchDeadline();
     if (this.#autoRenew) void this.#renewLoop();
   }
@@ -118,10 +145,30 @@ export class LockHandle {
 
   /**
    * Publishes `data` (a small JSON object) in the lock record from the next write on: the next
-   * renewal, hand-over or release. Costs no request of its own.
+   * renewal, hand-over or release. Costs no request of its own. A function is called at each
+   * write, so what it returns is as fresh as the last renewal; one that throws publishes nothing.
    */
-  setData(data: Record<string, unknown> | undefined): void {
+  setData(data: Record<string, unknown> | (() => Record<string, unknown> | undefined) | undefined): void {
     this.#data = data;
+  }
+
+  /**
+   * The delay (ms) from one renewal of `autoRenew` to the next, as planned now: `renewMs` while
+   * the store answers fast, sooner so that at least 4 times the slowest of the last 8 write
+   * latencies is left of the lease when a renewal is sent, and at most half the lease for the
+   * first 3 renewals of a tenure and the 3 after a failed one. Never below a quarter of the lease.
+   */
+  get nextRenewalMs(): number {
+    return this.#period(this.#cautious);
+  }
+
+  /** The renewal period with `cautious` renewals still kept within half the lease. */
+  #period(cautious: number): number {
+    let period = this.renewMs;
+    if (cautious > 0) period = Math.min(period, this.leaseMs / 2);
+    const slowest = Math.max(0, ...this.#latencies);
+    period = Math.min(period, this.leaseMs - LATENCY_FACTOR * slowest);
+    return Math.max(Math.min(this.renewMs, this.leaseMs / 4), period);
   }
 
   /**
@@ -220,7 +267,11 @@ export class LockHandle {
     try {
       // The handle's signal aborts at the deadline, which also ends the store's own retries.
       ({ etag } = await raceSignal(put, this.signal));
+      this.#noteLatency(this.#context.clock.monotonic() - sentAt);
+      if (this.#cautious > 0) this.#cautious--;
     } catch (error) {
+      this.#noteLatency(this.#context.clock.monotonic() - sentAt);
+      this.#cautious = CAUTIOUS_RENEWALS;
       // Taken over, or this holder's own earlier write landed: `#renew` tells which.
       if (isPreconditionFailed(error)) throw error;
       this.#unknown.push({ body, sentAt });
@@ -253,7 +304,23 @@ export class LockHandle {
       .catch(() => undefined);
   }
 
+  #noteLatency(ms: number): void {
+    this.#latencies.push(Math.max(0, ms));
+    if (this.#latencies.length > LATENCY_SAMPLES) this.#latencies.shift();
+  }
+
+  #publishedData(): Record<string, unknown> | undefined {
+    if (typeof this.#data !== 'function') return this.#data;
+    try {
+      return this.#data();
+    } catch {
+      // Whatever the caller publishes must not cost the lease: the write goes out without it.
+      return undefined;
+    }
+  }
+
   #body(state: LockRecord['state']): string {
+    const data = this.#publishedData();
     return encodeLockRecord({
       owner: this.owner,
       token: this.token,
@@ -262,9 +329,11 @@ export class LockHandle {
       state,
       acquiredAt: this.acquiredAt,
       renewedAt: this.#context.clock.now(),
-      renewMs: this.renewMs,
+      // Observers time their reads just after the next renewal: the one that follows this write
+      // when it succeeds (a successful renewal counts as one of the cautious ones).
+      renewMs: this.#autoRenew ? this.#period(Math.max(0, this.#cautious - 1)) : this.renewMs,
       ...(state === 'held' && this.#successor !== undefined ? { successor: this.#successor } : {}),
-      ...(this.#data === undefined ? {} : { data: this.#data }),
+      ...(data === undefined ? {} : { data }),
     });
   }
 
@@ -285,17 +354,17 @@ export class LockHandle {
     }
   }
 
-  /** Renews every `renewMs`; after a failed attempt, retries sooner until the deadline. */
+  /** Renews every `nextRenewalMs`; after a failed attempt, retries sooner until the deadline. */
   async #renewLoop(): Promise<void> {
     const { clock } = this.#context;
     const retryMs = Math.max(1, Math.round(this.leaseMs / 15));
-    let wakeAt = this.#sentAt + this.renewMs;
+    let wakeAt = this.#sentAt + this.nextRenewalMs;
     try {
       while (!this.#timers.signal.aborted) {
         await clock.sleep(wakeAt - clock.monotonic(), this.#timers.signal);
         try {
           await this.renew();
-          wakeAt = this.#sentAt + this.renewMs;
+          wakeAt = this.#sentAt + this.nextRenewalMs;
         } catch {
           if (!this.held) return;
           wakeAt = clock.monotonic() + retryMs;

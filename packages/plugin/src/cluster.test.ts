@@ -1,5 +1,5 @@
 import type { ManualClock } from '@s3-scheduler/core/testing';
-import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
+import { ForwardingStore, MemoryStore, type ObjectStore, type StoreOperation } from '@s3-scheduler/storage';
 import { GatedStore, RealStoreStepper, s3TestStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SchedulerPlugin } from './scheduler-plugin.js';
@@ -185,5 +185,54 @@ const s3 = await s3TestStore({ prefix: 'plugin-cluster/' });
 describe.runIf(s3 !== undefined)('three instances sharing the real S3 server', () => {
   it('one leader, no slot twice, none lost across a crash of the leader', async () => {
     await runClusterScenario(s3!, { stepped: true, leadMinutes: 3, afterMinutes: 4 });
+  });
+});
+
+/** Passes every request on, telling `onList` each listed prefix. */
+class ListRecorder extends ForwardingStore {
+  constructor(
+    inner: ObjectStore,
+    private readonly onList: (prefix: string) => void,
+  ) {
+    super(inner);
+  }
+  protected override around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+    if (operation === 'list') this.onList(key);
+    return request();
+  }
+}
+
+describe('idle cost of job documents (issue 20)', () => {
+  it('nobody lists jobs/ while nothing changes; a follower’s change reaches the leader and the other follower', async () => {
+    const lists = new Map<string, string[]>();
+    const cluster = new SharedBucket({
+      start: START,
+      instance: () => ({ jobs: { daily: { schedule: '0 3 * * *', action: () => undefined } } }),
+    });
+    cluster.wrapStore = (store, workerId) =>
+      new ListRecorder(store, (prefix) => lists.get(workerId)!.push(prefix));
+    current = cluster;
+    for (const id of ['w0', 'w1', 'w2']) {
+      lists.set(id, []);
+      cluster.add(id);
+    }
+    await cluster.start();
+    await cluster.until(() => cluster.leader() !== undefined);
+    await cluster.advance(2 * MINUTE);
+    for (const listed of lists.values()) listed.length = 0;
+    await cluster.advance(90_000); // 18 heartbeats of 5 s
+    for (const listed of lists.values()) {
+      // main listed jobs/ at each of them: now at most the periodic sweep or backstop (every 20).
+      expect(listed.filter((prefix) => prefix.endsWith('jobs/')).length).toBeLessThanOrEqual(1);
+      expect(listed.filter((prefix) => prefix.endsWith('requests/')).length).toBeLessThanOrEqual(1);
+    }
+    const leader = cluster.leader()!;
+    const [follower, other] = cluster.plugins.filter((plugin) => plugin !== leader);
+    await follower!.updateJob('daily', { schedule: '0 4 * * *' });
+    // The leader sees the change signal at its next heartbeat (5 s); the other follower sees the
+    // leader's new digest at a renewal after that (9 s) and lists at its next heartbeat (5 s).
+    await cluster.advance(20_000);
+    expect((await leader.describe('daily')).schedule).toBe('0 4 * * *');
+    expect((await other!.describe('daily')).schedule).toBe('0 4 * * *');
   });
 });

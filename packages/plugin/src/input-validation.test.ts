@@ -197,6 +197,9 @@ describe('the constructor refuses what start() would trip over', () => {
     ['jobs: []', { jobs: [] as never }, 'INVALID_OPTION'],
     ['a clock without sleep', { clock: { now: () => 0, monotonic: () => 0 } as never }, 'INVALID_OPTION'],
     ['heartbeatInterval: 1e20', { heartbeatInterval: 1e20 }, 'INVALID_OPTION'],
+    ['renewFraction: 0.95', { renewFraction: 0.95 }, 'INVALID_OPTION'],
+    ['renewFraction: 0.1', { renewFraction: 0.1 }, 'INVALID_OPTION'],
+    ["renewFraction: '0.5'", { renewFraction: '0.5' as never }, 'INVALID_OPTION'],
     [
       'an invalid zone on a manual-only job',
       { jobs: { m: { schedule: null, action, timezone: 'Mars/Base' } } },

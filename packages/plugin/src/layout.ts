@@ -23,6 +23,7 @@ export const DEFAULT_HISTORY_RESOURCE = 'plg:scheduler:job-history';
  * locks/leader.json                the leader lease (the coordinator's)
  * catalog.json                     the job catalog the leader publishes (read-model/catalog.ts)
  * requests/<id>.json               operator requests: trigger, backfill (requests/)
+ * changes.json                     rewritten after a job document or request write (store/change-signal.ts)
  * ```
  */
 export interface SchedulerLayout {
@@ -41,6 +42,8 @@ export interface SchedulerLayout {
   readonly catalog: string;
   /** Operator requests (`trigger`, `backfill`) the leader serves. */
   readonly requests: string;
+  /** Rewritten after job document and request writes, so the leader need not list to find them. */
+  readonly changes: string;
   /** The key of job `name`'s shared document. */
   jobDocument(name: string): string;
   /** The key in the bucket of `key`, a key relative to `prefix`. */
@@ -69,6 +72,7 @@ export function schedulerLayout(
     leaderLock: LEADER_KEY,
     catalog: 'catalog.json',
     requests: 'requests/',
+    changes: 'changes.json',
     jobDocument: (name) => `jobs/${encodeKeySegment(name)}.json`,
     inBucket: (key) => `${prefix}${key}`,
   };

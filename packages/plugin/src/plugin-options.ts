@@ -3,6 +3,7 @@ import {
   checkBoolean,
   checkInteger,
   checkMethods,
+  checkNumber,
   checkOptions,
   checkString,
   invalidOption,
@@ -37,6 +38,7 @@ export const PLUGIN_KEYS = [
   'heartbeatInterval',
   'leaseDuration',
   'leaseCheckInterval',
+  'renewFraction',
   'coldStartObservationWindow',
   'skipColdStart',
   'connectionString',
@@ -76,11 +78,14 @@ export const PLUGIN_LIMITS = Object.freeze({
   /** 10 ms to 10 minutes. */
   heartbeatIntervalMin: 10,
   heartbeatIntervalMax: 600_000,
-  /** Leader lease: 100 ms to 10 minutes (renewed every half lease). */
+  /** Leader lease: 100 ms to 10 minutes (renewed every `renewFraction` of it). */
   leaseDurationMin: 100,
   leaseDurationMax: 600_000,
   /** The successor's lease reads: 10 ms up to `heartbeatInterval`. */
   leaseCheckIntervalMin: 10,
+  /** The leader renews this fraction of the lease after its last renewal: 0.25 to 0.9. */
+  renewFractionMin: 0.25,
+  renewFractionMax: 0.9,
   /** 1 hour. */
   coldStartObservationWindow: 3_600_000,
   /** 365 days. */
@@ -114,8 +119,10 @@ export interface ResolvedPluginOptions {
   heartbeatInterval: number;
   /** `undefined`: the coordinator's default (12 s, or 3 heartbeats when shorter). */
   leaseDuration: number | undefined;
-  /** `undefined`: the coordinator's default (half the lease, at most a heartbeat). */
+  /** `undefined`: the coordinator's default (the renewal period, at most a heartbeat). */
   leaseCheckInterval: number | undefined;
+  /** `undefined`: the coordinator's default (0.75). */
+  renewFraction: number | undefined;
   coldStartObservationWindow: number;
   skipColdStart: boolean;
   connectionString: string;
@@ -233,6 +240,13 @@ export function resolvePluginOptions(input: unknown): ResolvedPluginOptions {
             min: PLUGIN_LIMITS.leaseCheckIntervalMin,
             max: heartbeatInterval,
             unit: 'ms',
+          }),
+    renewFraction:
+      options.renewFraction === undefined
+        ? undefined
+        : checkNumber(options.renewFraction, at('renewFraction'), {
+            min: PLUGIN_LIMITS.renewFractionMin,
+            max: PLUGIN_LIMITS.renewFractionMax,
           }),
     coldStartObservationWindow: integer(
       'coldStartObservationWindow',

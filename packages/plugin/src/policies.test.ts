@@ -2,6 +2,7 @@ import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore } from '@s3-scheduler/storage';
 import { GatedStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LAYOUT } from './layout.js';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 
 import { stopAll } from './test-support/stop-all.js';
@@ -207,7 +208,11 @@ describe('overlap policies across instances', () => {
       ignoreAbort: true, // the run takes its time to stop after the abort
     });
     await clock.advance(90_000); // 00:01 runs on w0; at 00:02 it is asked to stop and 00:02 waits
-    expect(await instances[1]!.plugin.describe('job').then((d) => d.buffered)).toEqual([at(2)]);
+    // Waiting in the shared buffer: stored in the job document (followers take it up once the
+    // leader's lease publishes the documents' new digest, a renewal later).
+    expect(await instances[0]!.plugin.describe('job').then((d) => d.buffered)).toEqual([at(2)]);
+    const stored = await instances[1]!.store.get(DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.jobDocument('job')));
+    expect(JSON.parse(new TextDecoder().decode(stored!.body)).buffer).toEqual([Date.parse(at(2))]);
     instances[0]!.store.kill(); // w0 dies before its cancelled run has settled
     live.splice(live.indexOf(instances[0]!.plugin), 1);
     await clock.advance(MINUTE);

@@ -124,8 +124,12 @@ export class SchedulerPlugin<Db = unknown> {
     });
     this.#recovery = new Recovery(runtime, (state, handle) => this.#dispatcher.start(state, handle));
     this.#promotion = new Promotion(runtime, this.#dispatcher, this.#recovery, skips);
-    this.#maintenance = new Maintenance(runtime, this.#timer, this.#dispatcher, this.#recovery, () =>
-      this.#operator?.leaderHeartbeat(),
+    this.#maintenance = new Maintenance(
+      runtime,
+      this.#timer,
+      this.#dispatcher,
+      this.#recovery,
+      (signal, sweep) => this.#operator?.leaderHeartbeat(signal, sweep),
     );
     this.#manual = new ManualRuns(runtime, this.#dispatcher, admission);
     this.#controls = new JobControls(runtime, this.#timer);
@@ -255,6 +259,8 @@ export class SchedulerPlugin<Db = unknown> {
       runtime.clock,
       (operation, error, jobName) => runtime.reportError(operation, error, jobName),
     );
+    // The leader's own job document writes are not announced: followers follow its digest.
+    this.#store.documents.announceWrites = () => !this.#leader.isLeader();
     await this.#maintenance.syncDocuments();
     const stop = this.#leader.open();
     this.#promotion.reset();
@@ -265,6 +271,9 @@ export class SchedulerPlugin<Db = unknown> {
         this.#timer.schedule(state, now);
       }
       const onPromoted = () => {
+        // A new leader lists job documents at its first heartbeat, and operator requests now,
+        // whatever the change signal says (a change may have gone unannounced).
+        this.#maintenance.promoted();
         this.#operator?.leaderHeartbeat();
         void runtime.track(this.#promotion.onPromoted());
       };

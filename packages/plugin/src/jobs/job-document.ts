@@ -1,6 +1,7 @@
 import { createNonce, KeyedQueue, SchedulerError } from '@s3-scheduler/core';
 import { decodeKeySegment, listAll, type ObjectStore, readModifyWrite } from '@s3-scheduler/storage';
 import { DEFAULT_LAYOUT } from '../layout.js';
+import { announceChange, readChangeSignal } from '../store/change-signal.js';
 import type { JobConfig } from '../types.js';
 import { sanitizeJobDocument } from './stored-values.js';
 
@@ -59,13 +60,59 @@ export class JobDocuments {
   readonly #unsettled = new Set<string>();
   /** Updates of one job run one after the other, so the last one to resolve is the newest. */
   readonly #queue = new KeyedQueue();
+  /** A write was attempted but its announcement (`changes.json`) is owed: `announceOwed()` retries. */
+  #owed = false;
+  /** A version this instance has not read is stored (another instance wrote before its write). */
+  #behind = false;
+  /**
+   * Whether this instance's writes are announced (`changes.json`): all but the leader's, which
+   * followers learn from the digest in its lease. Set by the plugin.
+   */
+  announceWrites: () => boolean = () => true;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => number,
     /** Told about each stored value that is refused and ignored (written by an older version). */
     private readonly onInvalid: (error: SchedulerError) => void = () => undefined,
+    /** Told when the change signal could not be written (retried by `announceOwed()`). */
+    private readonly onAnnounceFailed: (error: unknown) => void = () => undefined,
   ) {}
+
+  /**
+   * A digest of the versions (ETags) of every job document this instance knows: two instances
+   * with the same digest have read the same versions. The leader publishes its digest in its
+   * lease; a follower lists `jobs/` only when its own differs.
+   */
+  digest(): string {
+    const entries = [...this.#etags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return digestOf(entries.map(([key, etag]) => `${key}\n${etag}`).join('\n'));
+  }
+
+  /** Whether a listing is due whatever the change signal says (a version this instance has not read). */
+  get behind(): boolean {
+    return this.#behind || this.#unsettled.size > 0;
+  }
+
+  /** The change signal's ETag (`null`: never written). Throws what the store throws. */
+  changeSignal(): Promise<string | null> {
+    return readChangeSignal(this.store);
+  }
+
+  /**
+   * Writes the change signal if an announcement is owed (or when `now` is true). Never throws: a
+   * failure goes to `onAnnounceFailed` and stays owed.
+   */
+  async announceOwed(now = false): Promise<void> {
+    if (!now && !this.#owed) return;
+    this.#owed = true;
+    try {
+      await announceChange(this.store, this.now());
+      this.#owed = false;
+    } catch (error) {
+      this.onAnnounceFailed(error);
+    }
+  }
 
   key(name: string): string {
     return DEFAULT_LAYOUT.jobDocument(name);
@@ -114,23 +161,41 @@ export class JobDocuments {
     // carries its changes (overrides above all), which the caller does not take up. So the
     // version is not remembered, and the next `changed()` returns the document to be taken up.
     let othersWrote = false;
-    const { value, etag } = await readModifyWrite(this.store, key, {
-      read: async () => {
-        const current = await this.read(name);
-        if (current && current.etag !== seen) othersWrote = true;
-        return current && { value: current.doc, etag: current.etag };
-      },
-      fresh: () => emptyJobDocument(name),
-      change: (doc) => {
-        if (change(doc) === false) return false;
-        doc.updatedAt = this.now();
-        doc.nonce = createNonce();
-        return true;
-      },
-      maxAttempts: MAX_CAS_ATTEMPTS,
-    });
-    if (othersWrote) this.#etags.delete(key);
-    else if (etag !== null) this.#etags.set(key, etag);
+    let wrote = false;
+    const announce = this.announceWrites();
+    let result: { value: JobDocument; etag: string | null };
+    try {
+      result = await readModifyWrite(this.store, key, {
+        read: async () => {
+          const current = await this.read(name);
+          if (current && current.etag !== seen) othersWrote = true;
+          return current && { value: current.doc, etag: current.etag };
+        },
+        fresh: () => emptyJobDocument(name),
+        change: (doc) => {
+          if (change(doc) === false) return false;
+          doc.updatedAt = this.now();
+          doc.nonce = createNonce();
+          wrote = true;
+          return true;
+        },
+        maxAttempts: MAX_CAS_ATTEMPTS,
+      });
+    } catch (error) {
+      // A write that failed may have been stored all the same (a lost answer): announced too,
+      // and this instance lists at its next heartbeat (it may not know the stored version).
+      if (wrote) this.#behind = true;
+      if (wrote && announce) await this.announceOwed(true);
+      throw error;
+    }
+    const { value, etag } = result;
+    if (othersWrote) {
+      this.#etags.delete(key);
+      this.#behind = true;
+    } else if (etag !== null) this.#etags.set(key, etag);
+    // Stored: the leader learns of it from the change signal. Its failure does not undo the
+    // change (the caller would think it was not stored): it is retried at the next heartbeat.
+    if (etag !== null && announce) await this.announceOwed(true);
     return value;
   }
 
@@ -140,9 +205,42 @@ export class JobDocuments {
    * `onCorrupted` (once per version, `STORE_CORRUPTED` naming the key) and left out: it affects
    * nothing but itself.
    */
-  async changed(onCorrupted: (error: SchedulerError) => void = () => undefined): Promise<JobDocument[]> {
+  async changed(
+    onCorrupted: (error: SchedulerError) => void = () => undefined,
+    { list = true }: { list?: boolean } = {},
+  ): Promise<JobDocument[]> {
     const changed: JobDocument[] = [];
+    const listed = new Set<string>();
+    const behind = this.#behind;
+    this.#behind = false;
+    try {
+      if (list) await this.#readListed(listed, changed, onCorrupted);
+    } catch (error) {
+      this.#behind ||= behind;
+      throw error;
+    }
+    if (list) {
+      // A complete listing: documents no longer stored are forgotten, so digests stay comparable.
+      for (const key of [...this.#etags.keys()]) if (!listed.has(key)) this.#etags.delete(key);
+    }
+    // Forgotten documents the listing did not show (none was stored), or not listed at all:
+    // read on their own; one that cannot be read now is tried at the next call.
+    for (const name of [...this.#unsettled]) {
+      const current = await this.read(name).catch(() => undefined);
+      if (current === undefined) continue;
+      changed.push(current?.doc ?? emptyJobDocument(name));
+      this.#unsettled.delete(name);
+    }
+    return changed;
+  }
+
+  async #readListed(
+    listed: Set<string>,
+    changed: JobDocument[],
+    onCorrupted: (error: SchedulerError) => void,
+  ): Promise<void> {
     for await (const object of listAll(this.store, PREFIX)) {
+      listed.add(object.key);
       if (this.#etags.get(object.key) === object.etag) continue;
       const fresh = await this.store.get(object.key);
       if (!fresh) continue;
@@ -155,16 +253,19 @@ export class JobDocuments {
         onCorrupted(error as SchedulerError);
       }
     }
-    // Forgotten documents the listing did not show (none was stored): read on their own; one
-    // that cannot be read now is tried at the next call.
-    for (const name of [...this.#unsettled]) {
-      const current = await this.read(name).catch(() => undefined);
-      if (current === undefined) continue;
-      changed.push(current?.doc ?? emptyJobDocument(name));
-      this.#unsettled.delete(name);
-    }
-    return changed;
   }
+}
+
+/** A 64-bit FNV-1a digest of `text` (two 32-bit halves), in base 36. */
+function digestOf(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193) >>> 0;
+    b = Math.imul(b ^ code, 0x5bd1e995) >>> 0;
+  }
+  return `${a.toString(36)}.${b.toString(36)}`;
 }
 
 /** The job name a document key stands for, or `undefined` for a key no job document has. */

@@ -2,6 +2,7 @@ import { Coordinator } from '@s3-scheduler/coordinator';
 import type { ObjectStore } from '@s3-scheduler/storage';
 import type { Runtime } from '../runtime.js';
 import { isProcessLocal } from '../store/host-store.js';
+import { JOBS_DIGEST_KEY } from './maintenance.js';
 
 /**
  * Joins the cluster on `store`: a coordinator (heartbeats, the leader lease) whose events are
@@ -25,10 +26,14 @@ export function joinCluster(
     heartbeatInterval: options.heartbeatInterval,
     ...(options.leaseDuration === undefined ? {} : { leaseMs: options.leaseDuration }),
     ...(options.leaseCheckInterval === undefined ? {} : { leaseCheckInterval: options.leaseCheckInterval }),
+    ...(options.renewFraction === undefined ? {} : { renewFraction: options.renewFraction }),
     coldStartObservationWindow: options.coldStartObservationWindow,
     // The cold-start window waits for the heartbeats of instances in other processes; on a
     // process-local store there are none, so unless asked for, the embedded default leads at once.
     skipColdStart: options.skipColdStart || (!coldStartGiven && isProcessLocal(store)),
+    // The digest of the job documents the leader knows: followers list `jobs/` only when theirs differs.
+    leaseData: () =>
+      runtime.store.historyIfOpen ? { [JOBS_DIGEST_KEY]: runtime.store.documents.digest() } : undefined,
   });
   coordinator.on('coordinator-elected', (payload) => {
     handlers.onElected(payload.workerId, payload.previousWorkerId);

@@ -7,6 +7,7 @@ import type { Dispatcher } from '../runs/dispatcher.js';
 import { followRemoteRunsOf } from '../runs/remote-runs.js';
 import type { Runtime } from '../runtime.js';
 import type { SlotTimer } from '../schedule/slot-timer.js';
+import { ChangeWatch, SWEEP_HEARTBEATS } from '../store/change-signal.js';
 import type { Recovery } from './recovery.js';
 
 /**
@@ -16,21 +17,43 @@ import type { Recovery } from './recovery.js';
  */
 const STATS_MAX_PENDING_MS = 5 * 60_000;
 
+/** A follower lists `jobs/` at least this often (heartbeats), whatever the leader's digest says. */
+export const FOLLOWER_LIST_HEARTBEATS = 20;
+
+/** The lease data key under which the leader publishes the digest of the job documents it knows. */
+export const JOBS_DIGEST_KEY = 'jobs';
+
 /**
  * Every heartbeat: flush statistics, take up job changes made on other instances, act on
  * cancel requests for runs here; the leader also recovers runs of departed instances, follows
  * runs elsewhere, drains buffers and applies retention every `cleanupInterval`.
+ *
+ * Job documents cost no listing when nothing changed. The leader lists `jobs/` when the change
+ * signal moved (one HEAD per heartbeat), at its first heartbeat, and every `SWEEP_HEARTBEATS`;
+ * it publishes the digest of the versions it knows in its lease (`JOBS_DIGEST_KEY`). A follower
+ * lists only when that digest differs from its own (or none is published), and every
+ * `FOLLOWER_LIST_HEARTBEATS`: it never knows less than the leader did a renewal ago.
  */
 export class Maintenance {
   #lastCleanupAt: number | undefined;
+  /** The job documents as the leader last listed them, against the change signal. */
+  readonly #documents = new ChangeWatch();
+  /** Heartbeats as leader since the last list of `jobs/` whatever the signal said. */
+  #sinceSweep = 0;
+  /** Heartbeats as follower since the last list of `jobs/`. */
+  #sinceList = 0;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly timer: SlotTimer,
     private readonly dispatcher: Dispatcher,
     private readonly recovery: Recovery,
-    /** Called at each heartbeat while leading (operator requests, the job catalog). */
-    private readonly onLeaderHeartbeat: () => void = () => undefined,
+    /**
+     * Called at each heartbeat while leading (operator requests, the job catalog) with the change
+     * signal as read at this heartbeat (`undefined`: unreadable) and whether this is a sweep.
+     */
+    private readonly onLeaderHeartbeat: (signal: string | null | undefined, sweep: boolean) => void = () =>
+      undefined,
   ) {}
 
   async run(stop: AbortSignal): Promise<void> {
@@ -48,22 +71,59 @@ export class Maintenance {
     await runtime.store.historyIfOpen
       ?.flushStatistics({ pendingForMs: STATS_MAX_PENDING_MS })
       .catch((error: unknown) => runtime.reportError('statistics', error));
-    await this.syncDocuments();
+    const { documents } = runtime.store;
+    await documents.announceOwed();
+    const leading = runtime.leader.isLeader();
+    const signal = leading ? await documents.changeSignal().catch(() => undefined) : undefined;
+    const sweep = leading && ++this.#sinceSweep >= SWEEP_HEARTBEATS;
+    if (sweep) this.#sinceSweep = 0;
+    if (leading) {
+      if (sweep || documents.behind || this.#documents.moved(signal)) await this.#syncDocuments(signal);
+    } else {
+      const published = runtime.leader.coordinator?.getLeaseData()?.[JOBS_DIGEST_KEY];
+      const list =
+        typeof published !== 'string' ||
+        published !== documents.digest() ||
+        ++this.#sinceList >= FOLLOWER_LIST_HEARTBEATS;
+      // Unlisted, it still reads the documents whose version it lost track of (a failed write).
+      await this.#syncDocuments(undefined, list);
+    }
     await takeCancelRequests(runtime);
     const departed = this.recovery.noteDepartures();
     if (!runtime.leader.isLeader()) return;
-    this.onLeaderHeartbeat();
+    this.onLeaderHeartbeat(signal, sweep);
     if (departed) await this.recovery.recoverDeparted();
     await followRemoteRunsOf(runtime);
     for (const state of runtime.jobs.values()) await this.dispatcher.drainBuffer(state);
     await this.#applyRetention();
   }
 
-  /** Takes up job documents other instances wrote: overrides, pause, buffer, removal. */
+  /** Leading from now: job documents are listed at the next heartbeat whatever the signal says. */
+  promoted(): void {
+    this.#documents.invalidate();
+    this.#sinceSweep = 0;
+  }
+
+  /**
+   * Takes up job documents other instances wrote (overrides, pause, buffer, removal): one list,
+   * whatever the change signal or digest say (start). Throws what the store throws.
+   */
   async syncDocuments(): Promise<void> {
+    const signal = await this.runtime.store.documents.changeSignal().catch(() => undefined);
+    await this.#syncDocuments(signal);
+  }
+
+  /** Lists (unless `list` is false) and applies what changed; `signal`: as read before the list. */
+  async #syncDocuments(signal: string | null | undefined, list = true): Promise<void> {
     const corrupted = (error: SchedulerError) =>
       this.runtime.reportError('syncJob', error, error.metadata?.jobName as string | undefined);
-    for (const doc of await this.runtime.store.documents.changed(corrupted)) {
+    if (list) {
+      this.#documents.invalidate(); // until this list has completed
+      this.#sinceList = 0;
+    }
+    const changed = await this.runtime.store.documents.changed(corrupted, { list });
+    if (list) this.#documents.listed(signal);
+    for (const doc of changed) {
       const state = this.runtime.jobs.find(doc.name);
       if (state) this.#applyDocument(state, doc);
     }

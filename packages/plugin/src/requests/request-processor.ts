@@ -2,6 +2,7 @@ import { type Clock, isSchedulerError } from '@s3-scheduler/core';
 import { listAll, type ObjectStore } from '@s3-scheduler/storage';
 import { DEFAULT_LAYOUT } from '../layout.js';
 import { CatalogPublisher, type PublishedJobState } from '../read-model/catalog.js';
+import { ChangeWatch } from '../store/change-signal.js';
 import type { BackfillResult, RunJobResult } from '../types.js';
 import {
   decodeRequest,
@@ -25,12 +26,18 @@ export interface OperatorHost {
 /**
  * The leader's side of operating the cluster from its bucket, driven by the plugin's heartbeat:
  * publishes the job catalog (`catalog.json`) when the jobs changed, and serves operator requests
- * (`requests/`). One list of `requests/` per leader heartbeat when idle; requests are served in
- * the background, one at a time, oldest first, so the heartbeat never waits for a run.
+ * (`requests/`). `requests/` is listed when the change signal moved (a request's writer rewrites
+ * it), at promotion, at the leader's sweeps, and while the last list found requests; when idle,
+ * no request at all beyond the heartbeat's read of the signal. Requests are served in the
+ * background, one at a time, oldest first, so the heartbeat never waits for a run.
  */
 export class OperatorBridge {
   readonly #catalog: CatalogPublisher;
   #serving: Promise<void> | undefined;
+  /** `requests/` as last listed, against the change signal. */
+  readonly #requests = new ChangeWatch();
+  /** The last list found requests (being served, or waiting for their CLI or retention). */
+  #found = false;
 
   constructor(
     private readonly store: ObjectStore,
@@ -42,10 +49,14 @@ export class OperatorBridge {
     this.#catalog = new CatalogPublisher(store);
   }
 
-  /** Called by the leader at each heartbeat and on promotion. Never throws. */
-  leaderHeartbeat(): void {
+  /**
+   * Called by the leader at each heartbeat with the change signal as read then (`undefined`:
+   * unreadable, or on promotion: list) and whether this heartbeat is a sweep (list whatever the
+   * signal says). Never throws.
+   */
+  leaderHeartbeat(signal?: string | null, sweep = false): void {
     if (!this.host.isLeader() || this.#serving) return;
-    this.#serving = this.#serve()
+    this.#serving = this.#serve(signal, sweep)
       .catch((error: unknown) => this.onError('operator', error))
       .finally(() => {
         this.#serving = undefined;
@@ -57,14 +68,18 @@ export class OperatorBridge {
     await this.#serving;
   }
 
-  async #serve(): Promise<void> {
+  async #serve(signal: string | null | undefined, sweep: boolean): Promise<void> {
     await this.#catalog.publish(this.jobs(), {
       workerId: this.host.workerId,
       epoch: this.host.getEpoch(),
       now: this.clock.now(),
     });
+    if (!sweep && !this.#found && !this.#requests.moved(signal)) return;
+    this.#requests.invalidate(); // until this list has completed
     const keys: string[] = [];
     for await (const object of listAll(this.store, DEFAULT_LAYOUT.requests)) keys.push(object.key);
+    this.#requests.listed(signal);
+    this.#found = keys.length > 0;
     for (const key of keys) {
       if (!this.host.isLeader()) return;
       await this.#serveOne(key).catch((error: unknown) => this.onError('operator-request', error));

@@ -1,6 +1,7 @@
 import { createNonce, createRunId, SchedulerError } from '@s3-scheduler/core';
 import { isPreconditionFailed, type ObjectStore } from '@s3-scheduler/storage';
 import { DEFAULT_LAYOUT } from '../layout.js';
+import { announceChange } from '../store/change-signal.js';
 
 /** What an operator asks the leader to do: actions are code in the app, so only it can run them. */
 export type OperatorRequestKind = 'trigger' | 'backfill';
@@ -59,7 +60,8 @@ export function requestKey(id: string): string {
 }
 
 /**
- * Writes a new `pending` request (create-only) and returns it. `now` is the caller's clock (ms).
+ * Writes a new `pending` request (create-only), then the change signal the leader watches, and
+ * returns it. `now` is the caller's clock (ms).
  * Throws what the store throws.
  */
 export async function submitRequest(
@@ -83,6 +85,9 @@ export async function submitRequest(
     contentType: 'application/json',
     ifNoneMatch: '*',
   });
+  // The leader lists requests only when the change signal moved. Stored either way: if the
+  // signal cannot be written, the leader finds the request at its next sweep (minutes).
+  await announceChange(store, now).catch(() => undefined);
   return request;
 }
 

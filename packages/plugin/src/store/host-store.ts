@@ -1,4 +1,4 @@
-import type { Clock } from '@s3-scheduler/core';
+import { type Clock, SchedulerError } from '@s3-scheduler/core';
 import { MemoryStore, type ObjectStore, openStore, S3Store } from '@s3-scheduler/storage';
 
 /**
@@ -51,12 +51,25 @@ interface ClientConfig {
 export function readHostStorage(host: unknown, pluginPrefix: string): HostStorage | undefined {
   if (typeof host !== 'object' || host === null) return undefined;
   const db = host as { client?: { config?: ClientConfig }; connectionString?: unknown };
-  const config = db.client?.config;
-  if (config && typeof config === 'object' && typeof config.bucket === 'string') {
-    return fromClientConfig(config, pluginPrefix);
+  try {
+    const config = db.client?.config;
+    if (config && typeof config === 'object' && typeof config.bucket === 'string') {
+      return fromClientConfig(config, pluginPrefix);
+    }
+    if (typeof db.connectionString === 'string')
+      return fromConnectionString(db.connectionString, pluginPrefix);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SchedulerError) throw error;
+    // A host whose properties throw when read (a Proxy, a getter with a bug): a coded error.
+    throw new SchedulerError('The host database could not be read for its storage settings', {
+      code: 'INVALID_OPTION',
+      operation: 'start',
+      metadata: { option: 'database' },
+      suggestion: 'Install the plugin into an s3db.js database, or pass a store or connectionString.',
+      cause: error,
+    });
   }
-  if (typeof db.connectionString === 'string') return fromConnectionString(db.connectionString, pluginPrefix);
-  return undefined;
 }
 
 function joinPrefix(hostPrefix: unknown, pluginPrefix: string): string {

@@ -93,6 +93,7 @@ export class SchedulerStore {
       store,
       () => this.clock.now(),
       (error) => this.reportError('syncJob', error, error.metadata?.jobName as string | undefined),
+      (error) => this.reportError('changes', error),
     );
     this.#markers ??= new RunMarkers(store);
     this.#history ??= new HistoryStore({
