@@ -5,6 +5,7 @@ import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
 import type { JobContext } from '../types.js';
 import { markerOf } from './remote-runs.js';
+import { releaseHold } from './run-holds.js';
 
 /** A run that ended: its outcome and the context it ran with. */
 export interface FinishedRun {
@@ -99,6 +100,8 @@ export class JobRunner {
     } finally {
       state.removeRun(record.runId);
     }
+    // Its job's hold, if this run took it (`run-holds.ts`): no request otherwise.
+    await releaseHold(this.runtime, state, record.runId);
     if (leader.markedForHandOver.delete(record.runId) || marked)
       await markers
         ?.clearActive(markerOf(record, workerId))

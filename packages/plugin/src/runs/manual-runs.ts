@@ -1,12 +1,15 @@
 import { createRunId, SchedulerError } from '@s3-scheduler/core';
 import type { RunOutcome } from '@s3-scheduler/executor';
-import type { HistoryStore, RunHandle } from '@s3-scheduler/history';
+import type { HistoryStore } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
 import { slotsBetween } from '../schedule/slot-math.js';
 import type { BackfillResult, RunJobResult } from '../types.js';
 import type { Dispatcher } from './dispatcher.js';
+import { recheckRemoteRuns } from './remote-runs.js';
 import type { RunAdmission } from './run-admission.js';
+import { releaseHold, takeHold } from './run-holds.js';
+import type { RunMarkers } from './run-markers.js';
 import { claimRun } from './slot-claim.js';
 
 /** The most slots one `backfill()` call runs. */
@@ -20,32 +23,46 @@ export class ManualRuns {
     private readonly admission: RunAdmission,
   ) {}
 
-  /** See `SchedulerPlugin.runJob`. */
+  /**
+   * See `SchedulerPlugin.runJob`. A `skip` job's run first takes the job's hold (`run-holds.ts`),
+   * which admits one run of it at a time across instances, and deletes it once its outcome is
+   * written. Requests, whatever the history: the hold's put, the claim, the final write and the
+   * hold's delete (4); 2 for a job that may overlap. No listing, no history page.
+   */
   async runJob(state: JobState): Promise<RunJobResult> {
     const name = state.def.name;
     // Admitted before the first await: two concurrent calls cannot both pass the check below.
     const release = state.def.overlap === 'skip' ? this.#admit(state, 'runJob') : undefined;
+    let markers: RunMarkers | undefined;
     let outcome: RunOutcome<unknown>;
-    let run: RunHandle;
+    const runId = createRunId(this.runtime.clock.now());
     try {
       const history = await this.runtime.store.ensureHistory();
-      if (release) await this.#refuseIfRunning(state, history);
-      const runId = createRunId(this.runtime.clock.now());
-      const claim = await claimRun(this.runtime, { job: name, runId, trigger: 'manual' });
-      if (claim.kind !== 'won') {
-        throw new SchedulerError(`Run ${runId} of job '${name}' could not be recorded`, {
-          code: 'INTERNAL',
-          operation: 'runJob',
-          metadata: { jobName: name, runId },
-        });
+      if (release) {
+        // The hold marks this run for every instance: no `active/` marker besides.
+        markers = this.runtime.store.markers;
+        markers.heldRuns.add(runId);
+        await this.#refuseIfRunning(state, history, runId);
       }
-      run = claim.run;
-      outcome = await this.dispatcher.execute(state, run, release);
+      try {
+        const claim = await claimRun(this.runtime, { job: name, runId, trigger: 'manual' });
+        if (claim.kind !== 'won') {
+          throw new SchedulerError(`Run ${runId} of job '${name}' could not be recorded`, {
+            code: 'INTERNAL',
+            operation: 'runJob',
+            metadata: { jobName: name, runId },
+          });
+        }
+        outcome = await this.dispatcher.execute(state, claim.run, release);
+      } finally {
+        if (release) await releaseHold(this.runtime, state, runId);
+      }
     } finally {
+      markers?.heldRuns.delete(runId);
       release?.();
     }
     return {
-      runId: run.record.runId,
+      runId: runId,
       jobName: name,
       status: outcome.status,
       ...(outcome.status === 'completed' ? { result: outcome.result } : {}),
@@ -138,28 +155,31 @@ export class ManualRuns {
     });
   }
 
-  /** Refuses a manual run while the job runs on an instance that is still alive. */
-  async #refuseIfRunning(state: JobState, history: HistoryStore): Promise<void> {
-    const name = state.def.name;
+  /**
+   * Refuses a manual run of a `skip` job while it runs here or on an instance that is still alive,
+   * and takes the job's hold (`takeHold`) for run `runId` otherwise. Reads no history pages: the
+   * runs the leader follows (their records read again) and the hold.
+   */
+  async #refuseIfRunning(state: JobState, history: HistoryStore, runId: string): Promise<void> {
     const { leader, workerId } = this.runtime;
     const local = [...state.running.keys()][0];
-    let elsewhere: { runId: string; workerId: string | null } | undefined;
-    if (!local) {
-      const page = await history.query(name, { status: 'running', limit: 5 });
-      const alive = new Set(leader.getActiveWorkers(workerId));
-      const found = page.runs.find((run) => run.workerId !== null && alive.has(run.workerId));
-      if (found) elsewhere = { runId: found.runId, workerId: found.workerId };
-    }
-    if (!local && !elsewhere) return;
-    const where = local ? 'on this instance' : `on instance ${elsewhere!.workerId}`;
+    if (local) this.#refuse(state, { runId: local, workerId });
+    if (state.remoteRunning.size > 0)
+      await recheckRemoteRuns(history, state, new Set(leader.getActiveWorkers(workerId)));
+    const [remote] = state.remoteRunning.values();
+    if (remote) this.#refuse(state, remote);
+    const holder = await takeHold(this.runtime, state, runId);
+    if (holder) this.#refuse(state, holder);
+  }
+
+  #refuse(state: JobState, holder: { runId: string; workerId: string }): never {
+    const name = state.def.name;
+    const here = holder.workerId === this.runtime.workerId;
+    const where = here ? 'on this instance' : `on instance ${holder.workerId}`;
     throw new SchedulerError(`Job '${name}' is already running ${where}`, {
       code: 'JOB_ALREADY_RUNNING',
       operation: 'runJob',
-      metadata: {
-        jobName: name,
-        runId: local ?? elsewhere!.runId,
-        workerId: local ? workerId : elsewhere!.workerId,
-      },
+      metadata: { jobName: name, runId: holder.runId || null, workerId: holder.workerId || null },
       suggestion: "Wait for the run to finish, or set overlap: 'allow' on the job.",
     });
   }

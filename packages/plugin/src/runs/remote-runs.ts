@@ -1,6 +1,7 @@
 import type { HistoryStore, RunRecord } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
+import { followHolds, LEADER_HOLD_AFTER_MS } from './run-holds.js';
 import type { ActiveRun, RunMarkers } from './run-markers.js';
 
 /**
@@ -33,6 +34,9 @@ export interface FollowRemoteRunsInput {
   /** Instances seen alive: runs of the others are not followed (their recovery is elsewhere). */
   alive: ReadonlySet<string>;
   workerId: string;
+  /** Now (ms), and how long a run of the leader goes on before it takes its job's hold (`followHolds`). */
+  now?: number;
+  holdAfterMs?: number;
   onError: (error: unknown, jobName: string) => void;
 }
 
@@ -46,7 +50,8 @@ export interface FollowRemoteRunsInput {
 export async function followRemoteRuns(input: FollowRemoteRunsInput): Promise<void> {
   const { history, markers, jobs, alive, workerId } = input;
   for (const state of jobs.values()) await recheckRemoteRuns(history, state, alive);
-  for (const active of await markers.listActive()) {
+  const { runs, holds } = await markers.scanActive();
+  for (const active of runs) {
     const state = jobs.find(active.job);
     if (!state || state.remoteRunning.has(active.runId)) continue;
     const mine = active.workerId === workerId;
@@ -67,6 +72,10 @@ export async function followRemoteRuns(input: FollowRemoteRunsInput): Promise<vo
       await markers.clearActive(active).catch((error: unknown) => input.onError(error, active.job));
     }
   }
+  await followHolds(
+    { ...input, now: input.now ?? 0, holdAfterMs: input.holdAfterMs ?? Number.POSITIVE_INFINITY },
+    holds,
+  );
 }
 
 /**
@@ -109,13 +118,15 @@ export async function markRunsForHandOver(
 
 /** `followRemoteRuns` for this plugin instance: its history, markers, jobs and live workers. */
 export function followRemoteRunsOf(runtime: Runtime): Promise<void> {
-  const { store, leader, workerId, jobs } = runtime;
+  const { store, leader, workerId, jobs, clock } = runtime;
   return followRemoteRuns({
     history: store.history,
     markers: store.markers,
     jobs,
     alive: new Set(leader.getActiveWorkers(workerId)),
     workerId,
+    now: clock.now(),
+    holdAfterMs: Math.max(runtime.options.heartbeatInterval, LEADER_HOLD_AFTER_MS),
     onError: (error, jobName) => runtime.reportError('marker', error, jobName),
   });
 }
