@@ -229,8 +229,18 @@ export function isUlid(runId: string): boolean {
   return ULID.test(runId);
 }
 
+/** The last slot's tail: a burst claims one slot for every job, so it is built once. */
+let lastSlotMs = Number.NaN;
+let lastSlotTail = '';
+
 function runTail(ref: RunRef): string {
-  if ('slotMs' in ref) return `${daySegment(ref.slotMs)}/${timeSegment(ref.slotMs)}.s`;
+  if ('slotMs' in ref) {
+    if (ref.slotMs !== lastSlotMs) {
+      lastSlotTail = `${daySegment(ref.slotMs)}/${timeSegment(ref.slotMs)}.s`;
+      lastSlotMs = ref.slotMs;
+    }
+    return lastSlotTail;
+  }
   return `${daySegment(ref.runIdMs)}/${timeSegment(ref.runIdMs)}.m-${ref.runId}`;
 }
 

@@ -1,4 +1,8 @@
+import { createAll } from './create-all.js';
 import type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
   DeleteOptions,
   ListOptions,
   ListPage,
@@ -36,6 +40,12 @@ export class PrefixedStore implements ObjectStore {
 
   put(key: string, body: Uint8Array | string, options?: PutOptions) {
     return this.inner.put(this.prefix + key, body, options);
+  }
+
+  /** The inner store's batch (or its puts, see `createAll`) under the prefix. */
+  createMany(entries: readonly CreateEntry[], options?: CreateManyOptions): Promise<CreateResult[]> {
+    const prefixed = entries.map((entry) => ({ ...entry, key: this.prefix + entry.key }));
+    return createAll(this.inner, prefixed, options);
   }
 
   delete(key: string, options?: DeleteOptions) {

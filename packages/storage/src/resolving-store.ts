@@ -1,6 +1,16 @@
 import { type Clock, exponentialBackoff, seededRandom, systemClock } from '@s3-scheduler/core';
+import { createEach } from './create-all.js';
 import { unquoteEtag } from './etag.js';
-import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from './object-store.js';
+import type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
+  DeleteOptions,
+  ListOptions,
+  ObjectStore,
+  PutOptions,
+  ReadOptions,
+} from './object-store.js';
 import { isOutcomeUnknown, isPreconditionFailed, preconditionFailed } from './store-errors.js';
 
 const utf8 = new TextEncoder();
@@ -69,22 +79,72 @@ export class ResolvingStore implements ObjectStore {
     return this.#clock.monotonic() - startedAt >= this.#retryBudgetMs;
   }
 
-  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+  put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
     const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+    return this.#put(key, bytes, options, this.#clock.monotonic());
+  }
+
+  /**
+   * The inner store's batch when it has one, each entry whose outcome is unknown then settled
+   * exactly as `put` settles it; otherwise one `put` per entry (see `createEach`).
+   */
+  async createMany(
+    entries: readonly CreateEntry[],
+    options: CreateManyOptions = {},
+  ): Promise<CreateResult[]> {
+    if (!this.inner.createMany) return createEach(this, entries, options);
     const startedAt = this.#clock.monotonic();
+    const results = await this.inner.createMany(entries, options);
+    const unknown: Array<Promise<void>> = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
+      if (result.status !== 'failed' || !isOutcomeUnknown(result.error)) continue;
+      const { key, body, contentType } = entries[i]!;
+      const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+      const putOptions: PutOptions = { ifNoneMatch: '*' };
+      if (contentType !== undefined) putOptions.contentType = contentType;
+      if (options.signal) putOptions.signal = options.signal;
+      unknown.push(
+        this.#put(key, bytes, putOptions, startedAt, result.error).then(
+          ({ etag }) => {
+            results[i] = { status: 'created', etag };
+          },
+          (error: unknown) => {
+            results[i] = isPreconditionFailed(error) ? { status: 'exists' } : { status: 'failed', error };
+          },
+        ),
+      );
+    }
+    await Promise.all(unknown);
+    return results;
+  }
+
+  /** `put` from its first attempt, or (`firstError`) from a first attempt that ended so. */
+  async #put(
+    key: string,
+    bytes: Uint8Array,
+    options: PutOptions,
+    startedAt: number,
+    firstError?: unknown,
+  ): Promise<{ etag: string }> {
     let retried = false;
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.inner.put(key, bytes, options);
-      } catch (error) {
-        const lostAfterRetry = retried && isPreconditionFailed(error);
-        if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
-        const verdict = await this.#settle(key, bytes, options, error, startedAt);
-        if (verdict.won) return { etag: verdict.etag };
-        if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
-        retried = true;
-        await this.#backoff(attempt, options.signal);
+      let error: unknown;
+      if (attempt === 1 && firstError !== undefined) error = firstError;
+      else {
+        try {
+          return await this.inner.put(key, bytes, options);
+        } catch (failure) {
+          error = failure;
+        }
       }
+      const lostAfterRetry = retried && isPreconditionFailed(error);
+      if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
+      const verdict = await this.#settle(key, bytes, options, error, startedAt);
+      if (verdict.won) return { etag: verdict.etag };
+      if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
+      retried = true;
+      await this.#backoff(attempt, options.signal);
     }
   }
 
