@@ -80,8 +80,7 @@ export class ResolvingStore implements ObjectStore {
   }
 
   put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
-    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
-    return this.#put(key, bytes, options, this.#clock.monotonic());
+    return this.#put(key, body, options, this.#clock.monotonic());
   }
 
   /**
@@ -100,12 +99,11 @@ export class ResolvingStore implements ObjectStore {
       const result = results[i]!;
       if (result.status !== 'failed' || !isOutcomeUnknown(result.error)) continue;
       const { key, body, contentType } = entries[i]!;
-      const bytes = typeof body === 'string' ? utf8.encode(body) : body;
       const putOptions: PutOptions = { ifNoneMatch: '*' };
       if (contentType !== undefined) putOptions.contentType = contentType;
       if (options.signal) putOptions.signal = options.signal;
       unknown.push(
-        this.#put(key, bytes, putOptions, startedAt, result.error).then(
+        this.#put(key, body, putOptions, startedAt, result.error).then(
           ({ etag }) => {
             results[i] = { status: 'created', etag };
           },
@@ -122,24 +120,28 @@ export class ResolvingStore implements ObjectStore {
   /** `put` from its first attempt, or (`firstError`) from a first attempt that ended so. */
   async #put(
     key: string,
-    bytes: Uint8Array,
+    body: Uint8Array | string,
     options: PutOptions,
     startedAt: number,
     firstError?: unknown,
   ): Promise<{ etag: string }> {
     let retried = false;
+    // Sent as given (a string costs a store no encoding it would not do itself); the bytes are
+    // needed only to compare with what the key holds after an unknown outcome.
+    let bytes: Uint8Array | undefined;
     for (let attempt = 1; ; attempt++) {
       let error: unknown;
       if (attempt === 1 && firstError !== undefined) error = firstError;
       else {
         try {
-          return await this.inner.put(key, bytes, options);
+          return await this.inner.put(key, body, options);
         } catch (failure) {
           error = failure;
         }
       }
       const lostAfterRetry = retried && isPreconditionFailed(error);
       if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
+      bytes ??= typeof body === 'string' ? utf8.encode(body) : body;
       const verdict = await this.#settle(key, bytes, options, error, startedAt);
       if (verdict.won) return { etag: verdict.etag };
       if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
