@@ -107,7 +107,7 @@ describe('createAll', () => {
     await memory.put('applied/taken', 'someone else', { ifNoneMatch: '*' });
     // No back-off wait before the one resend.
     const store = new ResolvingStore(inner, { initialBackoffMs: 0 });
-    const results = await store.createMany([
+    const results = await store.createMany!([
       { key: 'ok/1', body: 'a' },
       { key: 'applied/1', body: 'b' },
       { key: 'lost/1', body: 'c' },

@@ -27,6 +27,14 @@ export class PrefixedStore implements ObjectStore {
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     this.resolvesOutcomes = inner.resolvesOutcomes === true;
     this.description = `${inner.description.replace(/\/$/, '')}/${this.prefix}`;
+    if (inner.createMany) {
+      this.createMany = (entries, options) =>
+        createAll(
+          inner,
+          entries.map((entry) => ({ ...entry, key: this.prefix + entry.key })),
+          options,
+        );
+    }
   }
 
   get(key: string, options?: ReadOptions) {
@@ -42,11 +50,11 @@ export class PrefixedStore implements ObjectStore {
     return this.inner.put(this.prefix + key, body, options);
   }
 
-  /** The inner store's batch (or its puts, see `createAll`) under the prefix. */
-  createMany(entries: readonly CreateEntry[], options?: CreateManyOptions): Promise<CreateResult[]> {
-    const prefixed = entries.map((entry) => ({ ...entry, key: this.prefix + entry.key }));
-    return createAll(this.inner, prefixed, options);
-  }
+  /** The inner store's batch under the prefix; present only when the inner store has one. */
+  readonly createMany?: (
+    entries: readonly CreateEntry[],
+    options?: CreateManyOptions,
+  ) => Promise<CreateResult[]>;
 
   delete(key: string, options?: DeleteOptions) {
     return this.inner.delete(this.prefix + key, options);

@@ -60,6 +60,7 @@ export class ResolvingStore implements ObjectStore {
     this.#initialBackoffMs = options.initialBackoffMs ?? 50;
     this.#retryBudgetMs = options.retryBudgetMs ?? 15_000;
     this.#random = seededRandom(options.seed ?? 0x5eed);
+    if (inner.createMany) this.createMany = (entries, options) => this.#createMany(entries, options);
   }
 
   get(key: string, options?: ReadOptions) {
@@ -84,10 +85,16 @@ export class ResolvingStore implements ObjectStore {
   }
 
   /**
-   * The inner store's batch when it has one, each entry whose outcome is unknown then settled
-   * exactly as `put` settles it; otherwise one `put` per entry (see `createEach`).
+   * The inner store's batch, each entry whose outcome is unknown then settled exactly as `put`
+   * settles it. Present only when the inner store has `createMany` (otherwise `createAll` sends
+   * one `put` per entry through this store, as before).
    */
-  async createMany(
+  readonly createMany?: (
+    entries: readonly CreateEntry[],
+    options?: CreateManyOptions,
+  ) => Promise<CreateResult[]>;
+
+  async #createMany(
     entries: readonly CreateEntry[],
     options: CreateManyOptions = {},
   ): Promise<CreateResult[]> {

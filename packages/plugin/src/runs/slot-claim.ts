@@ -1,3 +1,4 @@
+import { Limiter } from '@s3-scheduler/core';
 import type { ClaimResult, RunHandle } from '@s3-scheduler/history';
 import type { Runtime } from '../runtime.js';
 import type { RunTrigger } from '../types.js';
@@ -80,18 +81,27 @@ function outcomeOf(claim: SlotClaim, result: ClaimResult): ClaimOutcome {
   return { kind: 'lost', existing };
 }
 
+/** Claims in flight at once on a store without batches: beyond this the store only gets slower. */
+const MAX_CLAIMS_IN_FLIGHT = 32;
+
 /**
  * Gathers the claims made in one turn of the event loop (a burst of slots due together) and
- * sends them as one batch (`claimRuns`); one batch in flight at a time, so on S3 at most one
- * fan-out of create-only puts (32 in flight) goes on, and claims made meanwhile form the next.
+ * sends them as one batch (`claimRuns`) when the store takes batches (`MemoryStore`); one batch in
+ * flight at a time, claims made meanwhile form the next. On other stores (S3) each claim goes
+ * alone, at most 32 in flight: each run starts as soon as its own write answers.
  */
 export class ClaimBatcher {
   #queue: Array<{ claim: SlotClaim; settle: (result: PromiseSettledResult<ClaimOutcome>) => void }> = [];
   #busy = false;
+  readonly #single = new Limiter(MAX_CLAIMS_IN_FLIGHT);
 
   constructor(private readonly runtime: Runtime) {}
 
   claim(claim: SlotClaim): Promise<ClaimOutcome> {
+    // A store that cannot batch (S3): one claim each, at most 32 in flight, so each run starts
+    // as its own write answers instead of when the slowest write of its batch does.
+    if (!this.runtime.store.history.batchesClaims)
+      return this.#single.run(() => claimRun(this.runtime, claim));
     return new Promise<ClaimOutcome>((resolve, reject) => {
       this.#queue.push({
         claim,
