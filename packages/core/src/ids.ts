@@ -7,6 +7,7 @@ const TIME_CHARS = 10; // 48-bit millisecond timestamp
 const RANDOM_CHARS = 16; // 80 random bits
 
 let lastTime = -1;
+let lastTimeText = '';
 let lastRandom: number[] = [];
 
 /**
@@ -19,9 +20,13 @@ export function createRunId(now: number = Date.now()): string {
     incrementRandom(lastRandom);
   } else {
     lastTime = time;
+    lastTimeText = encodeTime(time);
     lastRandom = Array.from(randomBytes(RANDOM_CHARS), (byte) => byte & 31);
   }
-  return encodeTime(time) + lastRandom.map((digit) => ALPHABET[digit]).join('');
+  // A burst makes many ids in one millisecond: the time part is encoded once for all of them.
+  let id = lastTimeText;
+  for (const digit of lastRandom) id += ALPHABET[digit];
+  return id;
 }
 
 /** The creation time a run id carries, in ms since the epoch. */

@@ -181,6 +181,25 @@ export class HistoryStore {
     return this.#runs.claim(input);
   }
 
+  /**
+   * `claim` for many runs at once (a burst of slots due together): results in input order, each
+   * settled on its own (an invalid input or a failed write rejects only its own result; see
+   * `claim` for the rest). The create-only writes go out as one batch (`createAll`): a single
+   * call on `MemoryStore`, at most 32 requests in flight on S3. Never rejects as a whole.
+   */
+  /**
+   * Whether `claimMany` sends its writes as one call (the store has `createMany`, as
+   * `MemoryStore` has): otherwise they are one create-only put each, and a batch answers only
+   * when its slowest write does, so callers that start runs as claims land claim one by one.
+   */
+  get batchesClaims(): boolean {
+    return this.#context.store.createMany !== undefined;
+  }
+
+  claimMany(inputs: readonly ClaimInput[]): Promise<Array<PromiseSettledResult<ClaimResult>>> {
+    return this.#runs.claimMany(inputs);
+  }
+
   /** Reads one record with its ETag; `null` when absent; `STORE_CORRUPTED` when unreadable. */
   read(key: string): Promise<RunHandle | null> {
     return this.#runs.read(key);

@@ -217,9 +217,19 @@ export function olderDaysBound(ms: number): string {
 
 /** The statistics shard of a job: one hex digit of a hash of its name. */
 export function statsShardOf(job: string): string {
-  const digest = createHash('sha1').update(job, 'utf8').digest();
-  return (digest[0]! % STATS_SHARDS).toString(16);
+  let shard = statsShards.get(job);
+  if (shard === undefined) {
+    const digest = createHash('sha1').update(job, 'utf8').digest();
+    shard = (digest[0]! % STATS_SHARDS).toString(16);
+    // Jobs come and go: a bounded cache, emptied when full (it is refilled one hash per job).
+    if (statsShards.size >= 100_000) statsShards.clear();
+    statsShards.set(job, shard);
+  }
+  return shard;
 }
+
+/** Job name → statistics shard: one hash per job, not one per finished run. */
+const statsShards = new Map<string, string>();
 
 export function jobSegment(job: string): string {
   return encodeKeySegment(job);
@@ -229,8 +239,18 @@ export function isUlid(runId: string): boolean {
   return ULID.test(runId);
 }
 
+/** The last slot's tail: a burst claims one slot for every job, so it is built once. */
+let lastSlotMs = Number.NaN;
+let lastSlotTail = '';
+
 function runTail(ref: RunRef): string {
-  if ('slotMs' in ref) return `${daySegment(ref.slotMs)}/${timeSegment(ref.slotMs)}.s`;
+  if ('slotMs' in ref) {
+    if (ref.slotMs !== lastSlotMs) {
+      lastSlotTail = `${daySegment(ref.slotMs)}/${timeSegment(ref.slotMs)}.s`;
+      lastSlotMs = ref.slotMs;
+    }
+    return lastSlotTail;
+  }
   return `${daySegment(ref.runIdMs)}/${timeSegment(ref.runIdMs)}.m-${ref.runId}`;
 }
 

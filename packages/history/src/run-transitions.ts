@@ -1,5 +1,5 @@
 import { createNonce, createRunId, runIdTime, SchedulerError } from '@s3-scheduler/core';
-import { isPreconditionFailed } from '@s3-scheduler/storage';
+import { type CreateResult, createAll, isPreconditionFailed } from '@s3-scheduler/storage';
 import { captureError, captureResult } from './capture.js';
 import type { HistoryContext } from './history-context.js';
 import {
@@ -14,6 +14,7 @@ import { INDEXED_STATUSES, isUlid, MARKED_STATUSES, type RunRef } from './keys.j
 import { layoutAt } from './layout-record.js';
 import {
   decodeRun,
+  encodeClaim,
   encodeRun,
   FINAL_STATUSES,
   type FinalStatus,
@@ -101,70 +102,85 @@ export class RunTransitions {
   }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
-    checkJob(input?.job);
+    const [result] = await this.claimMany([input]);
+    if (result!.status === 'rejected') throw result!.reason;
+    return result!.value;
+  }
+
+  /**
+   * Claims every input as `claim` does, as one batch: records built in one pass, the create-only
+   * puts sent together (`createAll`: one call on `MemoryStore`, bounded fan-out on S3), results
+   * in input order. Each claim is independent: an invalid input or a failed put rejects only its
+   * own result; a claim lost to another record reads that record, as `claim` does.
+   */
+  async claimMany(inputs: readonly ClaimInput[]): Promise<Array<PromiseSettledResult<ClaimResult>>> {
     const { clock, keys, store } = this.#context;
     const now = clock.now();
-    const slotMs = input.slot === undefined ? undefined : toMs(input.slot, 'slot');
-    const runId = input.runId ?? createRunId(now);
-    if (
-      typeof runId !== 'string' ||
-      (slotMs === undefined && !isUlid(runId)) ||
-      runId.length > 200 ||
-      !runId
-    ) {
-      throw invalidOption(
-        'runId',
-        runId,
-        'A manual run needs a ULID run id: use createRunId() from @s3-scheduler/core.',
-      );
-    }
-    const trigger = input.trigger ?? (slotMs === undefined ? 'manual' : 'schedule');
-    if (!(RUN_TRIGGERS as readonly string[]).includes(trigger)) {
-      throw invalidOption('trigger', trigger, `Use one of ${RUN_TRIGGERS.join(', ')}.`);
-    }
-    const status = input.status ?? 'running';
-    if (status !== 'running' && status !== 'skipped') {
-      throw invalidOption('status', status, "A claim starts 'running', or records a 'skipped' slot.");
-    }
-    const startedAtMs = input.startedAt === undefined ? now : toMs(input.startedAt, 'startedAt');
-    const ref: RunRef = slotMs === undefined ? { runId, runIdMs: runIdTime(runId) } : { slotMs };
-    // Known after the first call: no extra await on the hot path.
-    const shardedFrom = this.#context.layout.known ?? (await this.#context.layout.resolve());
-    const key = keys.run(input.job, ref, layoutAt(refMs(ref), shardedFrom));
-    // A claim's start is usually now: one ISO text for both (a run per ms in a burst).
+    // A claim's start is usually now, and a burst's claims share their slot: one ISO text each.
     const nowIso = iso(now);
-    const startedAtIso = startedAtMs === now ? nowIso : iso(startedAtMs);
-    const stored: StoredRun = {
-      v: 1,
-      job: input.job,
-      slot: slotMs === undefined ? null : iso(slotMs),
-      runId,
-      status,
-      trigger,
-      epoch: nullableInteger('epoch', input.epoch),
-      workerId: nullableString('workerId', input.workerId),
-      attempts: integerOption('attempts', input.attempts, 1, 1, 1_000_000),
-      startedAt: startedAtIso,
-      finishedAt: status === 'skipped' ? startedAtIso : null,
-      durationMs: null,
-      result: null,
-      error: null,
-      updatedAt: nowIso,
-      nonce: createNonce(),
+    let lastMs = Number.NaN;
+    let lastIso = '';
+    const isoOf = (ms: number) => {
+      if (ms === now) return nowIso;
+      if (ms !== lastMs) {
+        lastIso = iso(ms);
+        lastMs = ms;
+      }
+      return lastIso;
     };
-    let etag: string;
-    try {
-      ({ etag } = await store.put(key, encodeRun(stored), {
-        ifNoneMatch: '*',
-        contentType: 'application/json',
-      }));
-    } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
-      return { claimed: false, key, existing: await this.#readQuietly(key) };
+    const results = new Array<PromiseSettledResult<ClaimResult>>(inputs.length);
+    const built: Array<{ index: number; ref: RunRef; stored: StoredRun }> = [];
+    for (let index = 0; index < inputs.length; index++) {
+      try {
+        const { ref, stored } = buildClaim(inputs[index]!, now, nowIso, isoOf);
+        built.push({ index, ref, stored });
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
     }
-    const run = { key, etag, record: toRecord(key, stored) };
-    if (status === 'skipped') await this.#afterFinal(run);
-    return { claimed: true, run };
+    if (built.length === 0) return results;
+    let shardedFrom: number | null;
+    try {
+      // Known after the first call: no extra await on the hot path.
+      shardedFrom = this.#context.layout.known ?? (await this.#context.layout.resolve());
+    } catch (reason) {
+      for (const { index } of built) results[index] = { status: 'rejected', reason };
+      return results;
+    }
+    const entries = built.map(({ ref, stored }) => ({
+      key: keys.run(stored.job, ref, layoutAt(refMs(ref), shardedFrom)),
+      body: encodeClaim(stored),
+      contentType: 'application/json',
+    }));
+    let created: CreateResult[];
+    try {
+      created = await createAll(store, entries);
+    } catch (reason) {
+      // Only a store's own `createMany` can throw as a whole: every claim of the batch failed.
+      for (const { index } of built) results[index] = { status: 'rejected', reason };
+      return results;
+    }
+    const after: Array<Promise<void>> = [];
+    for (let i = 0; i < built.length; i++) {
+      const { index, stored } = built[i]!;
+      const { key } = entries[i]!;
+      const outcome = created[i]!;
+      if (outcome.status === 'created') {
+        const run = { key, etag: outcome.etag, record: claimedRecord(key, stored) };
+        results[index] = { status: 'fulfilled', value: { claimed: true, run } };
+        if (stored.status === 'skipped') after.push(this.#afterFinal(run));
+      } else if (outcome.status === 'exists') {
+        after.push(
+          this.#readQuietly(key).then((existing) => {
+            results[index] = { status: 'fulfilled', value: { claimed: false, key, existing } };
+          }),
+        );
+      } else {
+        results[index] = { status: 'rejected', reason: outcome.error };
+      }
+    }
+    if (after.length > 0) await Promise.all(after);
+    return results;
   }
 
   async read(key: string): Promise<RunHandle | null> {
@@ -330,6 +346,54 @@ export class RunTransitions {
   }
 }
 
+/** Checks a claim's input and builds its record (and the reference its key is made from). */
+function buildClaim(
+  input: ClaimInput,
+  now: number,
+  nowIso: string,
+  isoOf: (ms: number) => string,
+): { ref: RunRef; stored: StoredRun } {
+  checkJob(input?.job);
+  const slotMs = input.slot === undefined ? undefined : toMs(input.slot, 'slot');
+  const runId = input.runId ?? createRunId(now);
+  if (typeof runId !== 'string' || (slotMs === undefined && !isUlid(runId)) || runId.length > 200 || !runId) {
+    throw invalidOption(
+      'runId',
+      runId,
+      'A manual run needs a ULID run id: use createRunId() from @s3-scheduler/core.',
+    );
+  }
+  const trigger = input.trigger ?? (slotMs === undefined ? 'manual' : 'schedule');
+  if (!(RUN_TRIGGERS as readonly string[]).includes(trigger)) {
+    throw invalidOption('trigger', trigger, `Use one of ${RUN_TRIGGERS.join(', ')}.`);
+  }
+  const status = input.status ?? 'running';
+  if (status !== 'running' && status !== 'skipped') {
+    throw invalidOption('status', status, "A claim starts 'running', or records a 'skipped' slot.");
+  }
+  const startedAtIso = isoOf(input.startedAt === undefined ? now : toMs(input.startedAt, 'startedAt'));
+  const ref: RunRef = slotMs === undefined ? { runId, runIdMs: runIdTime(runId) } : { slotMs };
+  const stored: StoredRun = {
+    v: 1,
+    job: input.job,
+    slot: slotMs === undefined ? null : isoOf(slotMs),
+    runId,
+    status,
+    trigger,
+    epoch: nullableInteger('epoch', input.epoch),
+    workerId: nullableString('workerId', input.workerId),
+    attempts: integerOption('attempts', input.attempts, 1, 1, 1_000_000),
+    startedAt: startedAtIso,
+    finishedAt: status === 'skipped' ? startedAtIso : null,
+    durationMs: null,
+    result: null,
+    error: null,
+    updatedAt: nowIso,
+    nonce: createNonce(),
+  };
+  return { ref, stored };
+}
+
 /** A run reference from what callers pass: `{ slot }` or `{ runId }` (a ULID). */
 export function toRunRef(ref: { slot: Instant } | { runId: string }): RunRef {
   if (ref && 'slot' in ref) return { slotMs: toMs(ref.slot, 'slot') };
@@ -347,6 +411,27 @@ export function toRunRef(ref: { slot: Instant } | { runId: string }): RunRef {
 /** The instant a run's key is built from: its slot, or the time of its run id. */
 export function refMs(ref: RunRef): number {
   return 'slotMs' in ref ? ref.slotMs : ref.runIdMs;
+}
+
+/** `toRecord` of a claim's record (never a truncated result), in one allocation. */
+function claimedRecord(key: string, stored: StoredRun): RunRecord {
+  return {
+    key,
+    job: stored.job,
+    slot: stored.slot,
+    runId: stored.runId,
+    status: stored.status,
+    trigger: stored.trigger,
+    epoch: stored.epoch,
+    workerId: stored.workerId,
+    attempts: stored.attempts,
+    startedAt: stored.startedAt,
+    finishedAt: stored.finishedAt,
+    durationMs: stored.durationMs,
+    result: stored.result,
+    error: stored.error,
+    updatedAt: stored.updatedAt,
+  };
 }
 
 function toRecord(key: string, stored: StoredRun): RunRecord {

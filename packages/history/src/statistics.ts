@@ -259,7 +259,16 @@ function latest<T>(
 ): T | null {
   if (a === null) return b;
   if (b === null) return a;
-  const order = Date.parse(time(a)) - Date.parse(time(b));
+  const ta = time(a);
+  const tb = time(b);
+  // Two `toISOString()` texts (what history writes) sort as their instants: no parse per run.
+  const order =
+    isPlainIso(ta) && isPlainIso(tb) ? (ta < tb ? -1 : ta > tb ? 1 : 0) : Date.parse(ta) - Date.parse(tb);
   if (order !== 0) return order > 0 ? a : b;
   return tie(a) >= tie(b) ? a : b;
+}
+
+/** `YYYY-MM-DDTHH:mm:ss.sssZ`, the fixed-width form `toISOString()` gives for years 0–9999. */
+function isPlainIso(text: string): boolean {
+  return text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(10) === 84 /* T */;
 }

@@ -9,6 +9,7 @@ export {
   redactConnectionString,
   type S3Connection,
 } from './connection-string.js';
+export { CREATE_ALL_CONCURRENCY, type CreateAllOptions, createAll, createEach } from './create-all.js';
 export { unquoteEtag } from './etag.js';
 export { ForwardingStore, type StoreOperation } from './forwarding-store.js';
 export { decodeKeySegment, encodeKeySegment } from './key-encoding.js';
@@ -16,6 +17,9 @@ export { compareKeys } from './key-order.js';
 export { listAll } from './list-all.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory/memory-store.js';
 export type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
   DeleteOptions,
   ListOptions,
   ListPage,

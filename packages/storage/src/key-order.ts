@@ -27,4 +27,10 @@ export function keyByteLength(key: string): number {
   return Buffer.byteLength(key, 'utf8');
 }
 
+/** Whether `key` is longer than S3's 1,024 bytes of UTF-8 (counted only when it could be). */
+export function keyTooLong(key: string): boolean {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most keys need no count.
+  return key.length * 3 > MAX_KEY_BYTES && keyByteLength(key) > MAX_KEY_BYTES;
+}
+
 export { MAX_KEY_BYTES };

@@ -55,6 +55,27 @@ export interface ListPage {
   nextStartAfter?: string;
 }
 
+/** One key of a batch create-only put (`createMany`, `createAll`). */
+export interface CreateEntry {
+  key: string;
+  body: Uint8Array | string;
+  contentType?: string;
+}
+
+/**
+ * How one key of a batch create-only put ended: `created` (this write made the key, with `etag`),
+ * `exists` (the key was already there: `If-None-Match: *` failed, nothing was written) or
+ * `failed` (`error`, as `put` would have thrown it; the key's state is what `put` leaves then).
+ */
+export type CreateResult =
+  | { status: 'created'; etag: string }
+  | { status: 'exists' }
+  | { status: 'failed'; error: unknown };
+
+export interface CreateManyOptions {
+  signal?: AbortSignal;
+}
+
 export interface ReadOptions {
   signal?: AbortSignal;
 }
@@ -76,4 +97,11 @@ export interface ObjectStore {
   /** Deleting a missing key succeeds. */
   delete(key: string, options?: DeleteOptions): Promise<void>;
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /**
+   * Optional: a create-only put (`If-None-Match: *`) of each entry, results in input order. Each
+   * key is independent (one failing or existing does not affect another); nothing is atomic
+   * across keys. A store without it is written one `put` per entry by `createAll`, which is what
+   * callers use. A store has it when it can do better than that (`MemoryStore`: all in one call).
+   */
+  createMany?(entries: readonly CreateEntry[], options?: CreateManyOptions): Promise<CreateResult[]>;
 }

@@ -1,4 +1,8 @@
+import { createAll } from './create-all.js';
 import type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
   DeleteOptions,
   ListOptions,
   ListPage,
@@ -23,6 +27,14 @@ export class PrefixedStore implements ObjectStore {
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     this.resolvesOutcomes = inner.resolvesOutcomes === true;
     this.description = `${inner.description.replace(/\/$/, '')}/${this.prefix}`;
+    if (inner.createMany) {
+      this.createMany = (entries, options) =>
+        createAll(
+          inner,
+          entries.map((entry) => ({ ...entry, key: this.prefix + entry.key })),
+          options,
+        );
+    }
   }
 
   get(key: string, options?: ReadOptions) {
@@ -37,6 +49,12 @@ export class PrefixedStore implements ObjectStore {
   put(key: string, body: Uint8Array | string, options?: PutOptions) {
     return this.inner.put(this.prefix + key, body, options);
   }
+
+  /** The inner store's batch under the prefix; present only when the inner store has one. */
+  readonly createMany?: (
+    entries: readonly CreateEntry[],
+    options?: CreateManyOptions,
+  ) => Promise<CreateResult[]>;
 
   delete(key: string, options?: DeleteOptions) {
     return this.inner.delete(this.prefix + key, options);

@@ -1,6 +1,16 @@
 import { type Clock, exponentialBackoff, seededRandom, systemClock } from '@s3-scheduler/core';
+import { createEach } from './create-all.js';
 import { unquoteEtag } from './etag.js';
-import type { DeleteOptions, ListOptions, ObjectStore, PutOptions, ReadOptions } from './object-store.js';
+import type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
+  DeleteOptions,
+  ListOptions,
+  ObjectStore,
+  PutOptions,
+  ReadOptions,
+} from './object-store.js';
 import { isOutcomeUnknown, isPreconditionFailed, preconditionFailed } from './store-errors.js';
 
 const utf8 = new TextEncoder();
@@ -50,6 +60,7 @@ export class ResolvingStore implements ObjectStore {
     this.#initialBackoffMs = options.initialBackoffMs ?? 50;
     this.#retryBudgetMs = options.retryBudgetMs ?? 15_000;
     this.#random = seededRandom(options.seed ?? 0x5eed);
+    if (inner.createMany) this.createMany = (entries, options) => this.#createMany(entries, options);
   }
 
   get(key: string, options?: ReadOptions) {
@@ -69,22 +80,80 @@ export class ResolvingStore implements ObjectStore {
     return this.#clock.monotonic() - startedAt >= this.#retryBudgetMs;
   }
 
-  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
-    const bytes = typeof body === 'string' ? utf8.encode(body) : body;
+  put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    return this.#put(key, body, options, this.#clock.monotonic());
+  }
+
+  /**
+   * The inner store's batch, each entry whose outcome is unknown then settled exactly as `put`
+   * settles it. Present only when the inner store has `createMany` (otherwise `createAll` sends
+   * one `put` per entry through this store, as before).
+   */
+  readonly createMany?: (
+    entries: readonly CreateEntry[],
+    options?: CreateManyOptions,
+  ) => Promise<CreateResult[]>;
+
+  async #createMany(
+    entries: readonly CreateEntry[],
+    options: CreateManyOptions = {},
+  ): Promise<CreateResult[]> {
+    if (!this.inner.createMany) return createEach(this, entries, options);
     const startedAt = this.#clock.monotonic();
+    const results = await this.inner.createMany(entries, options);
+    const unknown: Array<Promise<void>> = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
+      if (result.status !== 'failed' || !isOutcomeUnknown(result.error)) continue;
+      const { key, body, contentType } = entries[i]!;
+      const putOptions: PutOptions = { ifNoneMatch: '*' };
+      if (contentType !== undefined) putOptions.contentType = contentType;
+      if (options.signal) putOptions.signal = options.signal;
+      unknown.push(
+        this.#put(key, body, putOptions, startedAt, result.error).then(
+          ({ etag }) => {
+            results[i] = { status: 'created', etag };
+          },
+          (error: unknown) => {
+            results[i] = isPreconditionFailed(error) ? { status: 'exists' } : { status: 'failed', error };
+          },
+        ),
+      );
+    }
+    await Promise.all(unknown);
+    return results;
+  }
+
+  /** `put` from its first attempt, or (`firstError`) from a first attempt that ended so. */
+  async #put(
+    key: string,
+    body: Uint8Array | string,
+    options: PutOptions,
+    startedAt: number,
+    firstError?: unknown,
+  ): Promise<{ etag: string }> {
     let retried = false;
+    // Sent as given (a string costs a store no encoding it would not do itself); the bytes are
+    // needed only to compare with what the key holds after an unknown outcome.
+    let bytes: Uint8Array | undefined;
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.inner.put(key, bytes, options);
-      } catch (error) {
-        const lostAfterRetry = retried && isPreconditionFailed(error);
-        if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
-        const verdict = await this.#settle(key, bytes, options, error, startedAt);
-        if (verdict.won) return { etag: verdict.etag };
-        if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
-        retried = true;
-        await this.#backoff(attempt, options.signal);
+      let error: unknown;
+      if (attempt === 1 && firstError !== undefined) error = firstError;
+      else {
+        try {
+          return await this.inner.put(key, body, options);
+        } catch (failure) {
+          error = failure;
+        }
       }
+      const lostAfterRetry = retried && isPreconditionFailed(error);
+      if (!isOutcomeUnknown(error) && !lostAfterRetry) throw error;
+      bytes ??= typeof body === 'string' ? utf8.encode(body) : body;
+      const verdict = await this.#settle(key, bytes, options, error, startedAt);
+      if (verdict.won) return { etag: verdict.etag };
+      if (attempt >= this.#maxAttempts || this.#spent(startedAt)) throw error;
+      retried = true;
+      await this.#backoff(attempt, options.signal);
     }
   }
 

@@ -1,4 +1,4 @@
-import { createRunId, isSchedulerError, Limiter } from '@s3-scheduler/core';
+import { createRunId, isSchedulerError } from '@s3-scheduler/core';
 import type { RunOutcome } from '@s3-scheduler/executor';
 import type { RunHandle } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
@@ -17,10 +17,7 @@ import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
 import { type RunRecorder, retryDelay } from './run-recorder.js';
 import type { Skips } from './skips.js';
-import { claimRun } from './slot-claim.js';
-
-/** Slot claims in flight at once: beyond this the store only gets slower, so claims queue. */
-const MAX_CLAIMS_IN_FLIGHT = 32;
+import { ClaimBatcher } from './slot-claim.js';
 
 /** The collaborators of a dispatcher. */
 export interface DispatcherParts {
@@ -40,12 +37,18 @@ export interface DispatcherParts {
  * drained. A claim lost to a vanished instance goes to recovery.
  */
 export class Dispatcher {
-  readonly #claims = new Limiter(MAX_CLAIMS_IN_FLIGHT);
+  /**
+   * A burst's claims go out as one batch; on S3 at most 32 create-only puts are in flight
+   * (beyond that the store only got slower), the rest queue.
+   */
+  readonly #claims: ClaimBatcher;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly parts: DispatcherParts,
-  ) {}
+  ) {
+    this.#claims = new ClaimBatcher(runtime);
+  }
 
   /** The timer says a job's slot is due: queue its next one, then run what the catch-up policy selects. */
   onDue(state: JobState, entry: DueEntry, now: number): void {
@@ -169,7 +172,7 @@ export class Dispatcher {
   ): Promise<void> {
     const { runtime } = this;
     const name = state.def.name;
-    const claim = await this.#claims.run(() => claimRun(runtime, { job: name, slot, runId, trigger }));
+    const claim = await this.#claims.claim({ job: name, slot, runId, trigger });
     if (claim.kind === 'ours') {
       // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
       this.start(state, claim.run, admitted);

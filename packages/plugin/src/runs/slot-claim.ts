@@ -1,4 +1,5 @@
-import type { RunHandle } from '@s3-scheduler/history';
+import { Limiter } from '@s3-scheduler/core';
+import type { ClaimResult, RunHandle } from '@s3-scheduler/history';
 import type { Runtime } from '../runtime.js';
 import type { RunTrigger } from '../types.js';
 
@@ -31,17 +32,43 @@ export interface SlotClaim {
  * under this instance's id and current epoch; the record's `startedAt` is now.
  */
 export async function claimRun(runtime: Runtime, claim: SlotClaim): Promise<ClaimOutcome> {
+  const [result] = await claimRuns(runtime, [claim]);
+  if (result!.status === 'rejected') throw result!.reason;
+  return result!.value;
+}
+
+/**
+ * `claimRun` for many claims as one batch (`HistoryStore.claimMany`: one store call on the
+ * embedded store), results in input order, each settled on its own.
+ */
+export async function claimRuns(
+  runtime: Runtime,
+  claims: readonly SlotClaim[],
+): Promise<Array<PromiseSettledResult<ClaimOutcome>>> {
+  const workerId = runtime.workerId;
+  const epoch = runtime.leader.epoch;
+  const startedAt = runtime.clock.now();
   // Absent fields are left undefined, which `claim` reads as left out (no spreads: one claim per run).
-  const result = await runtime.store.history.claim({
-    job: claim.job,
-    slot: claim.slot,
-    runId: claim.runId,
-    trigger: claim.trigger,
-    status: claim.status,
-    workerId: runtime.workerId,
-    epoch: runtime.leader.epoch,
-    startedAt: runtime.clock.now(),
-  });
+  const results = await runtime.store.history.claimMany(
+    claims.map((claim) => ({
+      job: claim.job,
+      slot: claim.slot,
+      runId: claim.runId,
+      trigger: claim.trigger,
+      status: claim.status,
+      workerId,
+      epoch,
+      startedAt,
+    })),
+  );
+  return results.map((result, index) =>
+    result.status === 'rejected'
+      ? result
+      : { status: 'fulfilled', value: outcomeOf(claims[index]!, result.value) },
+  );
+}
+
+function outcomeOf(claim: SlotClaim, result: ClaimResult): ClaimOutcome {
   if (result.claimed) return { kind: 'won', run: result.run };
   // The key is taken but its record could not be read (history reported why). It may be this
   // instance's own claim whose answer was lost, so it is read once more rather than taken for
@@ -57,4 +84,57 @@ export async function claimRun(runtime: Runtime, claim: SlotClaim): Promise<Clai
     return { kind: 'ours', run: existing };
   }
   return { kind: 'lost', existing };
+}
+
+/** Claims in flight at once on a store without batches: beyond this the store only gets slower. */
+const MAX_CLAIMS_IN_FLIGHT = 32;
+
+/**
+ * Gathers the claims made in one turn of the event loop (a burst of slots due together) and
+ * sends them as one batch (`claimRuns`) when the store takes batches (`MemoryStore`); one batch in
+ * flight at a time, claims made meanwhile form the next. On other stores (S3) each claim goes
+ * alone, at most 32 in flight: each run starts as soon as its own write answers.
+ */
+export class ClaimBatcher {
+  #queue: Array<{ claim: SlotClaim; settle: (result: PromiseSettledResult<ClaimOutcome>) => void }> = [];
+  #busy = false;
+  readonly #single = new Limiter(MAX_CLAIMS_IN_FLIGHT);
+
+  constructor(private readonly runtime: Runtime) {}
+
+  claim(claim: SlotClaim): Promise<ClaimOutcome> {
+    // A store that cannot batch (S3): one claim each, at most 32 in flight, so each run starts
+    // as its own write answers instead of when the slowest write of its batch does.
+    if (!this.runtime.store.history.batchesClaims)
+      return this.#single.run(() => claimRun(this.runtime, claim));
+    return new Promise<ClaimOutcome>((resolve, reject) => {
+      this.#queue.push({
+        claim,
+        settle: (result) => (result.status === 'fulfilled' ? resolve(result.value) : reject(result.reason)),
+      });
+      if (this.#queue.length === 1 && !this.#busy) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#busy || this.#queue.length === 0) return;
+    this.#busy = true;
+    const batch = this.#queue;
+    this.#queue = [];
+    try {
+      let results: Array<PromiseSettledResult<ClaimOutcome>>;
+      try {
+        results = await claimRuns(
+          this.runtime,
+          batch.map((entry) => entry.claim),
+        );
+      } catch (reason) {
+        results = batch.map(() => ({ status: 'rejected', reason }));
+      }
+      for (let i = 0; i < batch.length; i++) batch[i]!.settle(results[i]!);
+    } finally {
+      this.#busy = false;
+      if (this.#queue.length > 0) void this.#flush();
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { createNonce, isSchedulerError } from '@s3-scheduler/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAll } from '../create-all.js';
 import { listAll } from '../list-all.js';
 import type { ObjectStore } from '../object-store.js';
 import { isPreconditionFailed } from '../store-errors.js';
@@ -109,6 +110,27 @@ export function describeObjectStoreConformance(
         const object = await store.get('c');
         expect(new TextDecoder().decode(object!.body)).toBe('first');
         expect(object!.etag).toBe(etag);
+      });
+
+      test('a batch create-only put (createAll) creates each missing key and leaves each existing one', async (store) => {
+        const before = await store.put('b/taken', 'old', { ifNoneMatch: '*' });
+        const results = await createAll(store, [
+          { key: 'b/1', body: 'one', contentType: 'application/json' },
+          { key: 'b/taken', body: 'new' },
+          { key: 'b/2', body: new TextEncoder().encode('two') },
+          { key: 'b/1', body: 'again' },
+        ]);
+        expect(results.map((result) => result.status)).toEqual(['created', 'exists', 'created', 'exists']);
+        const text = async (key: string) => new TextDecoder().decode((await store.get(key))!.body);
+        expect(await text('b/1')).toBe('one');
+        expect(await text('b/2')).toBe('two');
+        expect(await text('b/taken')).toBe('old');
+        expect((await store.head('b/taken'))!.etag).toBe(before.etag);
+        const created = results[0] as { etag: string };
+        expect((await store.get('b/1'))!.etag).toBe(created.etag);
+        // The ETag a batch returns is the one conditional writes compare against.
+        await expect(store.put('b/1', 'three', { ifMatch: created.etag })).resolves.toHaveProperty('etag');
+        expect(await createAll(store, [])).toEqual([]);
       });
 
       test('create-only succeeds again after the key was deleted', async (store) => {

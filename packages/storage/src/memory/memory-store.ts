@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
 import { abortReason, type Clock, systemClock } from '@s3-scheduler/core';
 import sortedBtree from 'sorted-btree';
 import { unquoteEtag } from '../etag.js';
-import { compareKeys, keyByteLength, MAX_KEY_BYTES } from '../key-order.js';
+import { compareKeys, keyTooLong, MAX_KEY_BYTES } from '../key-order.js';
 import type {
+  CreateEntry,
+  CreateManyOptions,
+  CreateResult,
   DeleteOptions,
   ListOptions,
   ListPage,
@@ -22,7 +24,8 @@ const BTree = (sortedBtree.default ?? sortedBtree) as typeof sortedBtree.default
 const utf8 = new TextEncoder();
 
 interface MemoryObject {
-  body: Uint8Array;
+  /** A string body is kept as given and encoded on its first read (most records are never read). */
+  body: Uint8Array | string;
   etag: string;
   /** Epoch ms; a `Date` is made per read (one per stored object costs memory and collection time). */
   lastModified: number;
@@ -37,28 +40,54 @@ interface MemoryObject {
  * S3's UTF-8 byte order, so the tree compares with the engine's native string comparison
  * instead of a character loop (keys share long prefixes: a put compares about fifteen times).
  */
+/** New keys kept out of the tree at most: beyond this they are ordered at once. */
+const MAX_UNORDERED = 4096;
+
 class MemoryBucket {
   readonly objects = new Map<string, MemoryObject>();
-  readonly order = new BTree<string, undefined>(undefined, nativeOrder);
+  readonly #order = new BTree<string, undefined>(undefined, nativeOrder);
+  /**
+   * New keys not yet in `#order`: put into the tree before the next ordered read, once the
+   * event loop is free, or once there are `MAX_UNORDERED` of them, so a burst of creates (slot claims) starts its runs before it pays the
+   * tree's inserts. `objects` is always current, so every put, get and condition is exact.
+   */
+  readonly #unordered = new Set<string>();
+  #ordering: NodeJS.Immediate | undefined;
 
   set(key: string, object: MemoryObject): void {
-    if (!this.objects.has(key)) this.order.set(toOrderKey(key), undefined);
+    if (!this.objects.has(key)) {
+      this.#unordered.add(key);
+      if (this.#unordered.size >= MAX_UNORDERED) this.#orderPending();
+      else this.#ordering ??= setImmediate(() => this.#orderPending()).unref();
+    }
     this.objects.set(key, object);
   }
 
   remove(key: string): void {
-    if (this.objects.delete(key)) this.order.delete(toOrderKey(key));
+    if (this.objects.delete(key) && !this.#unordered.delete(key)) this.#order.delete(toOrderKey(key));
   }
 
   /** Keys from `from` (inclusive) upwards, in order. */
   *keysFrom(from: string): IterableIterator<string> {
-    for (const orderKey of this.order.keys(toOrderKey(from))) yield fromOrderKey(orderKey);
+    this.#orderPending();
+    for (const orderKey of this.#order.keys(toOrderKey(from))) yield fromOrderKey(orderKey);
   }
 
   /** The greatest key strictly below `key`, if any. */
   lastBefore(key: string): string | undefined {
-    const below = this.order.nextLowerKey(toOrderKey(key));
+    this.#orderPending();
+    const below = this.#order.nextLowerKey(toOrderKey(key));
     return below === undefined ? undefined : fromOrderKey(below);
+  }
+
+  #orderPending(): void {
+    if (this.#ordering) {
+      clearImmediate(this.#ordering);
+      this.#ordering = undefined;
+    }
+    if (this.#unordered.size === 0) return;
+    for (const key of this.#unordered) this.#order.set(toOrderKey(key), undefined);
+    this.#unordered.clear();
   }
 }
 
@@ -110,7 +139,7 @@ export interface MemoryStoreOptions {
 
 /**
  * The embedded store: the full storage contract, in memory, with S3's observable behaviour
- * (MD5 ETags, UTF-8 key order, 1,000-key pages, 412 on a failed condition).
+ * (a fresh ETag per write, UTF-8 key order, 1,000-key pages, 412 on a failed condition).
  */
 export class MemoryStore implements ObjectStore {
   readonly description: string;
@@ -149,7 +178,7 @@ export class MemoryStore implements ObjectStore {
     checkSignal(options.signal);
     const object = this.#bucket.objects.get(key);
     return object
-      ? { body: object.body.slice(), etag: object.etag, lastModified: new Date(object.lastModified) }
+      ? { body: bytesOf(object).slice(), etag: object.etag, lastModified: new Date(object.lastModified) }
       : null;
   }
 
@@ -168,10 +197,44 @@ export class MemoryStore implements ObjectStore {
     if (options.ifMatch !== undefined && current?.etag !== unquoteEtag(options.ifMatch)) {
       throw preconditionFailed(key, `If-Match: ${unquoteEtag(options.ifMatch)}`);
     }
-    const bytes = typeof body === 'string' ? utf8.encode(body) : body.slice();
-    const etag = createHash('md5').update(bytes).digest('hex');
-    this.#bucket.set(key, { body: bytes, etag, lastModified: this.#now() });
-    return { etag };
+    return { etag: this.#write(key, body) };
+  }
+
+  /**
+   * Every entry's create-only put in one synchronous pass, results in input order (see
+   * `ObjectStore.createMany`): a burst of claims costs one promise, not one per key. An invalid
+   * key is that entry's `failed`; an already aborted `signal` rejects the whole call.
+   */
+  async createMany(
+    entries: readonly CreateEntry[],
+    options: CreateManyOptions = {},
+  ): Promise<CreateResult[]> {
+    checkSignal(options.signal);
+    const results = new Array<CreateResult>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const { key, body } = entries[i]!;
+      try {
+        checkKey(key);
+      } catch (error) {
+        results[i] = { status: 'failed', error };
+        continue;
+      }
+      results[i] = this.#bucket.objects.has(key)
+        ? { status: 'exists' }
+        : { status: 'created', etag: this.#write(key, body) };
+    }
+    return results;
+  }
+
+  /** Stores `body` under `key` (conditions already checked) and returns its new ETag. */
+  #write(key: string, body: Uint8Array | string): string {
+    const etag = nextEtag();
+    this.#bucket.set(key, {
+      body: typeof body === 'string' ? body : body.slice(),
+      etag,
+      lastModified: this.#now(),
+    });
+    return etag;
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
@@ -220,19 +283,40 @@ export class MemoryStore implements ObjectStore {
   }
 }
 
+let etagCounter = 0;
+/** Tells this process's ETags apart from those of other processes (and of earlier runs). */
+const etagOrigin = Math.floor(Math.random() * 2 ** 32)
+  .toString(16)
+  .padStart(8, '0');
+
+/**
+ * A fresh ETag for every write: 32 hex characters like S3's MD5 ETags, but from a counter,
+ * since hashing every body cost more than the rest of a put. Unique per write in this process,
+ * so every conditional write compares exactly as on S3 (a different body always has a different
+ * ETag); one difference, on the safe side: rewriting identical bytes also changes it.
+ */
+function nextEtag(): string {
+  return etagOrigin + (++etagCounter).toString(16).padStart(24, '0');
+}
+
+/** The object's bytes (a string body is encoded now, once). */
+function bytesOf(object: MemoryObject): Uint8Array {
+  if (typeof object.body === 'string') object.body = utf8.encode(object.body);
+  return object.body;
+}
+
 function info(key: string, object: MemoryObject): ObjectInfo {
   return {
     key,
     etag: object.etag,
-    size: object.body.byteLength,
+    size: typeof object.body === 'string' ? Buffer.byteLength(object.body, 'utf8') : object.body.byteLength,
     lastModified: new Date(object.lastModified),
   };
 }
 
 function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw invalidKey(key, 'empty or not a string');
-  if (keyByteLength(key) > MAX_KEY_BYTES)
-    throw invalidKey(key, `longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+  if (keyTooLong(key)) throw invalidKey(key, `longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
 }
 
 function checkSignal(signal: AbortSignal | undefined): void {
