@@ -1,11 +1,6 @@
 import { isSchedulerError, SchedulerError } from '@s3-scheduler/core';
 import { ManualClock, SkewedClock } from '@s3-scheduler/core/testing';
-import {
-  ForwardingStore,
-  MemoryStore,
-  type ObjectStore,
-  type StoreOperation,
-} from '@s3-scheduler/storage';
+import { ForwardingStore, MemoryStore, type ObjectStore, type StoreOperation } from '@s3-scheduler/storage';
 import {
   CountingStore,
   FaultyStore,

@@ -61,14 +61,17 @@ export async function claimRuns(
       startedAt,
     })),
   );
-  return results.map((result, index) =>
-    result.status === 'rejected'
-      ? result
-      : { status: 'fulfilled', value: outcomeOf(claims[index]!, result.value) },
+  // Each settled on its own: a lost claim's read-back failing rejects that claim only.
+  return Promise.allSettled(
+    results.map((result, index) =>
+      result.status === 'rejected'
+        ? Promise.reject(result.reason)
+        : outcomeOf(runtime, claims[index]!, result.value),
+    ),
   );
 }
 
-function outcomeOf(claim: SlotClaim, result: ClaimResult): ClaimOutcome {
+async function outcomeOf(runtime: Runtime, claim: SlotClaim, result: ClaimResult): Promise<ClaimOutcome> {
   if (result.claimed) return { kind: 'won', run: result.run };
   // The key is taken but its record could not be read (history reported why). It may be this
   // instance's own claim whose answer was lost, so it is read once more rather than taken for
