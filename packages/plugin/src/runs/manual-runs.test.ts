@@ -314,17 +314,35 @@ describe('runJob and the scheduled runs of the leader (the bounded case)', () =>
     ]);
   });
 
-  it('the bound: in the first 30 s and a heartbeat of a scheduled run, a follower does not see it', async () => {
-    const { clock, plugins, runs, settle } = await cluster({
+  it("in the first 30 s and a heartbeat of a scheduled run (no hold yet), a follower reads that slot's record and is refused", async () => {
+    const { clock, plugins, counters, runs, settle } = await cluster({
       schedule: '* * * * *',
       durationMs: (slot) => (slot === null ? 1_000 : 3 * MINUTE),
     });
     await clock.advance(Date.parse('2026-03-01T00:01:10Z') - clock.now());
-    const early = settle(plugins[1]!.runJob('job'));
-    await clock.advance(2_000);
-    expect(await early).toMatchObject({ status: 'completed' });
-    expect(runs.slice(0, 3)).toEqual([
+    await plugins[1]!.getJobHistory('job', { limit: 1 }); // opens history (its layout read once)
+    counters[1]!.reset();
+    expect(await settle(plugins[1]!.runJob('job'))).toBe('JOB_ALREADY_RUNNING w0');
+    // The hold (put, then deleted) and a read of the 00:01 slot's record at its known key.
+    expect(counters[1]!.snapshot()).toEqual({ get: 1, head: 0, put: 1, delete: 1, list: 0, total: 3 });
+    await clock.advance(Date.parse('2026-03-01T00:01:50Z') - clock.now());
+    // 50 s in: the run has the hold by now (30 s and a heartbeat), the follower finds it.
+    expect(await settle(plugins[1]!.runJob('job'))).toBe('JOB_ALREADY_RUNNING w0');
+    expect(runs).toEqual(['w0 2026-03-01T00:01:00.000Z start']);
+  });
+
+  it('after a short scheduled run has ended, a manual run right after its slot costs one read more (5 requests)', async () => {
+    const { clock, plugins, counters, runs } = await cluster({ schedule: '* * * * *' });
+    await clock.advance(Date.parse('2026-03-01T00:01:10Z') - clock.now());
+    await plugins[1]!.getJobHistory('job', { limit: 1 });
+    counters[1]!.reset();
+    const done = plugins[1]!.runJob('job');
+    await clock.advance(0);
+    expect((await done).status).toBe('completed');
+    expect(counters[1]!.snapshot()).toEqual({ get: 1, head: 0, put: 3, delete: 1, list: 0, total: 5 });
+    expect(runs).toEqual([
       'w0 2026-03-01T00:01:00.000Z start',
+      'w0 2026-03-01T00:01:00.000Z end',
       'w1 manual start',
       'w1 manual end',
     ]);

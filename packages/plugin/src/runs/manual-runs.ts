@@ -8,7 +8,7 @@ import type { BackfillResult, RunJobResult } from '../types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { recheckRemoteRuns } from './remote-runs.js';
 import type { RunAdmission } from './run-admission.js';
-import { releaseHold, takeHold } from './run-holds.js';
+import { recentScheduledRun, releaseHold, takeHold } from './run-holds.js';
 import type { RunMarkers } from './run-markers.js';
 import { claimRun } from './slot-claim.js';
 
@@ -170,6 +170,15 @@ export class ManualRuns {
     if (remote) this.#refuse(state, remote);
     const holder = await takeHold(this.runtime, state, runId);
     if (holder) this.#refuse(state, holder);
+    // A scheduled run on another instance too young to have taken the hold yet.
+    const recent = await recentScheduledRun(this.runtime, state).catch(async (error: unknown) => {
+      await releaseHold(this.runtime, state, runId);
+      throw error;
+    });
+    if (recent) {
+      await releaseHold(this.runtime, state, runId);
+      this.#refuse(state, recent);
+    }
   }
 
   #refuse(state: JobState, holder: { runId: string; workerId: string }): never {

@@ -1,6 +1,7 @@
 import type { HistoryStore } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
+import { slotsBetween } from '../schedule/slot-math.js';
 import type { JobLookup } from './remote-runs.js';
 import type { ListedHold, RunHold, RunMarkers } from './run-markers.js';
 
@@ -16,12 +17,11 @@ import type { ListedHold, RunHold, RunMarkers } from './run-markers.js';
  * The leader's scheduled runs take no hold when they start (a completed scheduled run costs its
  * claim and its final write, nothing more): a run that has gone on for `L` = max(`heartbeatInterval`,
  * 30 s) takes it at the leader's next heartbeat (2 more requests, for runs that long only), and
- * deletes it when it ends. The leader's overlap policy sees the holds of other instances from its
- * next heartbeat. So a scheduled run of the leader and a manual run on another instance may
- * overlap when the manual one starts less than `L + heartbeatInterval` after the scheduled one
- * (60 s with the defaults), or the scheduled one less than one `heartbeatInterval` after the
- * manual one; every other pair of runs of a `skip` job is admitted one at a time (two `runJob`
- * calls, on any instances: always).
+ * deletes it when it ends; before that, `runJob` elsewhere reads the record of the job's latest
+ * slot (`recentScheduledRun`). The leader's overlap policy sees the holds of other instances from
+ * its next heartbeat. So a scheduled run of the leader may overlap a manual run on another
+ * instance only when its slot falls due less than one `heartbeatInterval` after the manual one
+ * started; every other pair of runs of a `skip` job is admitted one at a time.
  */
 
 /**
@@ -103,6 +103,27 @@ export async function takeHold(
   // Taken by another instance each time we looked: it runs.
   const last = await markers.readHold(job);
   return { runId: last?.hold.runId ?? '', workerId: last?.hold.workerId ?? '' };
+}
+
+/**
+ * The run of the job's latest scheduled slot when it may still run on another live instance
+ * without the job's hold: its slot is less than `max(heartbeatInterval, 30 s) + heartbeatInterval`
+ * old (older runs have the hold by then, see above), and its record says `running` under an
+ * instance still alive. One read of that slot's record (its key is known: no listing), made only
+ * when the job has a slot that recent, so `runJob` right after a slot costs 5 requests, otherwise 4.
+ */
+export async function recentScheduledRun(runtime: Runtime, state: JobState): Promise<Holder | undefined> {
+  const { clock, leader, workerId, options } = runtime;
+  if (!state.def.cron) return undefined;
+  const now = clock.now();
+  const window = Math.max(options.heartbeatInterval, LEADER_HOLD_AFTER_MS) + options.heartbeatInterval;
+  const [slot] = slotsBetween(state.def, now - window, now, 1);
+  if (slot === undefined) return undefined;
+  const handle = await runtime.store.history.readRun(state.def.name, { slot });
+  const record = handle?.record;
+  if (!record?.workerId || record.status !== 'running' || record.workerId === workerId) return undefined;
+  if (!new Set(leader.getActiveWorkers(workerId)).has(record.workerId)) return undefined;
+  return { runId: record.runId, workerId: record.workerId };
 }
 
 /**
