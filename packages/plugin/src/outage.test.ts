@@ -56,7 +56,61 @@ class FlakyRunRecords extends ForwardingStore {
   }
 }
 
+/** Refuses (503, not applied) every claim of the first run record claimed after `until` is set, until then (ms). */
+class RefusedClaimOfOneSlot extends ForwardingStore {
+  until = 0;
+  key: string | undefined;
+
+  constructor(
+    inner: ObjectStore,
+    private readonly clock: ManualClock,
+  ) {
+    super(inner);
+  }
+
+  // A refusal is known not to have landed: no ResolvingStore retries it before the dispatcher sees it.
+  override get resolvesOutcomes(): boolean {
+    return true;
+  }
+
+  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+    if (operation !== 'put' || !key.includes('/runs') || this.clock.now() >= this.until) return request();
+    this.key ??= key;
+    if (key !== this.key) return request();
+    throw storeUnavailable('put', key, { statusCode: 503 });
+  }
+}
+
 describe('a store outage', () => {
+  it("claims a job's slots in slot order: a later slot waits while an earlier one's claim is tried again", async () => {
+    // Chaos run on RGW: a slot's claim was refused during a freeze and tried again later, the next
+    // slot's claim landed first, and the leader was killed before the retry. The next leader
+    // catches up from the newest claimed slot, so the refused one was never run.
+    clock = new ManualClock({ now: START });
+    const store = new RefusedClaimOfOneSlot(new MemoryStore({ clock }), clock);
+    const slots: string[] = [];
+    const plugin = new SchedulerPlugin({
+      store,
+      clock,
+      enableCoordinator: false,
+      logger: null,
+      jobs: { tick: { schedule: '*/2 * * * * *', action: (_db, ctx) => void slots.push(ctx.slot!) } },
+    });
+    live.push(plugin);
+    await plugin.start();
+    await clock.advanceTo(Date.parse('2026-03-01T00:00:39.900Z'));
+    slots.length = 0;
+    // The 00:00:40 slot's claim is refused until 00:00:43.5: its retries go on past 00:00:42.
+    store.until = Date.parse('2026-03-01T00:00:43.500Z');
+    await clock.advanceTo(Date.parse('2026-03-01T00:01:10Z'));
+    expect(store.key).toBeDefined();
+    // Every slot ran, in slot order: 00:00:42 and later waited for 00:00:40's claim.
+    const expected = Array.from({ length: 15 }, (_, i) =>
+      new Date(Date.parse('2026-03-01T00:00:40Z') + 2_000 * i).toISOString(),
+    );
+    expect(slots.slice(0, 15)).toEqual(expected);
+  });
+
   it('does not drop a slot whose claim failed: it is claimed and run once the store is back', async () => {
     const slots: string[] = [];
     const { plugin, faulty } = await single({

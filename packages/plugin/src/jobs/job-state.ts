@@ -95,6 +95,8 @@ export class JobState {
   // not carry 200,000 empty maps.
   #running: Map<string, LocalRun> | undefined;
   #remoteRunning: Map<string, RemoteRun> | undefined;
+  /** Slots whose claim is to be tried again, with the leader epoch they are owed in. */
+  #owed: Map<number, number> | undefined;
   #counters: RunCounters | undefined;
   /**
    * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
@@ -244,6 +246,34 @@ export class JobState {
 
   removeRemoteRun(runId: string): void {
     this.#remoteRunning?.delete(runId);
+  }
+
+  /**
+   * Notes that slot `slot` (ms) will be claimed later in leader term `epoch` (its claim was
+   * refused, or waits behind an earlier slot's): the job's later slots wait for it.
+   */
+  oweSlot(slot: number, epoch: number): void {
+    this.#owed ??= new Map();
+    this.#owed.set(slot, epoch);
+  }
+
+  /** The owed slot was claimed, given up or decided otherwise. */
+  settleSlot(slot: number): void {
+    this.#owed?.delete(slot);
+  }
+
+  /**
+   * Whether a slot before `slot` is still owed in term `epoch`. Entries of earlier terms are
+   * dropped: their retries stopped with the term, and the next leader's catch-up owns them.
+   */
+  owesBefore(slot: number, epoch: number): boolean {
+    if (!this.#owed) return false;
+    let owes = false;
+    for (const [owed, term] of this.#owed) {
+      if (term !== epoch) this.#owed.delete(owed);
+      else if (owed < slot) owes = true;
+    }
+    return owes;
   }
 
   get paused(): boolean {

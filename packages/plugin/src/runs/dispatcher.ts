@@ -57,9 +57,18 @@ export class Dispatcher {
     if (!this.runtime.leader.isLeader()) return;
     const { run, missed } = selectDueSlots(due, state.def, now);
     this.parts.skips.reportMissed(state, missed, missed.length);
-    for (const slot of run) {
-      void this.runtime.track(this.dispatch(state, slot, slot === due.at(-1) ? 'schedule' : 'catch-up'));
+    const trigger = (slot: number): RunTrigger => (slot === due.at(-1) ? 'schedule' : 'catch-up');
+    if (run.length === 1) {
+      void this.runtime.track(this.dispatch(state, run[0]!, trigger(run[0]!)));
+      return;
     }
+    // Several slots of one job at once (its timer fired late): claimed one after the other, so the
+    // job's claims land in slot order (see `dispatch`).
+    void this.runtime.track(
+      (async () => {
+        for (const slot of run) await this.dispatch(state, slot, trigger(slot));
+      })(),
+    );
   }
 
   /**
@@ -79,7 +88,20 @@ export class Dispatcher {
     // (its timers firing late) finds out here, and leaves the slot to the new leader. A job
     // removed meanwhile (`removeJob` racing with a due slot) runs no more.
     if (!this.runtime.leader.leading || state.removed) return;
+    const epoch = this.runtime.leader.epoch;
+    let owed = false;
     try {
+      // A job's slots are claimed in slot order within a term: while an earlier slot's claim waits
+      // to be tried again, this one waits too. The next leader catches up from the newest claimed
+      // slot, so a later slot claimed first hid the earlier one from it for good when this leader
+      // died before its retry (chaos run on RGW: a slot refused during a freeze, the next one
+      // claimed after it, the leader killed; the slot was never run).
+      if (state.owesBefore(slot, epoch)) {
+        owed = true;
+        // Looked at again in a second (the first back-off step), whatever this slot's attempt.
+        this.#tryLater(state, slot, trigger, attempt, runId, epoch, true);
+        return;
+      }
       if (state.paused) {
         skips.emit(state, slot, 'paused');
         return;
@@ -119,15 +141,37 @@ export class Dispatcher {
     } catch (error) {
       this.runtime.reportError('dispatch', error, name);
       if (isSchedulerError(error) && error.retriable) {
-        this.later(attempt, () => {
-          if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
-            skips.reportMissed(state, [slot], 1);
-            return Promise.resolve();
-          }
-          return this.dispatch(state, slot, trigger, attempt + 1, runId);
-        });
+        owed = true;
+        this.#tryLater(state, slot, trigger, attempt, runId, epoch);
       }
+    } finally {
+      if (!owed) state.settleSlot(slot);
     }
+  }
+
+  /**
+   * Dispatches the slot again after a back-off (`later`), owed meanwhile (`JobState.oweSlot`);
+   * past the catch-up window it is reported missed instead. A slot `waiting` behind an earlier
+   * one is looked at again after the first back-off step, its attempt count unchanged.
+   */
+  #tryLater(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    attempt: number,
+    runId: string,
+    epoch: number,
+    waiting = false,
+  ): void {
+    state.oweSlot(slot, epoch);
+    this.later(waiting ? 1 : attempt, () => {
+      if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
+        state.settleSlot(slot);
+        this.parts.skips.reportMissed(state, [slot], 1);
+        return Promise.resolve();
+      }
+      return this.dispatch(state, slot, trigger, waiting ? attempt : attempt + 1, runId);
+    });
   }
 
   /**

@@ -24,7 +24,7 @@ const serverEnv = {
 };
 const durationMs = Number(process.env.CHAOS_DURATION_MS ?? 120_000);
 const freezeMs = Number(process.env.CHAOS_FREEZE_MS ?? 8_000);
-const log = (line: string) => console.error(`[chaos:freeze] ${line}`);
+const log = (line: string) => console.error(`[chaos:freeze] ${new Date().toISOString()} ${line}`);
 
 const server = (command: 'start' | 'stop') =>
   execFileSync('bash', [script, command], {

@@ -62,6 +62,8 @@ export interface ChaosResult {
       claimed: number;
       executed: number;
       missed: string[];
+      /** The records of the slots within 15 s of a missed one (diagnosis). */
+      around: string[];
       duplicated: string[];
       statuses: Record<string, number>;
     }
@@ -268,6 +270,13 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       missed,
       duplicated,
       statuses,
+      // For a missed slot, the records of the slots around it: who claimed them, in which term, how.
+      around: missed.flatMap((slot) =>
+        page.runs
+          .filter((run) => run.slot !== null && Math.abs(Date.parse(run.slot) - Date.parse(slot)) <= 15_000)
+          .map((run) => `${run.slot} ${run.status} ${run.trigger} by ${run.workerId} epoch ${run.epoch} started ${run.startedAt}`)
+          .sort(),
+      ),
     };
   }
   return result;
