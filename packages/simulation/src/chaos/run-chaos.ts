@@ -274,7 +274,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       around: missed.flatMap((slot) =>
         page.runs
           .filter((run) => run.slot !== null && Math.abs(Date.parse(run.slot) - Date.parse(slot)) <= 15_000)
-          .map((run) => `${run.slot} ${run.status} ${run.trigger} by ${run.workerId} epoch ${run.epoch} started ${run.startedAt}`)
+          .map(
+            (run) =>
+              `${run.slot} ${run.status} ${run.trigger} by ${run.workerId} epoch ${run.epoch} started ${run.startedAt}`,
+          )
           .sort(),
       ),
     };
