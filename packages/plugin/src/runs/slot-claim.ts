@@ -61,14 +61,31 @@ export async function claimRuns(
       startedAt,
     })),
   );
-  // Each settled on its own: a lost claim's read-back failing rejects that claim only.
-  return Promise.allSettled(
-    results.map((result, index) =>
-      result.status === 'rejected'
-        ? Promise.reject(result.reason)
-        : outcomeOf(runtime, claims[index]!, result.value),
-    ),
-  );
+  // Each settled on its own: a lost claim's read-back failing rejects that claim only. A won claim
+  // (nearly all of a burst) is settled here, without a promise of its own.
+  const outcomes = new Array<PromiseSettledResult<ClaimOutcome>>(results.length);
+  let pending: Array<Promise<void>> | undefined;
+  for (let index = 0; index < results.length; index++) {
+    const result = results[index]!;
+    if (result.status === 'rejected') outcomes[index] = result;
+    else if (result.value.claimed)
+      outcomes[index] = { status: 'fulfilled', value: { kind: 'won', run: result.value.run } };
+    else {
+      pending ??= [];
+      pending.push(
+        outcomeOf(runtime, claims[index]!, result.value).then(
+          (value) => {
+            outcomes[index] = { status: 'fulfilled', value };
+          },
+          (reason: unknown) => {
+            outcomes[index] = { status: 'rejected', reason };
+          },
+        ),
+      );
+    }
+  }
+  if (pending) await Promise.all(pending);
+  return outcomes;
 }
 
 async function outcomeOf(runtime: Runtime, claim: SlotClaim, result: ClaimResult): Promise<ClaimOutcome> {
@@ -99,7 +116,7 @@ const MAX_CLAIMS_IN_FLIGHT = 32;
  * alone, at most 32 in flight: each run starts as soon as its own write answers.
  */
 export class ClaimBatcher {
-  #queue: Array<{ claim: SlotClaim; settle: (result: PromiseSettledResult<ClaimOutcome>) => void }> = [];
+  #queue: PendingClaim[] = [];
   #busy = false;
   readonly #single = new Limiter(MAX_CLAIMS_IN_FLIGHT);
 
@@ -111,10 +128,7 @@ export class ClaimBatcher {
     if (!this.runtime.store.history.batchesClaims)
       return this.#single.run(() => claimRun(this.runtime, claim));
     return new Promise<ClaimOutcome>((resolve, reject) => {
-      this.#queue.push({
-        claim,
-        settle: (result) => (result.status === 'fulfilled' ? resolve(result.value) : reject(result.reason)),
-      });
+      this.#queue.push({ claim, resolve, reject });
       if (this.#queue.length === 1 && !this.#busy) queueMicrotask(() => this.#flush());
     });
   }
@@ -125,19 +139,32 @@ export class ClaimBatcher {
     const batch = this.#queue;
     this.#queue = [];
     try {
-      let results: Array<PromiseSettledResult<ClaimOutcome>>;
+      const claims = new Array<SlotClaim>(batch.length);
+      for (let i = 0; i < batch.length; i++) claims[i] = batch[i]!.claim;
+      let results: Array<PromiseSettledResult<ClaimOutcome>> | undefined;
+      let failure: unknown;
       try {
-        results = await claimRuns(
-          this.runtime,
-          batch.map((entry) => entry.claim),
-        );
+        results = await claimRuns(this.runtime, claims);
       } catch (reason) {
-        results = batch.map(() => ({ status: 'rejected', reason }));
+        failure = reason;
       }
-      for (let i = 0; i < batch.length; i++) batch[i]!.settle(results[i]!);
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i]!;
+        const result = results?.[i];
+        if (result === undefined) entry.reject(failure);
+        else if (result.status === 'fulfilled') entry.resolve(result.value);
+        else entry.reject(result.reason);
+      }
     } finally {
       this.#busy = false;
       if (this.#queue.length > 0) void this.#flush();
     }
   }
+}
+
+/** A claim waiting in the batcher's queue, with its caller's promise. */
+interface PendingClaim {
+  claim: SlotClaim;
+  resolve: (outcome: ClaimOutcome) => void;
+  reject: (reason: unknown) => void;
 }
