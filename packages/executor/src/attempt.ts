@@ -15,8 +15,9 @@ export interface AttemptPlan<T, C extends object> {
   deadlines: Deadlines;
   /** The run's cancellation: its signal, and where an abort reaches the attempt going on. */
   cancel: CancelHook;
-  onStart: (startedAt: number) => void;
-  onTimeout: () => void;
+  /** Shared by every attempt of an executor (no closure per attempt). */
+  onStart: (attempt: number, startedAt: number, context: C | undefined) => void;
+  onTimeout: (attempt: number, timeoutMs: number, context: C | undefined) => void;
 }
 
 /** A run's cancellation, shared by the executor and the attempt going on. */
@@ -139,7 +140,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   const lazy = new LazySignal();
   const startedAt = clock.now();
   const start = clock.monotonic();
-  plan.onStart(startedAt);
+  plan.onStart(attempt, startedAt, plan.context);
 
   const context = attemptContext(plan.context, attempt, lazy) as unknown as ActionContext<C>;
   let returned: unknown;
@@ -190,7 +191,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     status = first;
     error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
     lazy.abort(error);
-    if (first === 'timeout') plan.onTimeout();
+    if (first === 'timeout') plan.onTimeout(attempt, plan.timeout, plan.context);
     abandoned = await settlesWithin(settled!, clock, plan.abandonGraceMs);
   }
 
