@@ -17,7 +17,7 @@ import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
 import { type RunRecorder, retryDelay } from './run-recorder.js';
 import type { Skips } from './skips.js';
-import { ClaimBatcher } from './slot-claim.js';
+import { ClaimBatcher, type ClaimOutcome, type ClaimReceiver } from './slot-claim.js';
 
 /** The collaborators of a dispatcher. */
 export interface DispatcherParts {
@@ -62,7 +62,7 @@ export class Dispatcher {
     ) {
       this.parts.timer.queue(state, following);
       if (!this.runtime.leader.isLeader()) return;
-      void this.runtime.track(this.dispatch(state, entry.slot, 'schedule'));
+      this.#dispatchOnTime(state, entry.slot);
       return;
     }
     const { due, next } = dueSlots(def, entry.slot, now);
@@ -130,16 +130,86 @@ export class Dispatcher {
       }
       await this.claimAndRun(state, slot, trigger, runId, admitted);
     } catch (error) {
-      this.runtime.reportError('dispatch', error, name);
-      if (isSchedulerError(error) && error.retriable) {
-        this.later(attempt, () => {
-          if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
-            skips.reportMissed(state, [slot], 1);
-            return Promise.resolve();
-          }
-          return this.dispatch(state, slot, trigger, attempt + 1, runId);
-        });
+      this.#dispatchFailed(state, slot, trigger, attempt, runId, error);
+    }
+  }
+
+  /** A dispatch failed: reported, and tried again later (inside the catch-up window) if retriable. */
+  #dispatchFailed(
+    state: JobState,
+    slot: number,
+    trigger: RunTrigger,
+    attempt: number,
+    runId: string,
+    error: unknown,
+  ): void {
+    this.runtime.reportError('dispatch', error, state.def.name);
+    if (isSchedulerError(error) && error.retriable) {
+      this.later(attempt, () => {
+        if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
+          this.parts.skips.reportMissed(state, [slot], 1);
+          return Promise.resolve();
+        }
+        return this.dispatch(state, slot, trigger, attempt + 1, runId);
+      });
+    }
+  }
+
+  /**
+   * `dispatch(state, slot, 'schedule')` for a slot due now, in the usual case (this instance
+   * leads, the job is idle, not paused, without `maxRuns`, on a store that batches claims): the
+   * claim joins the burst's batch with a receiver instead of a chain of promises, and a won claim
+   * starts its run as soon as the batch answers. Any other case takes `dispatch` itself.
+   */
+  #dispatchOnTime(state: JobState, slot: number): void {
+    const { runtime } = this;
+    const { admission } = this.parts;
+    const def = state.def;
+    if (
+      !this.#claims.batches ||
+      !runtime.leader.leading ||
+      state.removed ||
+      state.paused ||
+      def.maxRuns > 0 ||
+      state.busy ||
+      state.remoteRunning.size > 0 ||
+      admission.held(def.name)
+    ) {
+      void runtime.track(this.dispatch(state, slot, 'schedule'));
+      return;
+    }
+    // Not busy, so the overlap policy says `run`; a `skip` job is admitted as `dispatch` does.
+    const admitted = def.overlap === 'skip' ? admission.tryEnter(def.name) : undefined;
+    const runId = createRunId(runtime.clock.now());
+    this.#claims.enqueue(
+      { job: def.name, slot, runId, trigger: 'schedule' },
+      new OnTimeClaim(this, state, slot, runId, admitted),
+    );
+  }
+
+  /** How an on-time claim (`#dispatchOnTime`) ended: a won run starts now, the rest as `dispatch`. */
+  onTimeClaimSettled(claim: OnTimeClaim, result: PromiseSettledResult<ClaimOutcome>): void {
+    const { state, admitted } = claim;
+    if (result.status === 'fulfilled' && result.value.kind === 'won' && state.def.maxRuns === 0) {
+      this.start(state, result.value.run, admitted);
+      // Registered as running by now (`start` runs up to the action): the admission is released.
+      admitted?.();
+      return;
+    }
+    void this.runtime.track(this.#afterClaim(claim, result));
+  }
+
+  async #afterClaim(claim: OnTimeClaim, result: PromiseSettledResult<ClaimOutcome>): Promise<void> {
+    const { state, slot, runId, admitted } = claim;
+    try {
+      try {
+        if (result.status === 'rejected') throw result.reason;
+        await this.#claimed(state, slot, result.value, admitted);
+      } finally {
+        admitted?.();
       }
+    } catch (error) {
+      this.#dispatchFailed(state, slot, 'schedule', 1, runId, error);
     }
   }
 
@@ -183,9 +253,19 @@ export class Dispatcher {
     runId: string,
     admitted: (() => void) | undefined,
   ): Promise<void> {
+    const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
+    await this.#claimed(state, slot, claim, admitted);
+  }
+
+  /** What a claim leads to: a won (or our own) run starts, a lost one is reported and recovered. */
+  async #claimed(
+    state: JobState,
+    slot: number,
+    claim: ClaimOutcome,
+    admitted: (() => void) | undefined,
+  ): Promise<void> {
     const { runtime } = this;
     const name = state.def.name;
-    const claim = await this.#claims.claim({ job: name, slot, runId, trigger });
     if (claim.kind === 'ours') {
       // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
       this.start(state, claim.run, admitted);
@@ -286,5 +366,20 @@ export class Dispatcher {
     } finally {
       state.endDrain();
     }
+  }
+}
+
+/** An on-time slot's claim in a batch: hands its outcome back to the dispatcher. */
+class OnTimeClaim implements ClaimReceiver {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    readonly state: JobState,
+    readonly slot: number,
+    readonly runId: string,
+    readonly admitted: (() => void) | undefined,
+  ) {}
+
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void {
+    this.dispatcher.onTimeClaimSettled(this, result);
   }
 }

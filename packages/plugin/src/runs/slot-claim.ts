@@ -122,15 +122,29 @@ export class ClaimBatcher {
 
   constructor(private readonly runtime: Runtime) {}
 
+  /** Whether claims go out as batches (`MemoryStore`): only then does `enqueue` apply. */
+  get batches(): boolean {
+    return this.runtime.store.history.batchesClaims;
+  }
+
   claim(claim: SlotClaim): Promise<ClaimOutcome> {
     // A store that cannot batch (S3): one claim each, at most 32 in flight, so each run starts
     // as its own write answers instead of when the slowest write of its batch does.
-    if (!this.runtime.store.history.batchesClaims)
-      return this.#single.run(() => claimRun(this.runtime, claim));
+    if (!this.batches) return this.#single.run(() => claimRun(this.runtime, claim));
     return new Promise<ClaimOutcome>((resolve, reject) => {
-      this.#queue.push({ claim, resolve, reject });
-      if (this.#queue.length === 1 && !this.#busy) queueMicrotask(() => this.#flush());
+      this.enqueue(claim, new PromiseReceiver(resolve, reject));
     });
+  }
+
+  /**
+   * Adds a claim to the next batch (only when `batches`); `receiver` hears how it ended, in the
+   * batch's order, as soon as the batch's answers are back. No promise per claim: a burst's
+   * thousand due slots cost one. The batch is tracked (`Runtime.track`), so `stop()` waits for it.
+   */
+  enqueue(claim: SlotClaim, receiver: ClaimReceiver): void {
+    this.#queue.push({ claim, receiver });
+    if (this.#queue.length === 1 && !this.#busy)
+      void this.runtime.track(Promise.resolve().then(() => this.#flush()));
   }
 
   async #flush(): Promise<void> {
@@ -141,30 +155,47 @@ export class ClaimBatcher {
     try {
       const claims = new Array<SlotClaim>(batch.length);
       for (let i = 0; i < batch.length; i++) claims[i] = batch[i]!.claim;
-      let results: Array<PromiseSettledResult<ClaimOutcome>> | undefined;
-      let failure: unknown;
+      let results: Array<PromiseSettledResult<ClaimOutcome>>;
       try {
         results = await claimRuns(this.runtime, claims);
       } catch (reason) {
-        failure = reason;
+        results = batch.map(() => ({ status: 'rejected', reason }));
       }
       for (let i = 0; i < batch.length; i++) {
-        const entry = batch[i]!;
-        const result = results?.[i];
-        if (result === undefined) entry.reject(failure);
-        else if (result.status === 'fulfilled') entry.resolve(result.value);
-        else entry.reject(result.reason);
+        try {
+          batch[i]!.receiver.claimSettled(results[i]!);
+        } catch (error) {
+          // A receiver's own failure must not keep the rest of the batch from hearing theirs.
+          this.runtime.reportError('claim', error, batch[i]!.claim.job);
+        }
       }
     } finally {
       this.#busy = false;
-      if (this.#queue.length > 0) void this.#flush();
+      if (this.#queue.length > 0) void this.runtime.track(this.#flush());
     }
   }
 }
 
-/** A claim waiting in the batcher's queue, with its caller's promise. */
+/** Hears how a batched claim ended (`ClaimBatcher.enqueue`). */
+export interface ClaimReceiver {
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void;
+}
+
+/** `ClaimBatcher.claim`'s receiver: settles the caller's promise. */
+class PromiseReceiver implements ClaimReceiver {
+  constructor(
+    private readonly resolve: (outcome: ClaimOutcome) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void {
+    if (result.status === 'fulfilled') this.resolve(result.value);
+    else this.reject(result.reason);
+  }
+}
+
+/** A claim waiting in the batcher's queue, with whoever hears its outcome. */
 interface PendingClaim {
   claim: SlotClaim;
-  resolve: (outcome: ClaimOutcome) => void;
-  reject: (reason: unknown) => void;
+  receiver: ClaimReceiver;
 }
