@@ -6,7 +6,7 @@ import type { JobState, LocalRun } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
 import type { JobContext } from '../types.js';
 import { markerOf } from './remote-runs.js';
-import { releaseHold } from './run-holds.js';
+import { holdsHold, releaseHold } from './run-holds.js';
 
 /** Runs `fn` as is: no trace span (the runner's default). */
 function noSpan<T>(_runId: string, fn: () => T): T {
@@ -162,7 +162,8 @@ export class JobRunner {
       state.removeRun(record.runId);
     }
     // Its job's hold, if this run took it (`run-holds.ts`): no request otherwise.
-    await releaseHold(this.runtime, state, record.runId);
+    // Checked first: most runs take no hold, and an await costs a turn of a burst's thousand runs.
+    if (holdsHold(this.runtime, state, record.runId)) await releaseHold(this.runtime, state, record.runId);
     if (leader.markedForHandOver.delete(record.runId) || marked)
       await markers
         ?.clearActive(markerOf(record, workerId))
