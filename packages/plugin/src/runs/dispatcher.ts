@@ -17,7 +17,7 @@ import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
 import { type RunRecorder, retryDelay } from './run-recorder.js';
 import type { Skips } from './skips.js';
-import { ClaimBatcher, type ClaimOutcome, type ClaimReceiver } from './slot-claim.js';
+import { ClaimBatcher, type ClaimOutcome, type ClaimReceiver, type SlotClaim } from './slot-claim.js';
 
 /** The collaborators of a dispatcher. */
 export interface DispatcherParts {
@@ -181,10 +181,7 @@ export class Dispatcher {
     // Not busy, so the overlap policy says `run`; a `skip` job is admitted as `dispatch` does.
     const admitted = def.overlap === 'skip' ? admission.tryEnter(def.name) : undefined;
     const runId = createRunId(runtime.clock.now());
-    this.#claims.enqueue(
-      { job: def.name, slot, runId, trigger: 'schedule' },
-      new OnTimeClaim(this, state, slot, runId, admitted),
-    );
+    this.#claims.enqueue(new OnTimeClaim(this, state, slot, runId, admitted));
   }
 
   /** How an on-time claim (`#dispatchOnTime`) ended: a won run starts now, the rest as `dispatch`. */
@@ -369,15 +366,28 @@ export class Dispatcher {
   }
 }
 
-/** An on-time slot's claim in a batch: hands its outcome back to the dispatcher. */
-class OnTimeClaim implements ClaimReceiver {
+/**
+ * An on-time slot's claim in a batch (itself the `SlotClaim`: one object per due slot): hands its
+ * outcome back to the dispatcher.
+ */
+class OnTimeClaim implements ClaimReceiver, SlotClaim {
+  readonly job: string;
+  readonly trigger = 'schedule' as const;
+  readonly status: SlotClaim['status'] = undefined;
+
   constructor(
     private readonly dispatcher: Dispatcher,
     readonly state: JobState,
     readonly slot: number,
     readonly runId: string,
     readonly admitted: (() => void) | undefined,
-  ) {}
+  ) {
+    this.job = state.def.name;
+  }
+
+  get claim(): SlotClaim {
+    return this;
+  }
 
   claimSettled(result: PromiseSettledResult<ClaimOutcome>): void {
     this.dispatcher.onTimeClaimSettled(this, result);

@@ -116,7 +116,7 @@ const MAX_CLAIMS_IN_FLIGHT = 32;
  * alone, at most 32 in flight: each run starts as soon as its own write answers.
  */
 export class ClaimBatcher {
-  #queue: PendingClaim[] = [];
+  #queue: ClaimReceiver[] = [];
   #busy = false;
   readonly #single = new Limiter(MAX_CLAIMS_IN_FLIGHT);
 
@@ -132,17 +132,17 @@ export class ClaimBatcher {
     // as its own write answers instead of when the slowest write of its batch does.
     if (!this.batches) return this.#single.run(() => claimRun(this.runtime, claim));
     return new Promise<ClaimOutcome>((resolve, reject) => {
-      this.enqueue(claim, new PromiseReceiver(resolve, reject));
+      this.enqueue(new PromiseReceiver(claim, resolve, reject));
     });
   }
 
   /**
-   * Adds a claim to the next batch (only when `batches`); `receiver` hears how it ended, in the
-   * batch's order, as soon as the batch's answers are back. No promise per claim: a burst's
+   * Adds `receiver.claim` to the next batch (only when `batches`); `receiver` hears how it ended,
+   * in the batch's order, as soon as the batch's answers are back. No promise per claim: a burst's
    * thousand due slots cost one. The batch is tracked (`Runtime.track`), so `stop()` waits for it.
    */
-  enqueue(claim: SlotClaim, receiver: ClaimReceiver): void {
-    this.#queue.push({ claim, receiver });
+  enqueue(receiver: ClaimReceiver): void {
+    this.#queue.push(receiver);
     if (this.#queue.length === 1 && !this.#busy)
       void this.runtime.track(Promise.resolve().then(() => this.#flush()));
   }
@@ -163,7 +163,7 @@ export class ClaimBatcher {
       }
       for (let i = 0; i < batch.length; i++) {
         try {
-          batch[i]!.receiver.claimSettled(results[i]!);
+          batch[i]!.claimSettled(results[i]!);
         } catch (error) {
           // A receiver's own failure must not keep the rest of the batch from hearing theirs.
           this.runtime.reportError('claim', error, batch[i]!.claim.job);
@@ -176,14 +176,16 @@ export class ClaimBatcher {
   }
 }
 
-/** Hears how a batched claim ended (`ClaimBatcher.enqueue`). */
+/** A batched claim and whoever hears how it ended (`ClaimBatcher.enqueue`). */
 export interface ClaimReceiver {
+  readonly claim: SlotClaim;
   claimSettled(result: PromiseSettledResult<ClaimOutcome>): void;
 }
 
 /** `ClaimBatcher.claim`'s receiver: settles the caller's promise. */
 class PromiseReceiver implements ClaimReceiver {
   constructor(
+    readonly claim: SlotClaim,
     private readonly resolve: (outcome: ClaimOutcome) => void,
     private readonly reject: (reason: unknown) => void,
   ) {}
@@ -192,10 +194,4 @@ class PromiseReceiver implements ClaimReceiver {
     if (result.status === 'fulfilled') this.resolve(result.value);
     else this.reject(result.reason);
   }
-}
-
-/** A claim waiting in the batcher's queue, with whoever hears its outcome. */
-interface PendingClaim {
-  claim: SlotClaim;
-  receiver: ClaimReceiver;
 }
