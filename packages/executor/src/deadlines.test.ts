@@ -68,6 +68,44 @@ describe('the shared timer of attempt timeouts', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("copies the run's context as a spread would: own keys in order, symbols, __proto__, a shared signal accessor", async () => {
+    const clock = new ManualClock();
+    const executor = new Executor({ clock });
+    const tag = Symbol('tag');
+    const hidden = Symbol('hidden');
+    const base = JSON.parse('{"b":1,"__proto__":{"polluted":true},"a":2}') as Record<PropertyKey, unknown>;
+    base[tag] = 'kept';
+    Object.defineProperty(base, hidden, { value: 'not copied', enumerable: false });
+    Object.defineProperty(base, 'quiet', { value: 'not copied', enumerable: false });
+    const outcome = await executor.run(
+      (context) => {
+        const copy = context as unknown as Record<PropertyKey, unknown>;
+        const derived = Object.create(context) as { signal: AbortSignal };
+        const signal = context.signal;
+        const sameSignal = derived.signal === signal;
+        const replaced = new AbortController().signal;
+        (context as { signal: AbortSignal }).signal = replaced;
+        return {
+          keys: Object.keys(copy),
+          ownProto: Object.hasOwn(copy, '__proto__') && Object.getPrototypeOf(copy) === Object.prototype,
+          tag: copy[tag],
+          hidden: hidden in copy,
+          sameSignal,
+          replaced: context.signal === replaced,
+        };
+      },
+      { context: base },
+    );
+    expect(outcome.result).toEqual({
+      keys: ['b', '__proto__', 'a', 'attempt', 'signal'],
+      ownProto: true,
+      tag: 'kept',
+      hidden: false,
+      sameSignal: true,
+      replaced: true,
+    });
+  });
+
   it('reports a run cancelled while its synchronous action ran as cancelled', async () => {
     const clock = new ManualClock();
     const executor = new Executor({ clock });

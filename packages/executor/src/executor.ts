@@ -53,6 +53,13 @@ export class Executor<C extends object = Record<string, unknown>> {
   readonly #idleWaiters = new Set<() => void>();
   readonly #deadlines: Deadlines;
   #running = 0;
+  /** The attempt hooks, one pair per executor; a payload is built only when its callback is set. */
+  readonly #onAttemptStart = (attempt: number, startedAt: number, context: C | undefined): void => {
+    if (this.#options.onAttemptStart) this.#emit('onAttemptStart', { attempt, startedAt, context });
+  };
+  readonly #onAttemptTimeout = (attempt: number, timeoutMs: number, context: C | undefined): void => {
+    if (this.#options.onTimeout) this.#emit('onTimeout', { attempt, timeoutMs, context });
+  };
 
   constructor(options: ExecutorOptions<C> = {}) {
     this.#options = resolveExecutorOptions<C>(options);
@@ -171,14 +178,17 @@ export class Executor<C extends object = Record<string, unknown>> {
   #start(entry: RunEntry<C>): void {
     this.#running++;
     entry.cancel.onAbort = undefined;
-    void this.#execute(entry)
-      .catch((error: unknown) => this.#internalFailure(error))
-      .then((outcome) => {
-        this.#running--;
-        this.#complete(entry, outcome);
-        this.#pump();
-        this.#notifyIfIdle();
-      });
+    this.#execute(entry).then(
+      (outcome) => this.#finishStarted(entry, outcome),
+      (error: unknown) => this.#finishStarted(entry, this.#internalFailure(error)),
+    );
+  }
+
+  #finishStarted(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
+    this.#running--;
+    this.#complete(entry, outcome);
+    this.#pump();
+    this.#notifyIfIdle();
   }
 
   #pump(): void {
@@ -216,8 +226,8 @@ export class Executor<C extends object = Record<string, unknown>> {
         context,
         deadlines: this.#deadlines,
         cancel: entry.cancel,
-        onStart: (at) => this.#emit('onAttemptStart', { attempt, startedAt: at, context }),
-        onTimeout: () => this.#emit('onTimeout', { attempt, timeoutMs: options.timeout, context }),
+        onStart: this.#onAttemptStart,
+        onTimeout: this.#onAttemptTimeout,
       });
       attempts.push(result.record);
       ended = result;
@@ -304,7 +314,7 @@ export class Executor<C extends object = Record<string, unknown>> {
   #complete(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
     entry.done = true;
     entry.unlisten?.();
-    this.#emit('onComplete', { outcome, context: entry.options.context });
+    if (this.#options.onComplete) this.#emit('onComplete', { outcome, context: entry.options.context });
     entry.resolve(outcome);
   }
 

@@ -89,31 +89,47 @@ export const RUN_LIMITS = Object.freeze({
   backoffFactor: 100,
 });
 
+/** A finite number in `[0, max]` (what `checkNumber` accepts with this `max`). */
+function inRange(value: unknown, max: number): value is number {
+  return typeof value === 'number' && value >= 0 && value <= max;
+}
+
 export function resolveRunOptions<C extends object>(options: unknown): ResolvedRunOptions<C> {
   const operation = 'Executor.run';
   const input = checkOptions(options, RUN_KEYS, { operation, option: 'options' }) as RunOptions<C>;
   const at = (option: string) => ({ operation, option });
-  const retries = checkInteger(input.retries ?? 0, at('retries'), { max: RUN_LIMITS.retries });
+  // Valid values (every run's, nearly always) pass inline checks; the checkers below only build
+  // their descriptions (and the error) for a value that fails them. A run is started per slot.
+  const retriesIn = input.retries ?? 0;
+  const retries =
+    Number.isInteger(retriesIn) && retriesIn >= 0 && retriesIn <= RUN_LIMITS.retries
+      ? retriesIn
+      : checkInteger(retriesIn, at('retries'), { max: RUN_LIMITS.retries });
   // 0 and Infinity both mean no timeout (as documented); a finite timeout has an upper bound.
+  const timeoutIn = input.timeout ?? 0;
   const timeout =
-    input.timeout === Number.POSITIVE_INFINITY
-      ? input.timeout
-      : checkNumber(input.timeout ?? 0, at('timeout'), {
+    timeoutIn === Number.POSITIVE_INFINITY || inRange(timeoutIn, RUN_LIMITS.timeoutMs)
+      ? timeoutIn
+      : checkNumber(timeoutIn, at('timeout'), {
           max: RUN_LIMITS.timeoutMs,
           unit: 'ms (0 or Infinity: no timeout)',
         });
+  const graceIn = input.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS;
   const abandonGraceMs =
-    input.abandonGraceMs === Number.POSITIVE_INFINITY
-      ? input.abandonGraceMs
-      : checkNumber(input.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS, at('abandonGraceMs'), {
+    graceIn === Number.POSITIVE_INFINITY || inRange(graceIn, RUN_LIMITS.abandonGraceMs)
+      ? graceIn
+      : checkNumber(graceIn, at('abandonGraceMs'), {
           max: RUN_LIMITS.abandonGraceMs,
           unit: 'ms (Infinity: wait as long as it takes)',
         });
-  const retryable = checkFunction<(error: unknown) => boolean>(
-    input.retryable ?? defaultRetryable,
-    at('retryable'),
-    'a function (error) => boolean',
-  );
+  const retryable =
+    input.retryable === undefined
+      ? defaultRetryable
+      : checkFunction<(error: unknown) => boolean>(
+          input.retryable,
+          at('retryable'),
+          'a function (error) => boolean',
+        );
   if (input.signal !== undefined && !isAbortSignal(input.signal)) {
     throw invalidOption(at('signal'), input.signal, 'an AbortSignal');
   }
@@ -137,7 +153,8 @@ export function resolveRunOptions<C extends object>(options: unknown): ResolvedR
   return {
     retries,
     timeout,
-    backoff: resolveBackoff(input.backoff, operation),
+    // Frozen and only ever read: shared by every run without back-off options.
+    backoff: input.backoff === undefined ? DEFAULT_BACKOFF : resolveBackoff(input.backoff, operation),
     signal: input.signal,
     onCancelable: input.onCancelable,
     retryable,

@@ -26,6 +26,7 @@ export {
   type RunTrigger,
 } from './run-record.js';
 export {
+  addDelta,
   deltaOfRun,
   emptyDelta,
   type JobStatistics,

@@ -1,5 +1,5 @@
 import { createNonce, createRunId, runIdTime, SchedulerError } from '@s3-scheduler/core';
-import { type CreateResult, createAll, isPreconditionFailed } from '@s3-scheduler/storage';
+import { type CreateEntry, type CreateResult, createAll, isPreconditionFailed } from '@s3-scheduler/storage';
 import { captureError, captureResult } from './capture.js';
 import type { HistoryContext } from './history-context.js';
 import {
@@ -86,6 +86,10 @@ export interface ReclaimInput {
   epoch?: number | null;
 }
 
+/** The statuses a transition starts from (shared: `#expect` runs once per transition). */
+const RUNNING: readonly RunStatus[] = ['running'];
+const RECLAIMABLE: readonly RunStatus[] = ['abandoned', 'running'];
+
 /**
  * The life of one run record: the claim (create-only), then transitions by compare-and-swap on
  * the ETag the caller holds, so a holder whose record was moved by someone else is fenced out.
@@ -129,40 +133,49 @@ export class RunTransitions {
       return lastIso;
     };
     const results = new Array<PromiseSettledResult<ClaimResult>>(inputs.length);
-    const built: Array<{ index: number; ref: RunRef; stored: StoredRun }> = [];
+    // Parallel arrays, not an object per claim: a burst builds a thousand of these in one pass.
+    const indexes: number[] = [];
+    const refs: RunRef[] = [];
+    const records: StoredRun[] = [];
     for (let index = 0; index < inputs.length; index++) {
       try {
-        const { ref, stored } = buildClaim(inputs[index]!, now, nowIso, isoOf);
-        built.push({ index, ref, stored });
+        const stored = buildClaim(inputs[index]!, now, nowIso, isoOf, refs);
+        records.push(stored);
+        indexes.push(index);
       } catch (reason) {
         results[index] = { status: 'rejected', reason };
       }
     }
-    if (built.length === 0) return results;
+    if (records.length === 0) return results;
     let shardedFrom: number | null;
     try {
       // Known after the first call: no extra await on the hot path.
       shardedFrom = this.#context.layout.known ?? (await this.#context.layout.resolve());
     } catch (reason) {
-      for (const { index } of built) results[index] = { status: 'rejected', reason };
+      for (const index of indexes) results[index] = { status: 'rejected', reason };
       return results;
     }
-    const entries = built.map(({ ref, stored }) => ({
-      key: keys.run(stored.job, ref, layoutAt(refMs(ref), shardedFrom)),
-      body: encodeClaim(stored),
-      contentType: 'application/json',
-    }));
+    const entries = new Array<CreateEntry>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const ref = refs[i]!;
+      entries[i] = {
+        key: keys.run(records[i]!.job, ref, layoutAt(refMs(ref), shardedFrom)),
+        body: encodeClaim(records[i]!),
+        contentType: 'application/json',
+      };
+    }
     let created: CreateResult[];
     try {
       created = await createAll(store, entries);
     } catch (reason) {
       // Only a store's own `createMany` can throw as a whole: every claim of the batch failed.
-      for (const { index } of built) results[index] = { status: 'rejected', reason };
+      for (const index of indexes) results[index] = { status: 'rejected', reason };
       return results;
     }
     const after: Array<Promise<void>> = [];
-    for (let i = 0; i < built.length; i++) {
-      const { index, stored } = built[i]!;
+    for (let i = 0; i < records.length; i++) {
+      const index = indexes[i]!;
+      const stored = records[i]!;
       const { key } = entries[i]!;
       const outcome = created[i]!;
       if (outcome.status === 'created') {
@@ -192,7 +205,7 @@ export class RunTransitions {
     const status = normalizeStatus(outcome?.status);
     if (!isFinal(status))
       throw invalidOption('status', status, `Finish with one of ${FINAL_STATUSES.join(', ')}.`);
-    this.#expect(current, ['running'], status);
+    this.#expect(current, RUNNING, status);
     const record = current.record;
     const finishedAtMs =
       outcome.finishedAt === undefined ? this.#context.clock.now() : toMs(outcome.finishedAt, 'finishedAt');
@@ -202,7 +215,10 @@ export class RunTransitions {
         : // Whole ms: a caller's monotonic measurement has fractions (performance.now()).
           Math.round(nonNegative('durationMs', outcome.durationMs));
     const captured = captureResult(outcome.result, this.#maxResultBytes);
-    const { resultTruncated: _dropped, ...rest } = record;
+    // A running record has no truncation marker (claims never do): copied once, not twice.
+    const rest = record.resultTruncated === undefined ? record : withoutTruncation(record);
+    // One spread, then plain properties: a second, conditional spread in the literal made it
+    // several times slower. `resultTruncated` comes last, where that spread put it.
     const next: RunRecord = {
       ...rest,
       status,
@@ -210,16 +226,16 @@ export class RunTransitions {
       finishedAt: iso(finishedAtMs),
       durationMs,
       result: captured.result,
-      ...(captured.truncated ? { resultTruncated: captured.truncated } : {}),
       error: outcome.error === undefined ? null : captureError(outcome.error),
     };
+    if (captured.truncated) next.resultTruncated = captured.truncated;
     const written = await this.#write(current, next);
     await this.#afterFinal(written);
     return written;
   }
 
   async update(current: RunHandle, patch: UpdateInput): Promise<RunHandle> {
-    this.#expect(current, ['running'], 'running');
+    this.#expect(current, RUNNING, 'running');
     const record = current.record;
     return this.#write(current, {
       ...record,
@@ -230,7 +246,7 @@ export class RunTransitions {
   }
 
   async reclaim(current: RunHandle, input: ReclaimInput = {}): Promise<RunHandle> {
-    this.#expect(current, ['abandoned', 'running'], 'running');
+    this.#expect(current, RECLAIMABLE, 'running');
     const { resultTruncated: _dropped, ...record } = current.record;
     const written = await this.#write(current, {
       ...record,
@@ -268,18 +284,15 @@ export class RunTransitions {
   /** One compare-and-swap of a run record; a lost condition means this holder is fenced out. */
   async #write(current: RunHandle, next: RunRecord): Promise<RunHandle> {
     const { key: _key, ...fields } = next;
-    const stored: StoredRun = {
-      ...fields,
-      v: 1,
-      updatedAt: iso(this.#context.clock.now()),
-      nonce: createNonce(),
-    };
+    const updatedAt = iso(this.#context.clock.now());
+    const stored: StoredRun = { ...fields, v: 1, updatedAt, nonce: createNonce() };
     try {
       const { etag } = await this.#context.store.put(current.key, encodeRun(stored), {
         ifMatch: current.etag,
         contentType: 'application/json',
       });
-      return { key: current.key, etag, record: toRecord(current.key, stored) };
+      // The record as stored (without `v` and `nonce`), from `next` (whose key comes first) in one copy.
+      return { key: current.key, etag, record: { ...next, key: current.key, updatedAt } };
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
       const now = await this.#readQuietly(current.key);
@@ -318,7 +331,7 @@ export class RunTransitions {
         {
           code: 'PRECONDITION_FAILED',
           operation: 'history.transition',
-          metadata: { key: current.key, from: current.record.status, to, allowedFrom: from },
+          metadata: { key: current.key, from: current.record.status, to, allowedFrom: [...from] },
           suggestion:
             'Only a running run can be updated or finished; only an abandoned or running one reclaimed.',
         },
@@ -333,26 +346,29 @@ export class RunTransitions {
    */
   async #afterFinal(run: RunHandle): Promise<void> {
     const { record } = run;
-    const { store, keys, report } = this.#context;
-    const writes: Array<Promise<unknown>> = [];
-    if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
-      writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
-    if ((MARKED_STATUSES as readonly string[]).includes(record.status))
-      writes.push(store.put(keys.marker(run.key, record.status), ''));
-    for (const outcome of await Promise.allSettled(writes)) {
-      if (outcome.status === 'rejected') report(outcome.reason);
+    if (record.status !== 'completed') {
+      const { store, keys, report } = this.#context;
+      const writes: Array<Promise<unknown>> = [];
+      if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
+        writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
+      if ((MARKED_STATUSES as readonly string[]).includes(record.status))
+        writes.push(store.put(keys.marker(run.key, record.status), ''));
+      for (const outcome of await Promise.allSettled(writes)) {
+        if (outcome.status === 'rejected') report(outcome.reason);
+      }
     }
     await this.#statistics.add(record.job, deltaOfRun(record));
   }
 }
 
-/** Checks a claim's input and builds its record (and the reference its key is made from). */
+/** Checks a claim's input and builds its record; the reference its key is made from goes to `refs`. */
 function buildClaim(
   input: ClaimInput,
   now: number,
   nowIso: string,
   isoOf: (ms: number) => string,
-): { ref: RunRef; stored: StoredRun } {
+  refs: RunRef[],
+): StoredRun {
   checkJob(input?.job);
   const slotMs = input.slot === undefined ? undefined : toMs(input.slot, 'slot');
   const runId = input.runId ?? createRunId(now);
@@ -391,7 +407,8 @@ function buildClaim(
     updatedAt: nowIso,
     nonce: createNonce(),
   };
-  return { ref, stored };
+  refs.push(ref);
+  return stored;
 }
 
 /** A run reference from what callers pass: `{ slot }` or `{ runId }` (a ULID). */
@@ -413,7 +430,7 @@ export function refMs(ref: RunRef): number {
   return 'slotMs' in ref ? ref.slotMs : ref.runIdMs;
 }
 
-/** `toRecord` of a claim's record (never a truncated result), in one allocation. */
+/** The `RunRecord` of a claim's stored body (never a truncated result), in one allocation. */
 function claimedRecord(key: string, stored: StoredRun): RunRecord {
   return {
     key,
@@ -434,7 +451,7 @@ function claimedRecord(key: string, stored: StoredRun): RunRecord {
   };
 }
 
-function toRecord(key: string, stored: StoredRun): RunRecord {
-  const { v: _v, nonce: _nonce, ...record } = stored;
-  return { key, ...record };
+function withoutTruncation(record: RunRecord): RunRecord {
+  const { resultTruncated: _dropped, ...rest } = record;
+  return rest;
 }

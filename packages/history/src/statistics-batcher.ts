@@ -4,6 +4,7 @@ import { mapLimit } from './concurrency.js';
 import type { HistoryContext } from './history-context.js';
 import { statsShardOf } from './keys.js';
 import {
+  addDelta,
   decodeStats,
   decodeStatsShard,
   deltaOf,
@@ -98,7 +99,9 @@ export class StatisticsBatcher {
       this.#pending.set(shard, pending);
     }
     const before = pending.jobs.get(job);
-    pending.jobs.set(job, before ? mergeDelta(before, delta) : delta);
+    // The pending delta is this batcher's own (a copy of the first one added): summed in place.
+    if (before) addDelta(before, delta);
+    else pending.jobs.set(job, mergeDelta(emptyDelta(), delta));
     pending.runs++;
     const due = pending.runs >= this.#batchSize || clock.monotonic() - pending.since >= this.#flushIntervalMs;
     if (due) await this.#flushShard(shard).catch(report);

@@ -50,7 +50,7 @@ export const JOB_KEYS = [
 ] as const;
 
 /** Shared by every job without a `context` (it is only ever spread, never written). */
-const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
+export const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
 
 export const JOB_DEFAULTS = {
   enabled: true,

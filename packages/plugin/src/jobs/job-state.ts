@@ -1,7 +1,7 @@
 import {
+  addDelta,
   deltaOfRun,
   emptyDelta,
-  mergeDelta,
   type RunRecord,
   type StatsDelta,
   toStatistics,
@@ -43,7 +43,8 @@ export class RunCounters {
 
   /** Counts a run this instance executed, ended as `run` says. */
   record(run: RunRecord): void {
-    this.runs = mergeDelta(this.runs, deltaOfRun(run));
+    // Summed in place: `runs` is this instance's own running sum (read through `statistics`).
+    addDelta(this.runs, deltaOfRun(run));
   }
 
   statistics(job: string): JobStatusStatistics {

@@ -4,7 +4,7 @@ import type { RunHandle } from '@s3-scheduler/history';
 import type { JobState } from '../jobs/job-state.js';
 import type { Runtime } from '../runtime.js';
 import type { DueEntry } from '../schedule/due-heap.js';
-import { dueSlots, fireTime } from '../schedule/slot-math.js';
+import { dueSlots, fireTime, nextSlot } from '../schedule/slot-math.js';
 import { ON_TIME_TOLERANCE_MS, selectDueSlots } from '../schedule/slot-selection.js';
 import type { SlotTimer } from '../schedule/slot-timer.js';
 import type { RunTrigger } from '../types.js';
@@ -17,7 +17,7 @@ import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
 import { type RunRecorder, retryDelay } from './run-recorder.js';
 import type { Skips } from './skips.js';
-import { ClaimBatcher } from './slot-claim.js';
+import { ClaimBatcher, type ClaimOutcome, type ClaimReceiver, type SlotClaim } from './slot-claim.js';
 
 /** The collaborators of a dispatcher. */
 export interface DispatcherParts {
@@ -52,7 +52,20 @@ export class Dispatcher {
 
   /** The timer says a job's slot is due: queue its next one, then run what the catch-up policy selects. */
   onDue(state: JobState, entry: DueEntry, now: number): void {
-    const { due, next } = dueSlots(state.def, entry.slot, now);
+    const def = state.def;
+    // The usual case, one slot due and on time: no arrays, sets or selections per due slot (a
+    // burst hands a thousand of these to the claim batch in one turn).
+    const following = nextSlot(def, entry.slot);
+    if (
+      (following === null || following > now) &&
+      now - entry.slot <= Math.max(def.catchUpWindow, ON_TIME_TOLERANCE_MS)
+    ) {
+      this.parts.timer.queue(state, following);
+      if (!this.runtime.leader.isLeader()) return;
+      this.#dispatchOnTime(state, entry.slot);
+      return;
+    }
+    const { due, next } = dueSlots(def, entry.slot, now);
     this.parts.timer.queue(state, next);
     if (!this.runtime.leader.isLeader()) return;
     const { run, missed } = selectDueSlots(due, state.def, now);
@@ -150,6 +163,64 @@ export class Dispatcher {
   }
 
   /**
+   * `dispatch(state, slot, 'schedule')` for a slot due now, in the usual case (this instance
+   * leads, the job is idle, not paused, without `maxRuns`, on a store that batches claims): the
+   * claim joins the burst's batch with a receiver instead of a chain of promises, and a won claim
+   * starts its run as soon as the batch answers. Any other case takes `dispatch` itself.
+   */
+  #dispatchOnTime(state: JobState, slot: number): void {
+    const { runtime } = this;
+    const { admission } = this.parts;
+    const def = state.def;
+    if (
+      !this.#claims.batches ||
+      !runtime.leader.leading ||
+      state.removed ||
+      state.paused ||
+      def.maxRuns > 0 ||
+      state.busy ||
+      state.remoteRunning.size > 0 ||
+      admission.held(def.name) ||
+      state.owesBefore(slot, runtime.leader.epoch)
+    ) {
+      void runtime.track(this.dispatch(state, slot, 'schedule'));
+      return;
+    }
+    // Not busy, so the overlap policy says `run`; a `skip` job is admitted as `dispatch` does.
+    const admitted = def.overlap === 'skip' ? admission.tryEnter(def.name) : undefined;
+    const runId = createRunId(runtime.clock.now());
+    this.#claims.enqueue(new OnTimeClaim(this, state, slot, runId, admitted));
+  }
+
+  /** How an on-time claim (`#dispatchOnTime`) ended: a won run starts now, the rest as `dispatch`. */
+  onTimeClaimSettled(claim: OnTimeClaim, result: PromiseSettledResult<ClaimOutcome>): void {
+    const { state, admitted } = claim;
+    if (result.status === 'fulfilled' && result.value.kind === 'won' && state.def.maxRuns === 0) {
+      this.start(state, result.value.run, admitted);
+      // Registered as running by now (`start` runs up to the action): the admission is released.
+      admitted?.();
+      return;
+    }
+    void this.runtime.track(this.#afterClaim(claim, result));
+  }
+
+  async #afterClaim(claim: OnTimeClaim, result: PromiseSettledResult<ClaimOutcome>): Promise<void> {
+    const { state, slot, runId, admitted } = claim;
+    try {
+      try {
+        if (result.status === 'rejected') throw result.reason;
+        await this.#claimed(state, slot, result.value, admitted);
+      } finally {
+        admitted?.();
+      }
+    } catch (error) {
+      this.runtime.reportError('dispatch', error, state.def.name);
+      if (isSchedulerError(error) && error.retriable)
+        this.#tryLater(state, slot, 'schedule', 1, runId, this.runtime.leader.epoch);
+    }
+  }
+
+  /**
    * Dispatches the slot again after a back-off (`later`), owed meanwhile (`JobState.oweSlot`);
    * past the catch-up window it is reported missed instead. A slot `waiting` behind an earlier
    * one is looked at again after the first back-off step, its attempt count unchanged.
@@ -214,9 +285,19 @@ export class Dispatcher {
     runId: string,
     admitted: (() => void) | undefined,
   ): Promise<void> {
+    const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
+    await this.#claimed(state, slot, claim, admitted);
+  }
+
+  /** What a claim leads to: a won (or our own) run starts, a lost one is reported and recovered. */
+  async #claimed(
+    state: JobState,
+    slot: number,
+    claim: ClaimOutcome,
+    admitted: (() => void) | undefined,
+  ): Promise<void> {
     const { runtime } = this;
     const name = state.def.name;
-    const claim = await this.#claims.claim({ job: name, slot, runId, trigger });
     if (claim.kind === 'ours') {
       // Our own earlier attempt won, but its answer was lost in an outage: this run is ours.
       this.start(state, claim.run, admitted);
@@ -317,5 +398,33 @@ export class Dispatcher {
     } finally {
       state.endDrain();
     }
+  }
+}
+
+/**
+ * An on-time slot's claim in a batch (itself the `SlotClaim`: one object per due slot): hands its
+ * outcome back to the dispatcher.
+ */
+class OnTimeClaim implements ClaimReceiver, SlotClaim {
+  readonly job: string;
+  readonly trigger = 'schedule' as const;
+  readonly status: SlotClaim['status'] = undefined;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    readonly state: JobState,
+    readonly slot: number,
+    readonly runId: string,
+    readonly admitted: (() => void) | undefined,
+  ) {
+    this.job = state.def.name;
+  }
+
+  get claim(): SlotClaim {
+    return this;
+  }
+
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void {
+    this.dispatcher.onTimeClaimSettled(this, result);
   }
 }

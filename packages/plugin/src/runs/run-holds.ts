@@ -136,6 +136,12 @@ export async function releaseHold(runtime: Runtime, state: JobState, runId: stri
   if (markers) await dropHold(markers, job, runId, (error) => runtime.reportError('marker', error, job));
 }
 
+/** Whether run `runId` of the job took the job's hold on this instance (then `releaseHold` has work). */
+export function holdsHold(runtime: Runtime, state: JobState, runId: string): boolean {
+  const markers = runtime.store.markers as RunMarkers | undefined;
+  return markers?.myHolds.get(state.def.name)?.runId === runId;
+}
+
 async function dropHold(
   markers: RunMarkers,
   job: string,

@@ -24,16 +24,17 @@ export class RunRecorder {
     await nextTurn();
     const error = outcome.status === 'completed' ? undefined : toError(outcome);
     state.counters.record(finishedRun(record, outcome));
-    await this.#finish(handle, {
+    const finish: FinishInput = {
       status: outcome.status,
-      ...(outcome.status === 'completed' && options.persistJobs ? { result: outcome.result } : {}),
-      // The error as the executor captured it (redacted, plain data): the one shape of a run's
-      // error from the executor to history; the event below carries it as an `Error`.
-      ...(error ? { error: outcome.error ?? error } : {}),
       attempts: record.attempts - 1 + outcome.attempts.length,
       durationMs: outcome.durationMs,
       finishedAt: outcome.finishedAt,
-    });
+    };
+    if (outcome.status === 'completed' && options.persistJobs) finish.result = outcome.result;
+    // The error as the executor captured it (redacted, plain data): the one shape of a run's
+    // error from the executor to history; the event below carries it as an `Error`.
+    if (error) finish.error = outcome.error ?? error;
+    await this.#finish(handle, finish);
     if (outcome.status === 'completed') {
       // Built only when someone reads it: completions come a thousand a second in a burst.
       if (!events.wants('plg:scheduler:job-completed')) return;

@@ -61,14 +61,31 @@ export async function claimRuns(
       startedAt,
     })),
   );
-  // Each settled on its own: a lost claim's read-back failing rejects that claim only.
-  return Promise.allSettled(
-    results.map((result, index) =>
-      result.status === 'rejected'
-        ? Promise.reject(result.reason)
-        : outcomeOf(runtime, claims[index]!, result.value),
-    ),
-  );
+  // Each settled on its own: a lost claim's read-back failing rejects that claim only. A won claim
+  // (nearly all of a burst) is settled here, without a promise of its own.
+  const outcomes = new Array<PromiseSettledResult<ClaimOutcome>>(results.length);
+  let pending: Array<Promise<void>> | undefined;
+  for (let index = 0; index < results.length; index++) {
+    const result = results[index]!;
+    if (result.status === 'rejected') outcomes[index] = result;
+    else if (result.value.claimed)
+      outcomes[index] = { status: 'fulfilled', value: { kind: 'won', run: result.value.run } };
+    else {
+      pending ??= [];
+      pending.push(
+        outcomeOf(runtime, claims[index]!, result.value).then(
+          (value) => {
+            outcomes[index] = { status: 'fulfilled', value };
+          },
+          (reason: unknown) => {
+            outcomes[index] = { status: 'rejected', reason };
+          },
+        ),
+      );
+    }
+  }
+  if (pending) await Promise.all(pending);
+  return outcomes;
 }
 
 async function outcomeOf(runtime: Runtime, claim: SlotClaim, result: ClaimResult): Promise<ClaimOutcome> {
@@ -99,24 +116,35 @@ const MAX_CLAIMS_IN_FLIGHT = 32;
  * alone, at most 32 in flight: each run starts as soon as its own write answers.
  */
 export class ClaimBatcher {
-  #queue: Array<{ claim: SlotClaim; settle: (result: PromiseSettledResult<ClaimOutcome>) => void }> = [];
+  #queue: ClaimReceiver[] = [];
   #busy = false;
   readonly #single = new Limiter(MAX_CLAIMS_IN_FLIGHT);
 
   constructor(private readonly runtime: Runtime) {}
 
+  /** Whether claims go out as batches (`MemoryStore`): only then does `enqueue` apply. */
+  get batches(): boolean {
+    return this.runtime.store.history.batchesClaims;
+  }
+
   claim(claim: SlotClaim): Promise<ClaimOutcome> {
     // A store that cannot batch (S3): one claim each, at most 32 in flight, so each run starts
     // as its own write answers instead of when the slowest write of its batch does.
-    if (!this.runtime.store.history.batchesClaims)
-      return this.#single.run(() => claimRun(this.runtime, claim));
+    if (!this.batches) return this.#single.run(() => claimRun(this.runtime, claim));
     return new Promise<ClaimOutcome>((resolve, reject) => {
-      this.#queue.push({
-        claim,
-        settle: (result) => (result.status === 'fulfilled' ? resolve(result.value) : reject(result.reason)),
-      });
-      if (this.#queue.length === 1 && !this.#busy) queueMicrotask(() => this.#flush());
+      this.enqueue(new PromiseReceiver(claim, resolve, reject));
     });
+  }
+
+  /**
+   * Adds `receiver.claim` to the next batch (only when `batches`); `receiver` hears how it ended,
+   * in the batch's order, as soon as the batch's answers are back. No promise per claim: a burst's
+   * thousand due slots cost one. The batch is tracked (`Runtime.track`), so `stop()` waits for it.
+   */
+  enqueue(receiver: ClaimReceiver): void {
+    this.#queue.push(receiver);
+    if (this.#queue.length === 1 && !this.#busy)
+      void this.runtime.track(Promise.resolve().then(() => this.#flush()));
   }
 
   async #flush(): Promise<void> {
@@ -125,19 +153,45 @@ export class ClaimBatcher {
     const batch = this.#queue;
     this.#queue = [];
     try {
+      const claims = new Array<SlotClaim>(batch.length);
+      for (let i = 0; i < batch.length; i++) claims[i] = batch[i]!.claim;
       let results: Array<PromiseSettledResult<ClaimOutcome>>;
       try {
-        results = await claimRuns(
-          this.runtime,
-          batch.map((entry) => entry.claim),
-        );
+        results = await claimRuns(this.runtime, claims);
       } catch (reason) {
         results = batch.map(() => ({ status: 'rejected', reason }));
       }
-      for (let i = 0; i < batch.length; i++) batch[i]!.settle(results[i]!);
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          batch[i]!.claimSettled(results[i]!);
+        } catch (error) {
+          // A receiver's own failure must not keep the rest of the batch from hearing theirs.
+          this.runtime.reportError('claim', error, batch[i]!.claim.job);
+        }
+      }
     } finally {
       this.#busy = false;
-      if (this.#queue.length > 0) void this.#flush();
+      if (this.#queue.length > 0) void this.runtime.track(this.#flush());
     }
+  }
+}
+
+/** A batched claim and whoever hears how it ended (`ClaimBatcher.enqueue`). */
+export interface ClaimReceiver {
+  readonly claim: SlotClaim;
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void;
+}
+
+/** `ClaimBatcher.claim`'s receiver: settles the caller's promise. */
+class PromiseReceiver implements ClaimReceiver {
+  constructor(
+    readonly claim: SlotClaim,
+    private readonly resolve: (outcome: ClaimOutcome) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  claimSettled(result: PromiseSettledResult<ClaimOutcome>): void {
+    if (result.status === 'fulfilled') this.resolve(result.value);
+    else this.reject(result.reason);
   }
 }
