@@ -835,11 +835,21 @@ export class Coordinator {
       return;
     }
     this.#handle = handle;
-    this.#publishView(handle);
     this.#accepting = undefined;
     this.#freeSince = undefined;
     this.#leaderAvailableAt = undefined;
     const predecessor = this.#predecessor;
+    if (predecessor && !predecessor.released && predecessor.workerId !== this.workerId) {
+      // Its lease expired: it is gone (or paused) until its worker doc changes again. Its doc was
+      // not written while it led, but this instance may have first listed it only now (followers
+      // go by the lease's list), which would count it live for three more heartbeats: it was
+      // then named standby in the lease, nobody watched the lease, and a second leader loss took
+      // 30–40 s to be noticed (failover bench on RGW, a kill about 75 s after the previous one).
+      const known = this.#workers.get(predecessor.workerId);
+      if (known)
+        this.#workers.set(predecessor.workerId, { etag: known.etag, since: Number.NEGATIVE_INFINITY });
+    }
+    this.#publishView(handle);
     if (predecessor?.released && predecessor.workerId !== this.workerId) {
       // It released the lease a moment ago: alive, draining (its worker doc was not written while
       // it led, so it looks stale here). It counts as live from now on, and stays so while its
