@@ -1,6 +1,7 @@
 import { isSchedulerError } from '@s3-scheduler/core';
 import { describe, expect, it } from 'vitest';
 import { createAll } from './create-all.js';
+import { ForwardingStore, type StoreOperation } from './forwarding-store.js';
 import { MemoryStore } from './memory/memory-store.js';
 import type { CreateEntry, CreateManyOptions, CreateResult } from './object-store.js';
 import { PrefixedStore } from './prefixed-store.js';
@@ -10,7 +11,39 @@ import { CountingStore } from './testing/counting-store.js';
 
 const text = (body: Uint8Array) => new TextDecoder().decode(body);
 
+/** Logs when each put starts and ends, one macrotask apart, as a remote store's would. */
+class PutLog extends ForwardingStore {
+  readonly log: string[] = [];
+
+  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+    if (operation !== 'put') return request();
+    this.log.push(`start ${key}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      return await request();
+    } finally {
+      this.log.push(`end ${key}`);
+    }
+  }
+}
+
 describe('createAll', () => {
+  it('without createMany: a key given twice is put after its first entry settled, and the first wins', async () => {
+    // CI on the real S3 server: both puts in flight, the later one landed first.
+    const store = new PutLog(new MemoryStore());
+    const results = await createAll(store, [
+      { key: 'k', body: 'first' },
+      { key: 'other', body: 'x' },
+      { key: 'k', body: 'second' },
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['created', 'created', 'exists']);
+    expect(text((await store.get('k'))!.body)).toBe('first');
+    const log = store.log;
+    expect(log.indexOf('start k', log.indexOf('end k'))).toBeGreaterThan(log.indexOf('end k'));
+    expect(log.filter((line) => line === 'start k')).toHaveLength(2);
+    expect(log.indexOf('end k')).toBeLessThan(log.lastIndexOf('start k'));
+  });
+
   it('on MemoryStore: one call for the batch; an invalid key fails only its own entry', async () => {
     const store = new MemoryStore();
     const results = await createAll(store, [

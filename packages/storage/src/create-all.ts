@@ -30,7 +30,9 @@ export async function createAll(
 
 /**
  * `createAll` without the store's `createMany`: one create-only `put` per entry, at most
- * `concurrency` in flight (for a store's own `createMany` that has nothing better to do).
+ * `concurrency` in flight (for a store's own `createMany` that has nothing better to do). Entries
+ * with the same key are put one after the other in input order: the first creates, the rest find
+ * it (`exists`).
  */
 export async function createEach(
   store: ObjectStore,
@@ -39,11 +41,20 @@ export async function createEach(
 ): Promise<CreateResult[]> {
   const signal = options.signal;
   const results = new Array<CreateResult>(entries.length);
+  // A key given twice is put after its earlier entry has settled, so the first one wins as in a
+  // single call (with both in flight, the later could land first: CI, real S3 server, Node 24).
+  const lastOfKey = new Map<string, Promise<CreateResult>>();
   let next = 0;
   const worker = async () => {
     while (next < entries.length) {
       const index = next++;
-      results[index] = await createOne(store, entries[index]!, signal);
+      const entry = entries[index]!;
+      const earlier = lastOfKey.get(entry.key);
+      const put = earlier
+        ? earlier.then(() => createOne(store, entry, signal))
+        : createOne(store, entry, signal);
+      lastOfKey.set(entry.key, put);
+      results[index] = await put;
     }
   };
   const workers = Math.min(Math.max(1, options.concurrency ?? CREATE_ALL_CONCURRENCY), entries.length);
