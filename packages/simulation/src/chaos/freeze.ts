@@ -12,7 +12,7 @@ import { runChaos } from './run-chaos.js';
  * run twice and a live leader was left.
  *
  * Environment: CHAOS_DURATION_MS (default 120000), CHAOS_S3_PORT (7590), CHAOS_S3_MON_PORT
- * (3390), CHAOS_S3_DIR (/tmp/s3-scheduler-chaos-rgw), CHAOS_FREEZE_MS (8000).
+ * (3390), CHAOS_S3_DIR (/tmp/s3-scheduler-chaos-rgw), CHAOS_FREEZE_MS (12000).
  */
 const script = fileURLToPath(new URL('../../../../scripts/s3-server.sh', import.meta.url));
 const dir = process.env.CHAOS_S3_DIR ?? '/tmp/s3-scheduler-chaos-rgw';
@@ -23,7 +23,10 @@ const serverEnv = {
   S3_MON_PORT: process.env.CHAOS_S3_MON_PORT ?? '3390',
 };
 const durationMs = Number(process.env.CHAOS_DURATION_MS ?? 120_000);
-const freezeMs = Number(process.env.CHAOS_FREEZE_MS ?? 8_000);
+// 12 s: well past a request's whole retry budget (6 attempts of 1 s plus back-off), so every
+// freeze shows as STORE_UNAVAILABLE errors (with 8 s one CI run on 2026-12-01 saw none: the
+// requests in flight outlived the freeze by their last retry).
+const freezeMs = Number(process.env.CHAOS_FREEZE_MS ?? 12_000);
 const log = (line: string) => console.error(`[chaos:freeze] ${new Date().toISOString()} ${line}`);
 
 const server = (command: 'start' | 'stop') =>
