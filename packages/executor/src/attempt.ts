@@ -136,14 +136,18 @@ function attemptContext(base: object | undefined, attempt: number, lazy: LazySig
 /**
  * One attempt: start the action, then wait for whichever comes first of its settling, its timeout
  * and the run's cancellation. On a timeout or a cancellation the attempt's signal is aborted and the
- * attempt gets \`abandonGraceMs\` to settle; only then does this resolve, so the caller can never
- * start another attempt while this one may still be running. Never rejects.
+ * attempt gets \`abandonGraceMs\` to settle; only then does the result arrive, so the caller can
+ * never start another attempt while this one may still be running. Never rejects (nor throws).
  *
  * An action that returns a plain value or throws has settled before any timer could fire, so it
- * is done at once: no timeout is armed and nothing waits for the cancellation (a cancellation
- * that arrived while it ran still wins, as it would have before the action's value was seen).
+ * is done at once: the result comes back synchronously (no promise, no timer, nothing waits for
+ * the cancellation; a cancellation that arrived while it ran still wins, as it would have before
+ * the action's value was seen). A burst of a thousand synchronous actions then allocates no
+ * promise per attempt, which kept young-generation collections out of the burst.
  */
-export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): Promise<AttemptResult<T>> {
+export function runAttempt<T, C extends object>(
+  plan: AttemptPlan<T, C>,
+): AttemptResult<T> | Promise<AttemptResult<T>> {
   const { clock, attempt } = plan;
   const lazy = new LazySignal();
   const startedAt = clock.now();
@@ -152,32 +156,52 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
 
   const context = attemptContext(plan.context, attempt, lazy) as unknown as ActionContext<C>;
   let returned: unknown;
-  let settlement: Settlement<T> | undefined;
+  let threw = false;
   try {
     returned = plan.action(context);
-    if (!isThenable(returned)) settlement = { ok: true, value: returned as T };
   } catch (error) {
-    settlement = { ok: false, error };
+    threw = true;
+    returned = error;
   }
+  if ((threw || !isThenable(returned)) && !plan.cancel.signal?.aborted) {
+    return threw
+      ? attemptResult(plan, startedAt, start, 'failed', undefined, returned, false)
+      : attemptResult(plan, startedAt, start, 'completed', returned as T, undefined, false);
+  }
+  const settlement: Settlement<T> | undefined = threw
+    ? { ok: false, error: returned }
+    : isThenable(returned)
+      ? undefined
+      : { ok: true, value: returned as T };
+  return waitForAttempt(plan, lazy, startedAt, start, returned, settlement);
+}
+
+/** The rest of `runAttempt` when something has to wait: a promise, a timeout, a cancellation. */
+async function waitForAttempt<T, C extends object>(
+  plan: AttemptPlan<T, C>,
+  lazy: LazySignal,
+  startedAt: number,
+  start: number,
+  returned: unknown,
+  settlement: Settlement<T> | undefined,
+): Promise<AttemptResult<T>> {
+  const { clock, attempt } = plan;
   const run = plan.cancel;
   let first: FirstEvent;
-  // Only made when something has to wait for the action (not for a synchronous one, below).
-  let settled: Promise<Settlement<T>> | undefined;
+  const settled: Promise<Settlement<T>> = settlement
+    ? Promise.resolve(settlement)
+    : new Promise<T>((resolve) => resolve(returned as PromiseLike<T>)).then(
+        (value): Settlement<T> => ({ ok: true, value }),
+        (error: unknown): Settlement<T> => ({ ok: false, error }),
+      );
   if (settlement && !run.signal?.aborted) {
     first = 'settled';
   } else {
-    settled = settlement
-      ? Promise.resolve(settlement)
-      : new Promise<T>((resolve) => resolve(returned as PromiseLike<T>)).then(
-          (value): Settlement<T> => ({ ok: true, value }),
-          (error: unknown): Settlement<T> => ({ ok: false, error }),
-        );
     // The deadline counts from before the action ran, so a long synchronous start cannot stretch it.
     const timeout = plan.timeout;
     let deadline: Deadline | undefined;
-    const waiting = settled;
     first = await new Promise<FirstEvent>((resolve) => {
-      void waiting.then(() => resolve('settled'));
+      void settled.then(() => resolve('settled'));
       if (hasTimeout(timeout)) deadline = plan.deadlines.add(start, timeout, () => resolve('timeout'));
       if (run.signal?.aborted) resolve('cancelled');
       else run.onAbort = () => resolve('cancelled');
@@ -186,25 +210,33 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
     if (deadline) plan.deadlines.remove(deadline, timeout);
   }
 
-  let status: AttemptStatus;
-  let value: T | undefined;
-  let error: unknown;
-  let abandoned = false;
   if (first === 'settled') {
-    const result = settlement ?? (await settled!);
-    status = result.ok ? 'completed' : 'failed';
-    if (result.ok) value = result.value;
-    else error = result.error;
-  } else {
-    status = first;
-    error = first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
-    lazy.abort(error);
-    if (first === 'timeout') plan.onTimeout(attempt, plan.timeout, plan.context);
-    abandoned = await settlesWithin(settled!, clock, plan.abandonGraceMs);
+    const result = settlement ?? (await settled);
+    return result.ok
+      ? attemptResult(plan, startedAt, start, 'completed', result.value, undefined, false)
+      : attemptResult(plan, startedAt, start, 'failed', undefined, result.error, false);
   }
+  const error =
+    first === 'timeout' ? timeoutError(attempt, plan.timeout) : cancelledError(run.signal, attempt);
+  lazy.abort(error);
+  if (first === 'timeout') plan.onTimeout(attempt, plan.timeout, plan.context);
+  const abandoned = await settlesWithin(settled, clock, plan.abandonGraceMs);
+  return attemptResult(plan, startedAt, start, first, undefined, error, abandoned);
+}
 
+/** The attempt's record (and its value or error) once it ended. */
+function attemptResult<T, C extends object>(
+  plan: AttemptPlan<T, C>,
+  startedAt: number,
+  start: number,
+  status: AttemptStatus,
+  value: T | undefined,
+  error: unknown,
+  abandoned: boolean,
+): AttemptResult<T> {
+  const { clock } = plan;
   const record: AttemptRecord = {
-    attempt,
+    attempt: plan.attempt,
     startedAt,
     finishedAt: clock.now(),
     // Whole ms, rounded once here: a monotonic clock reads fractions (performance.now()).
@@ -216,7 +248,7 @@ export async function runAttempt<T, C extends object>(plan: AttemptPlan<T, C>): 
   return status === 'completed' ? { record, value: value as T } : { record, error };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
     value !== null &&

@@ -1,5 +1,12 @@
 import { type Clock, captureError, SchedulerError, seededRandom } from '@s3-scheduler/core';
-import { type AttemptResult, type CancelHook, cancelledError, runAttempt } from './attempt.js';
+import {
+  type AttemptPlan,
+  type AttemptResult,
+  type CancelHook,
+  cancelledError,
+  isThenable,
+  runAttempt,
+} from './attempt.js';
 import { computeBackoff } from './backoff.js';
 import { Deadlines } from './deadlines.js';
 import {
@@ -53,6 +60,7 @@ export class Executor<C extends object = Record<string, unknown>> {
   readonly #idleWaiters = new Set<() => void>();
   readonly #deadlines: Deadlines;
   #running = 0;
+  #pumping = false;
   /** The attempt hooks, one pair per executor; a payload is built only when its callback is set. */
   readonly #onAttemptStart = (attempt: number, startedAt: number, context: C | undefined): void => {
     if (this.#options.onAttemptStart) this.#emit('onAttemptStart', { attempt, startedAt, context });
@@ -178,10 +186,20 @@ export class Executor<C extends object = Record<string, unknown>> {
   #start(entry: RunEntry<C>): void {
     this.#running++;
     entry.cancel.onAbort = undefined;
-    this.#execute(entry).then(
-      (outcome) => this.#finishStarted(entry, outcome),
-      (error: unknown) => this.#finishStarted(entry, this.#internalFailure(error)),
-    );
+    let outcome: RunOutcome<unknown> | Promise<RunOutcome<unknown>>;
+    try {
+      outcome = this.#execute(entry);
+    } catch (error) {
+      outcome = this.#internalFailure(error);
+    }
+    if (isThenable(outcome)) {
+      outcome.then(
+        (ended) => this.#finishStarted(entry, ended),
+        (error: unknown) => this.#finishStarted(entry, this.#internalFailure(error)),
+      );
+    } else {
+      this.#finishStarted(entry, outcome);
+    }
   }
 
   #finishStarted(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
@@ -191,44 +209,78 @@ export class Executor<C extends object = Record<string, unknown>> {
     this.#notifyIfIdle();
   }
 
+  /**
+   * Starts queued runs while slots are free. Not re-entered: a run that ends synchronously inside
+   * `#start` leaves its slot to the loop already going, so a queue of synchronous actions is a
+   * loop, not a recursion a thousand calls deep.
+   */
   #pump(): void {
-    while (this.#running < this.#options.maxConcurrent) {
-      const next = this.#queue.shift();
-      if (!next) return;
-      this.#start(next);
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#running < this.#options.maxConcurrent) {
+        const next = this.#queue.shift();
+        if (!next) return;
+        this.#start(next);
+      }
+    } finally {
+      this.#pumping = false;
     }
   }
 
-  async #execute(entry: RunEntry<C>): Promise<RunOutcome<unknown>> {
+  /**
+   * All attempts of a run. The first attempt of a synchronous action that completes, or fails
+   * with no retries allowed, ends the run synchronously (no promise per run: see `runAttempt`);
+   * anything that waits goes on in `#attemptsFrom`.
+   */
+  #execute(entry: RunEntry<C>): RunOutcome<unknown> | Promise<RunOutcome<unknown>> {
+    const clock = this.#clock;
+    const startedAt = clock.now();
+    const start = clock.monotonic();
+    if (entry.cancel.signal?.aborted) return this.#attemptsFrom(entry, startedAt, start, 1, undefined);
+    const first = runAttempt(this.#plan(entry, 1));
+    if (isThenable(first)) return this.#attemptsFrom(entry, startedAt, start, 1, first);
+    const status = first.record.status;
+    // A failure with retries left goes on below (which asks `retryable`, once).
+    if (status === 'completed' || entry.options.retries < 1) {
+      return this.#outcome(entry, startedAt, start, status, [first.record], first, first.error);
+    }
+    return this.#attemptsFrom(entry, startedAt, start, 1, first);
+  }
+
+  /**
+   * The attempts of a run from `attempt` on, the result of that one given when it has started
+   * already (`#execute`); retries after a back-off, until one completes, is cancelled, or the
+   * retries run out.
+   */
+  async #attemptsFrom(
+    entry: RunEntry<C>,
+    startedAt: number,
+    start: number,
+    from: number,
+    started: AttemptResult<unknown> | Promise<AttemptResult<unknown>> | undefined,
+  ): Promise<RunOutcome<unknown>> {
     const clock = this.#clock;
     const { options } = entry;
     const { context } = options;
     const run = entry.cancel;
-    const startedAt = clock.now();
-    const start = clock.monotonic();
     const attempts: AttemptRecord[] = [];
     let status: RunStatus;
     let ended: AttemptResult<unknown> | undefined;
     let error: unknown;
 
-    for (let attempt = 1; ; attempt++) {
-      if (run.signal?.aborted) {
-        status = 'cancelled';
-        error = cancelledError(run.signal, attempt);
-        break;
+    for (let attempt = from; ; attempt++) {
+      let result: AttemptResult<unknown>;
+      if (attempt === from && started !== undefined) {
+        result = await started;
+      } else {
+        if (run.signal?.aborted) {
+          status = 'cancelled';
+          error = cancelledError(run.signal, attempt);
+          break;
+        }
+        result = await runAttempt(this.#plan(entry, attempt));
       }
-      const result = await runAttempt({
-        clock,
-        action: entry.action,
-        attempt,
-        timeout: options.timeout,
-        abandonGraceMs: options.abandonGraceMs,
-        context,
-        deadlines: this.#deadlines,
-        cancel: entry.cancel,
-        onStart: this.#onAttemptStart,
-        onTimeout: this.#onAttemptTimeout,
-      });
       attempts.push(result.record);
       ended = result;
       error = result.error;
@@ -264,7 +316,37 @@ export class Executor<C extends object = Record<string, unknown>> {
         break;
       }
     }
+    return this.#outcome(entry, startedAt, start, status, attempts, ended, error);
+  }
 
+  /** What one attempt needs from its run. */
+  #plan(entry: RunEntry<C>, attempt: number): AttemptPlan<unknown, C> {
+    const { options } = entry;
+    return {
+      clock: this.#clock,
+      action: entry.action,
+      attempt,
+      timeout: options.timeout,
+      abandonGraceMs: options.abandonGraceMs,
+      context: options.context,
+      deadlines: this.#deadlines,
+      cancel: entry.cancel,
+      onStart: this.#onAttemptStart,
+      onTimeout: this.#onAttemptTimeout,
+    };
+  }
+
+  /** The run's outcome from its attempts (`error`: why it did not complete). */
+  #outcome(
+    entry: RunEntry<C>,
+    startedAt: number,
+    start: number,
+    status: RunStatus,
+    attempts: AttemptRecord[],
+    ended: AttemptResult<unknown> | undefined,
+    error: unknown,
+  ): RunOutcome<unknown> {
+    const clock = this.#clock;
     const outcome: RunOutcome<unknown> = {
       status,
       attempts,
@@ -408,14 +490,6 @@ function setError(outcome: RunOutcome<unknown>, error: unknown): void {
   outcome.error = captureError(error);
   // Non-enumerable: the plugin can rethrow or log the original, JSON stays plain.
   Object.defineProperty(outcome, 'cause', { value: error, enumerable: false, configurable: true });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /** Seeds of per-run jitter as 32-bit integers, reproducible from the executor's seed. */

@@ -1,10 +1,10 @@
-import { createNonce, createRunId, isSchedulerError, seededRandom } from '@s3-scheduler/core';
+import { createRunId, isSchedulerError } from '@s3-scheduler/core';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { CountingStore } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { type ClaimInput, type ClaimResult, HistoryStore } from './history-store.js';
-import { encodeClaim, RUN_TRIGGERS, type StoredRun } from './run-record.js';
+import { encodeRecord, type RunRecord } from './run-record.js';
 
 const NOW = Date.parse('2026-01-01T03:00:05.000Z');
 const SLOT = Date.parse('2026-01-01T03:00:00.000Z');
@@ -119,54 +119,39 @@ describe('claimMany', () => {
   });
 });
 
-describe('encodeClaim', () => {
-  it('gives the same text as JSON.stringify for every claim record', () => {
-    const random = seededRandom(22);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
-    // Quotes, backslashes, control characters, lone surrogates, astral and plain characters.
-    const units = [
-      '"',
-      '\\',
-      '\n',
-      '\u0000',
-      '\u001f',
-      '\ud800',
-      '\udfff',
-      '\u2028',
-      'é',
-      '😀',
-      'a',
-      '/',
-      ' ',
-    ];
-    const text = () => Array.from({ length: int(0, 12) }, () => pick(units)).join('');
-    const iso = () => new Date(int(0, Date.UTC(9999, 0))).toISOString();
-    const orNull = <T>(make: () => T): T | null => (random() < 0.3 ? null : make());
-    for (let i = 0; i < 2000; i++) {
-      const status = pick(['running', 'skipped'] as const);
-      const stored: StoredRun = {
-        v: 1,
-        job: text(),
-        slot: orNull(iso),
-        runId: text(),
-        status,
-        trigger: pick(RUN_TRIGGERS),
-        epoch: orNull(() => int(-1e15, 1e15)),
-        workerId: orNull(text),
-        attempts: int(1, 1_000_000),
-        startedAt: iso(),
-        finishedAt: orNull(iso),
-        durationMs: null,
-        result: null,
-        error: null,
-        updatedAt: iso(),
-        nonce: createNonce(),
-      };
-      expect(encodeClaim(stored)).toBe(JSON.stringify(stored));
-    }
-    // Anything else a claim never has falls back to JSON.stringify.
-    const finished = { ...JSON.parse('{}'), v: 1, job: 'j', durationMs: 5, result: { a: 1 }, error: null };
-    expect(encodeClaim(finished as StoredRun)).toBe(JSON.stringify(finished));
+describe('encodeRecord', () => {
+  const record: RunRecord = {
+    key: 'history/runs/a"\\b/1.s',
+    job: 'a"\\b',
+    slot: '2026-01-01T03:00:00.000Z',
+    runId: 'r',
+    status: 'completed',
+    trigger: 'schedule',
+    epoch: 3,
+    workerId: null,
+    attempts: 2,
+    startedAt: '2026-01-01T03:00:00.001Z',
+    finishedAt: '2026-01-01T03:00:01.000Z',
+    durationMs: 999,
+    result: { rows: [1, 'two'] },
+    resultTruncated: { reason: 'too-large', bytes: 70_000 },
+    error: null,
+    updatedAt: '2026-01-01T03:00:01.000Z',
+  };
+  const expected = (fields: object) => {
+    const { key: _key, ...rest } = fields as RunRecord;
+    return { v: 1, ...rest, nonce: 'n"1' };
+  };
+
+  it('stores every field but the key, with v and the nonce, fields of newer versions too', () => {
+    const newer = { ...record, fromANewerVersion: { x: 1 } };
+    expect(JSON.parse(encodeRecord(record, 'n"1'))).toEqual(expected(record));
+    expect(JSON.parse(encodeRecord(newer, 'n"1'))).toEqual(expected(newer));
+  });
+
+  it('gives the same body when the key is not the first field', () => {
+    const { key, ...rest } = record;
+    const keyLast = { ...rest, key } as RunRecord;
+    expect(JSON.parse(encodeRecord(keyLast, 'n"1'))).toEqual(expected(record));
   });
 });

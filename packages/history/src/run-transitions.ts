@@ -14,7 +14,7 @@ import { INDEXED_STATUSES, isUlid, MARKED_STATUSES, type RunRef } from './keys.j
 import { layoutAt } from './layout-record.js';
 import {
   decodeRun,
-  encodeClaim,
+  encodeRecord,
   encodeRun,
   FINAL_STATUSES,
   type FinalStatus,
@@ -160,7 +160,8 @@ export class RunTransitions {
       const ref = refs[i]!;
       entries[i] = {
         key: keys.run(records[i]!.job, ref, layoutAt(refMs(ref), shardedFrom)),
-        body: encodeClaim(records[i]!),
+        // One flat string (kept by a `MemoryStore` until the final write replaces it).
+        body: encodeRun(records[i]!),
         contentType: 'application/json',
       };
     }
@@ -283,16 +284,15 @@ export class RunTransitions {
 
   /** One compare-and-swap of a run record; a lost condition means this holder is fenced out. */
   async #write(current: RunHandle, next: RunRecord): Promise<RunHandle> {
-    const { key: _key, ...fields } = next;
-    const updatedAt = iso(this.#context.clock.now());
-    const stored: StoredRun = { ...fields, v: 1, updatedAt, nonce: createNonce() };
+    // `next` is the caller's fresh copy: it becomes the record as stored (without `v` and `nonce`).
+    next.key = current.key;
+    next.updatedAt = iso(this.#context.clock.now());
     try {
-      const { etag } = await this.#context.store.put(current.key, encodeRun(stored), {
+      const { etag } = await this.#context.store.put(current.key, encodeRecord(next, createNonce()), {
         ifMatch: current.etag,
         contentType: 'application/json',
       });
-      // The record as stored (without `v` and `nonce`), from `next` (whose key comes first) in one copy.
-      return { key: current.key, etag, record: { ...next, key: current.key, updatedAt } };
+      return { key: current.key, etag, record: next };
     } catch (error) {
       if (!isPreconditionFailed(error)) throw error;
       const now = await this.#readQuietly(current.key);
