@@ -9,7 +9,7 @@ import { ON_TIME_TOLERANCE_MS, selectDueSlots } from '../schedule/slot-selection
 import type { SlotTimer } from '../schedule/slot-timer.js';
 import type { RunTrigger } from '../types.js';
 import { cancelRunning } from './cancel-requests.js';
-import { countFailures } from './failure-streak.js';
+import { countFailures, failuresCount } from './failure-streak.js';
 import type { JobRunner } from './job-runner.js';
 import { bufferLimit, decideOverlap } from './overlap-policy.js';
 import { recheckRemoteRuns } from './remote-runs.js';
@@ -350,18 +350,24 @@ export class Dispatcher {
     const finished = await this.parts.runner.run(state, handle, admitted);
     await this.parts.recorder.record(state, handle, finished);
     const name = state.def.name;
-    await countFailures(this.runtime, state, finished.outcome)
-      .then((paused) => {
-        if (!paused) return;
-        this.parts.timer.schedule(state, this.runtime.clock.now());
-        this.runtime.events.emit('plg:scheduler:job-paused', {
-          jobName: name,
-          note: state.document?.pausedNote ?? '',
-          workerId: this.runtime.workerId,
-        });
-      })
-      .catch((error: unknown) => this.runtime.reportError('pause', error, name));
-    await this.drainBuffer(state).catch((error: unknown) => this.runtime.reportError('buffer', error, name));
+    // Each step only when it has something to do: no promise per run for the usual run (a
+    // completed run of a job with no failure streak and nothing buffered).
+    if (failuresCount(state, finished.outcome))
+      await countFailures(this.runtime, state, finished.outcome)
+        .then((paused) => {
+          if (!paused) return;
+          this.parts.timer.schedule(state, this.runtime.clock.now());
+          this.runtime.events.emit('plg:scheduler:job-paused', {
+            jobName: name,
+            note: state.document?.pausedNote ?? '',
+            workerId: this.runtime.workerId,
+          });
+        })
+        .catch((error: unknown) => this.runtime.reportError('pause', error, name));
+    if (state.buffer.length > 0)
+      await this.drainBuffer(state).catch((error: unknown) =>
+        this.runtime.reportError('buffer', error, name),
+      );
     return finished.outcome;
   }
 

@@ -7,15 +7,20 @@ import type { Runtime } from '../runtime.js';
  * failure, none per success unless a streak ends); the Nth pauses the job with a note. Returns
  * whether this run paused the job (the caller reschedules it).
  */
+/** Whether `countFailures` has anything to write for this outcome: a failure, or the end of a streak. */
+export function failuresCount(state: JobState, outcome: RunOutcome<unknown>): boolean {
+  if (state.def.pauseOnFailure === 0 || outcome.status === 'cancelled') return false;
+  return outcome.status !== 'completed' || (state.document?.consecutiveFailures ?? 0) > 0;
+}
+
 export async function countFailures(
   runtime: Runtime,
   state: JobState,
   outcome: RunOutcome<unknown>,
 ): Promise<boolean> {
+  if (!failuresCount(state, outcome)) return false;
   const limit = state.def.pauseOnFailure;
-  if (limit === 0 || outcome.status === 'cancelled') return false;
   const failed = outcome.status !== 'completed';
-  if (!failed && (state.document?.consecutiveFailures ?? 0) === 0) return false;
   const wasPaused = state.paused;
   state.document = await runtime.store.documents.update(state.def.name, (doc) => {
     if (!failed) {
