@@ -1,8 +1,7 @@
-import { SchedulerError } from '@s3-scheduler/core';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { fenceKey, lockKey } from '@s3-scheduler/lock';
-import { ForwardingStore, MemoryStore, type StoreOperation } from '@s3-scheduler/storage';
-import { FaultyStore, LateAnswers, UnansweredWrites } from '@s3-scheduler/storage/testing';
+import { MemoryStore } from '@s3-scheduler/storage';
+import { FaultyStore, LateAnswers, RefusedWrites, UnansweredWrites } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { createCluster, type Node } from './cluster.test.helpers.js';
 import { LEADER_LOCK, workerKey } from './index.js';
@@ -17,33 +16,6 @@ async function advanceUntil(clock: ManualClock, ms: number, done: () => boolean,
   const from = clock.monotonic();
   while (!done() && clock.monotonic() - from < ms) await clock.advance(step);
   return clock.monotonic() - from;
-}
-
-/** Refuses the next `refusals` puts of the leader lock (lease or fence) with a 503, as S3 does under load. */
-class RefusedBids extends ForwardingStore {
-  refusals = 0;
-
-  // A refusal is known not to have landed: nothing to settle (no ResolvingStore around it).
-  override get resolvesOutcomes(): boolean {
-    return true;
-  }
-
-  protected override around<T>(
-    operation: StoreOperation,
-    key: string,
-    request: () => Promise<T>,
-  ): Promise<T> {
-    const bid = operation === 'put' && (key === lockKey(LEADER_LOCK) || key === fenceKey(LEADER_LOCK));
-    if (!bid || this.refusals === 0) return request();
-    this.refusals--;
-    return Promise.reject(
-      new SchedulerError(`put '${key}' refused`, {
-        code: 'STORE_UNAVAILABLE',
-        retriable: true,
-        metadata: { operation, key, statusCode: 503 },
-      }),
-    );
-  }
 }
 
 describe('Coordinator liveness', () => {
@@ -78,8 +50,13 @@ describe('Coordinator liveness', () => {
     // Simulation seed 316 (fresh range, slow store): four bids in a row refused with 500/503, one
     // per heartbeat, left the cluster without a leader for 555 s (bound 332 s).
     const clock = new ManualClock();
-    const store = new RefusedBids(new MemoryStore());
-    store.refusals = 4;
+    // The next four puts of the leader lock (lease or fence) are refused with a 503.
+    let refusals = 4;
+    const store = new RefusedWrites(new MemoryStore(), (key) => {
+      if (refusals === 0 || (key !== lockKey(LEADER_LOCK) && key !== fenceKey(LEADER_LOCK))) return false;
+      refusals--;
+      return true;
+    });
     const { nodes, journal } = createCluster(['a'], store, clock, {
       heartbeatInterval: H,
       skipColdStart: true,
@@ -88,7 +65,7 @@ describe('Coordinator liveness', () => {
     await a.start();
     const took = await advanceUntil(clock, 20 * H, () => a.isLeader());
     expect(a.isLeader()).toBe(true);
-    expect(store.refusals).toBe(0);
+    expect(refusals).toBe(0);
     // Back-off H/8, H/4, H/2, H/2 (275 ms) after the first round: not four heartbeats (800 ms).
     expect(took).toBeLessThan(2 * H);
     expect(journal.violations).toEqual([]);

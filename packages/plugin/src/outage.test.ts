@@ -6,7 +6,7 @@ import {
   type StoreOperation,
   storeUnavailable,
 } from '@s3-scheduler/storage';
-import { FaultyStore } from '@s3-scheduler/storage/testing';
+import { FaultyStore, RefusedWrites } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
 import { stopAll } from './test-support/stop-all.js';
@@ -56,38 +56,20 @@ class FlakyRunRecords extends ForwardingStore {
   }
 }
 
-/** Refuses (503, not applied) every claim of the first run record claimed after `until` is set, until then (ms). */
-class RefusedClaimOfOneSlot extends ForwardingStore {
-  until = 0;
-  key: string | undefined;
-
-  constructor(
-    inner: ObjectStore,
-    private readonly clock: ManualClock,
-  ) {
-    super(inner);
-  }
-
-  // A refusal is known not to have landed: no ResolvingStore retries it before the dispatcher sees it.
-  override get resolvesOutcomes(): boolean {
-    return true;
-  }
-
-  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
-    if (operation !== 'put' || !key.includes('/runs') || this.clock.now() >= this.until) return request();
-    this.key ??= key;
-    if (key !== this.key) return request();
-    throw storeUnavailable('put', key, { statusCode: 503 });
-  }
-}
-
 describe('a store outage', () => {
   it("claims a job's slots in slot order: a later slot waits while an earlier one's claim is tried again", async () => {
     // Chaos run on RGW: a slot's claim was refused during a freeze and tried again later, the next
     // slot's claim landed first, and the leader was killed before the retry. The next leader
     // catches up from the newest claimed slot, so the refused one was never run.
     clock = new ManualClock({ now: START });
-    const store = new RefusedClaimOfOneSlot(new MemoryStore({ clock }), clock);
+    // Every claim of the first run record claimed while `until` is ahead is refused (503, not applied).
+    let until = 0;
+    let refusedKey: string | undefined;
+    const store = new RefusedWrites(new MemoryStore({ clock }), (key) => {
+      if (!key.includes('/runs') || clock.now() >= until) return false;
+      refusedKey ??= key;
+      return key === refusedKey;
+    });
     const slots: string[] = [];
     const plugin = new SchedulerPlugin({
       store,
@@ -101,9 +83,9 @@ describe('a store outage', () => {
     await clock.advanceTo(Date.parse('2026-03-01T00:00:39.900Z'));
     slots.length = 0;
     // The 00:00:40 slot's claim is refused until 00:00:43.5: its retries go on past 00:00:42.
-    store.until = Date.parse('2026-03-01T00:00:43.500Z');
+    until = Date.parse('2026-03-01T00:00:43.500Z');
     await clock.advanceTo(Date.parse('2026-03-01T00:01:10Z'));
-    expect(store.key).toBeDefined();
+    expect(refusedKey).toBeDefined();
     // Every slot ran, in slot order: 00:00:42 and later waited for 00:00:40's claim.
     const expected = Array.from({ length: 15 }, (_, i) =>
       new Date(Date.parse('2026-03-01T00:00:40Z') + 2_000 * i).toISOString(),

@@ -3,6 +3,7 @@ export { type FaultKind, FaultyStore, type FaultyStoreOptions } from './faulty-s
 export { GatedStore } from './gated-store.js';
 export { LateAnswers } from './late-answers.js';
 export { RealStoreStepper } from './real-store-stepper.js';
+export { RefusedWrites } from './refused-writes.js';
 export {
   type S3TestEnv,
   type S3TestStoreOptions,
