@@ -95,36 +95,25 @@ export class JobRunner {
     const startTime = clock.now();
     state.counters.lastRunAt = startTime;
     // No `signal` here: the executor gives each attempt its own (made when the action reads it).
-    // A job without a `context` of its own (most) gets a plain literal, not a spread of an empty one.
     const idempotencyKey = `${jobSegmentOf(def)}:${record.slot ?? record.runId}`;
+    const fields = {
+      jobName: def.name,
+      slot: record.slot,
+      scheduledTime,
+      startTime,
+      runId: record.runId,
+      executionId: record.runId,
+      attempt: record.attempts,
+      epoch: record.epoch ?? 0,
+      idempotencyKey,
+      trigger: record.trigger,
+      workerId,
+    };
+    // A job without a `context` of its own (most) gets the plain literal, not a spread of an empty
+    // one; a job's own context comes first, and the run's fields win over its keys.
     const context = (def.context === NO_CONTEXT
-      ? {
-          jobName: def.name,
-          slot: record.slot,
-          scheduledTime,
-          startTime,
-          runId: record.runId,
-          executionId: record.runId,
-          attempt: record.attempts,
-          epoch: record.epoch ?? 0,
-          idempotencyKey,
-          trigger: record.trigger,
-          workerId,
-        }
-      : {
-          ...def.context,
-          jobName: def.name,
-          slot: record.slot,
-          scheduledTime,
-          startTime,
-          runId: record.runId,
-          executionId: record.runId,
-          attempt: record.attempts,
-          epoch: record.epoch ?? 0,
-          idempotencyKey,
-          trigger: record.trigger,
-          workerId,
-        }) as unknown as JobContext;
+      ? fields
+      : { ...def.context, ...fields }) as unknown as JobContext;
     const database = this.runtime.database;
     const plugin = this.runtime.plugin;
     const markers = this.runtime.store.markers;
