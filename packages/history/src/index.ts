@@ -27,6 +27,7 @@ export {
 } from './run-record.js';
 export {
   addDelta,
+  addRun,
   deltaOfRun,
   emptyDelta,
   type JobStatistics,

@@ -26,7 +26,7 @@ import {
   type RunTrigger,
   type StoredRun,
 } from './run-record.js';
-import { deltaOfRun, emptyDelta } from './statistics.js';
+import { emptyDelta } from './statistics.js';
 import type { StatisticsBatcher } from './statistics-batcher.js';
 import { type Instant, iso, toMs } from './time.js';
 
@@ -182,7 +182,7 @@ export class RunTransitions {
       if (outcome.status === 'created') {
         const run = { key, etag: outcome.etag, record: claimedRecord(key, stored) };
         results[index] = { status: 'fulfilled', value: { claimed: true, run } };
-        if (stored.status === 'skipped') after.push(this.#afterFinal(run));
+        if (stored.status === 'skipped') after.push(this.#afterRareFinal(run));
       } else if (outcome.status === 'exists') {
         after.push(
           this.#readQuietly(key).then((existing) => {
@@ -231,7 +231,8 @@ export class RunTransitions {
     };
     if (captured.truncated) next.resultTruncated = captured.truncated;
     const written = await this.#write(current, next);
-    await this.#afterFinal(written);
+    const after = this.#afterFinal(written);
+    if (after) await after;
     return written;
   }
 
@@ -344,20 +345,25 @@ export class RunTransitions {
    * and final write); a rare status gets its status index entry, and a marker next to the record
    * (`skipped` needs none: its record never was `running`). Statistics only change in memory.
    */
-  async #afterFinal(run: RunHandle): Promise<void> {
+  #afterFinal(run: RunHandle): Promise<void> | undefined {
     const { record } = run;
-    if (record.status !== 'completed') {
-      const { store, keys, report } = this.#context;
-      const writes: Array<Promise<unknown>> = [];
-      if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
-        writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
-      if ((MARKED_STATUSES as readonly string[]).includes(record.status))
-        writes.push(store.put(keys.marker(run.key, record.status), ''));
-      for (const outcome of await Promise.allSettled(writes)) {
-        if (outcome.status === 'rejected') report(outcome.reason);
-      }
+    // No promise for a completed run unless its statistics shard is written now.
+    if (record.status === 'completed') return this.#statistics.addRun(record.job, record);
+    return this.#afterRareFinal(run);
+  }
+
+  async #afterRareFinal(run: RunHandle): Promise<void> {
+    const { record } = run;
+    const { store, keys, report } = this.#context;
+    const writes: Array<Promise<unknown>> = [];
+    if ((INDEXED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.indexEntry(record.job, run.key, record.status), ''));
+    if ((MARKED_STATUSES as readonly string[]).includes(record.status))
+      writes.push(store.put(keys.marker(run.key, record.status), ''));
+    for (const outcome of await Promise.allSettled(writes)) {
+      if (outcome.status === 'rejected') report(outcome.reason);
     }
-    await this.#statistics.add(record.job, deltaOfRun(record));
+    await this.#statistics.addRun(record.job, record);
   }
 }
 

@@ -3,8 +3,10 @@ import { isPreconditionFailed } from '@s3-scheduler/storage';
 import { mapLimit } from './concurrency.js';
 import type { HistoryContext } from './history-context.js';
 import { statsShardOf } from './keys.js';
+import type { RunRecord } from './run-record.js';
 import {
   addDelta,
+  addRun,
   decodeStats,
   decodeStatsShard,
   deltaOf,
@@ -89,22 +91,46 @@ export class StatisticsBatcher {
     return runs;
   }
 
-  /** Adds a run's delta in memory; writes its shard when the shard's oldest delta is old enough. */
+  /** Adds a delta in memory; writes its shard when the shard's oldest delta is old enough. */
   async add(job: string, delta: StatsDelta): Promise<void> {
-    const { clock, report } = this.#context;
     const shard = statsShardOf(job);
+    addDelta(this.#pendingOf(shard, job), delta);
+    await this.#counted(shard);
+  }
+
+  /**
+   * `add(job, deltaOfRun(run))` without the delta. No promise unless the shard is written now:
+   * a finished run, a thousand a second in a burst.
+   */
+  addRun(job: string, run: RunRecord): Promise<void> | undefined {
+    const shard = statsShardOf(job);
+    addRun(this.#pendingOf(shard, job), run);
+    return this.#counted(shard);
+  }
+
+  /** The job's pending delta in `shard` (its shard), this batcher's own (summed in place). */
+  #pendingOf(shard: string, job: string): StatsDelta {
     let pending = this.#pending.get(shard);
     if (!pending) {
-      pending = { jobs: new Map(), runs: 0, since: clock.monotonic() };
+      pending = { jobs: new Map(), runs: 0, since: this.#context.clock.monotonic() };
       this.#pending.set(shard, pending);
     }
-    const before = pending.jobs.get(job);
-    // The pending delta is this batcher's own (a copy of the first one added): summed in place.
-    if (before) addDelta(before, delta);
-    else pending.jobs.set(job, mergeDelta(emptyDelta(), delta));
+    let delta = pending.jobs.get(job);
+    if (!delta) {
+      delta = emptyDelta();
+      pending.jobs.set(job, delta);
+    }
+    return delta;
+  }
+
+  /** Counts one more pending run of `shard`; writes the shard (resolves when done) when due. */
+  #counted(shard: string): Promise<void> | undefined {
+    const pending = this.#pending.get(shard)!;
     pending.runs++;
-    const due = pending.runs >= this.#batchSize || clock.monotonic() - pending.since >= this.#flushIntervalMs;
-    if (due) await this.#flushShard(shard).catch(report);
+    const due =
+      pending.runs >= this.#batchSize ||
+      this.#context.clock.monotonic() - pending.since >= this.#flushIntervalMs;
+    return due ? this.#flushShard(shard).catch(this.#context.report) : undefined;
   }
 
   /**

@@ -1,10 +1,11 @@
-import type { SchedulerError } from '@s3-scheduler/core';
+import { type SchedulerError, seededRandom } from '@s3-scheduler/core';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { CountingStore } from '@s3-scheduler/storage/testing';
 import { describe, expect, it } from 'vitest';
 import { HistoryStore, type HistoryStoreOptions } from './history-store.js';
-import type { FinalStatus } from './run-record.js';
+import { type FinalStatus, RUN_STATUSES, type RunRecord } from './run-record.js';
+import { addDelta, addRun, deltaOfRun, emptyDelta } from './statistics.js';
 
 const START = Date.UTC(2026, 0, 1);
 
@@ -240,5 +241,46 @@ describe('statistics of older versions', () => {
     });
     expect(await make(memory, clock).statistics('j')).toMatchObject({ completed: 1 });
     expect(await memory.get('history/stats/old%2Fjob.json')).toBeNull();
+  });
+});
+
+describe('addRun', () => {
+  it('sums a run into a delta exactly as addDelta(delta, deltaOfRun(run)) does', () => {
+    const random = seededRandom(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    // Few distinct instants and run ids, so ties (same instant, order by run id) come up often.
+    const instants = [
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:01.000Z',
+      '2026-01-01T00:00:02.000Z',
+      '2026-01-01T00:00:01Z',
+    ];
+    const run = (): RunRecord => ({
+      key: 'k',
+      job: 'j',
+      slot: pick([null, instants[0]!]),
+      runId: pick(['a', 'b', 'c']),
+      status: pick(RUN_STATUSES),
+      trigger: 'schedule',
+      epoch: null,
+      workerId: null,
+      attempts: 1,
+      startedAt: pick(instants),
+      finishedAt: pick([null, ...instants]),
+      durationMs: pick([null, 0, 5, 20]),
+      result: null,
+      error: pick([null, { name: 'E', message: 'boom', code: 'X' }]),
+      updatedAt: instants[0]!,
+    });
+    for (let sequence = 0; sequence < 500; sequence++) {
+      const viaDeltas = emptyDelta();
+      const viaRuns = emptyDelta();
+      for (let i = 0; i < 8; i++) {
+        const next = run();
+        addDelta(viaDeltas, deltaOfRun(next));
+        addRun(viaRuns, next);
+        expect(viaRuns).toEqual(viaDeltas);
+      }
+    }
   });
 });

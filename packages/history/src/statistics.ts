@@ -131,6 +131,46 @@ export function deltaOfRun(run: RunRecord): StatsDelta {
   return delta;
 }
 
+/**
+ * `addDelta(into, deltaOfRun(run))` without the run's delta: the counters of one finished run
+ * summed into `into`, its "latest" facts made only when they are the latest (a thousand runs a
+ * second add to one running sum, the plugin's per-job counters and the pending statistics).
+ */
+export function addRun(into: StatsDelta, run: RunRecord): StatsDelta {
+  if (run.status === 'running') return into;
+  into[COUNTER_OF[run.status]] += 1;
+  if (run.status === 'skipped') return into;
+  if (
+    into.lastRun === null ||
+    !isLater(into.lastRun.startedAt, into.lastRun.runId, run.startedAt, run.runId)
+  ) {
+    into.lastRun = {
+      runId: run.runId,
+      slot: run.slot,
+      status: run.status,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      durationMs: run.durationMs,
+    };
+  }
+  const at = run.finishedAt ?? run.startedAt;
+  if (run.status === 'completed') {
+    if (into.lastSuccess === null || !isLater(into.lastSuccess, into.lastSuccess, at, at))
+      into.lastSuccess = at;
+    if (run.durationMs !== null) {
+      into.completedDurationSumMs += run.durationMs;
+      into.completedDurationCount += 1;
+    }
+  }
+  if (run.status === 'failed' || run.status === 'timeout' || run.status === 'abandoned') {
+    if (into.lastError === null || !isLater(into.lastError.at, into.lastError.runId, at, run.runId)) {
+      const error = run.error ?? { name: 'Error', message: run.status };
+      into.lastError = { ...error, runId: run.runId, status: run.status, at };
+    }
+  }
+  return into;
+}
+
 /** `a + b`: counters add, "latest" facts keep the later one (ties broken by run id). */
 export function mergeDelta(a: StatsDelta, b: StatsDelta): StatsDelta {
   return addDelta(addDelta(emptyDelta(), a), b);
@@ -257,13 +297,16 @@ function latest<T>(
 ): T | null {
   if (a === null) return b;
   if (b === null) return a;
-  const ta = time(a);
-  const tb = time(b);
+  return isLater(time(a), tie(a), time(b), tie(b)) ? a : b;
+}
+
+/** Whether fact a (at instant `ta`, tie-breaker `tieA`) is kept over fact b: the later, or on a tie the greater `tie`. */
+function isLater(ta: string, tieA: string, tb: string, tieB: string): boolean {
   // Two `toISOString()` texts (what history writes) sort as their instants: no parse per run.
   const order =
     isPlainIso(ta) && isPlainIso(tb) ? (ta < tb ? -1 : ta > tb ? 1 : 0) : Date.parse(ta) - Date.parse(tb);
-  if (order !== 0) return order > 0 ? a : b;
-  return tie(a) >= tie(b) ? a : b;
+  if (order !== 0) return order > 0;
+  return tieA >= tieB;
 }
 
 /** `YYYY-MM-DDTHH:mm:ss.sssZ`, the fixed-width form `toISOString()` gives for years 0–9999. */

@@ -1,11 +1,4 @@
-import {
-  addDelta,
-  deltaOfRun,
-  emptyDelta,
-  type RunRecord,
-  type StatsDelta,
-  toStatistics,
-} from '@s3-scheduler/history';
+import { addRun, emptyDelta, type RunRecord, type StatsDelta, toStatistics } from '@s3-scheduler/history';
 import type { JobConfig, NormalizedJob } from '../types.js';
 import type { JobDocument } from './job-document.js';
 import { type JobStatusStatistics, withAliases } from './job-statistics.js';
@@ -44,7 +37,7 @@ export class RunCounters {
   /** Counts a run this instance executed, ended as `run` says. */
   record(run: RunRecord): void {
     // Summed in place: `runs` is this instance's own running sum (read through `statistics`).
-    addDelta(this.runs, deltaOfRun(run));
+    addRun(this.runs, run);
   }
 
   statistics(job: string): JobStatusStatistics {
