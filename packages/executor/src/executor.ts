@@ -428,7 +428,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   }
 
   #notifyIfIdle(): void {
-    if (!this.#isIdle()) return;
+    // Checked first: a synchronous run leaves the executor idle at its end, a thousand times a burst.
+    if (this.#idleWaiters.size === 0 || !this.#isIdle()) return;
     const waiters = [...this.#idleWaiters];
     this.#idleWaiters.clear();
     for (const waiter of waiters) waiter();
