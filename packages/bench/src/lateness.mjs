@@ -49,17 +49,22 @@ const record = (slot, start) => {
   let burst = bursts.get(slot);
   if (!burst) {
     const cpu = process.cpuUsage();
-    burst = { starts: 0, cpu: cpu.user + cpu.system };
+    burst = { starts: 0, cpu: cpu.user + cpu.system, firstMs: lateness, nthMs: null, cpuSlotToNthMs: null };
     bursts.set(slot, burst);
   }
   if (++burst.starts === NTH) {
     const cpu = cpuNow();
     cpuToNth.push((cpu - burst.cpu) / 1000);
+    burst.nthMs = lateness;
     const before = cpuBeforeSlot.get(slot);
-    if (before !== undefined) cpuSlotToNth.push((cpu - before) / 1000);
+    if (before !== undefined) {
+      burst.cpuSlotToNthMs = (cpu - before) / 1000;
+      cpuSlotToNth.push(burst.cpuSlotToNthMs);
+    }
   }
   if (count === samples.length) allIn();
 };
+const round = (ms) => Math.round(ms * 10) / 10;
 /** For peers that do not pass the slot: the nearest whole second (valid while |lateness| < 500 ms). */
 const nearestSecond = (now) => Math.round(now / 1000) * 1000;
 
@@ -220,5 +225,12 @@ report({
   cpuSlotToNthP50Ms: cpuFromSlot.p50,
   cpuSlotToNthMaxMs: cpuFromSlot.max,
   ...(started.extra ? started.extra() : {}),
+  // Slot by slot (in order): lateness of its first and its 990th start, CPU from 10 ms before it
+  // to its 990th start. p99 over 10 slots is decided by the slowest one or two.
+  perSlot: [...bursts.values()].map((burst) => ({
+    firstMs: round(burst.firstMs),
+    nthMs: burst.nthMs === null ? null : round(burst.nthMs),
+    cpuSlotToNthMs: burst.cpuSlotToNthMs === null ? null : round(burst.cpuSlotToNthMs),
+  })),
 });
 process.exit(0);
