@@ -163,6 +163,32 @@ export function renderMarkdown(output) {
     );
   }
 
+  // Garbage and CPU per burst on simulated time.
+  const garbage = late('burst-garbage');
+  if (garbage) {
+    const what = `${garbage.jobs} jobs due each second, ManualClock, ${garbage.bursts} bursts after a warm-up`;
+    add(
+      `Burst in steady state: ${what}`,
+      `CPU to the ${Math.ceil(garbage.jobs * 0.99)}th start, p50 / p90 over the bursts`,
+      `${ms(garbage.cpuToNthP50Ms)} / ${ms(garbage.cpuToNthP90Ms)}`,
+    );
+    add(
+      `Burst in steady state: ${what}`,
+      'garbage-collection pause inside the burst: mean / p90; bursts with one',
+      `${ms(garbage.gcPauseInWindowMeanMs)} / ${ms(garbage.gcPauseInWindowP90Ms)}; ${garbage.burstsWithGcPause} of ${garbage.bursts}`,
+    );
+    add(
+      `Burst in steady state: ${what}`,
+      'bytes allocated per run before its action starts (median over bursts without a collection)',
+      `${num(garbage.bytesPerRunBeforeStart, 0)} B`,
+    );
+    add(
+      `Burst in steady state: ${what}`,
+      `heap kept per stored history key (${num(garbage.storedKeys, 0)} keys, after full collections)`,
+      `${num(garbage.heapPerStoredKeyBytes, 0)} B`,
+    );
+  }
+
   // Scale.
   const sc = (name) => (failed(name) ? undefined : r[name]);
   const scaleOurs = sc('scale:ours');

@@ -22,6 +22,7 @@ const BENCHMARKS = [
   ['lateness:croner', 'lateness.mjs', ['croner']],
   ['lateness:node-cron', 'lateness.mjs', ['node-cron']],
   ['lateness:ours-1m', 'lateness.mjs', ['ours-1m']],
+  ['burst-garbage', 'burst-garbage.mjs', []],
   ['scale:ours', 'scale.mjs', ['ours']],
   ['scale:ours-shared', 'scale.mjs', ['ours-shared']],
   ['scale:croner', 'scale.mjs', ['croner']],
