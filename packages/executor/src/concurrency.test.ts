@@ -12,6 +12,47 @@ function job(clock: ManualClock, log: string[], name: string, ms: number) {
 }
 
 describe('maxConcurrent and the FIFO queue', () => {
+  it('runs a queue of 10,000 synchronous actions behind one slot in order, from a loop (no deep recursion)', async () => {
+    // A synchronous action's run ends inside its start, which frees its slot and starts the next
+    // queued run: started recursively, this queue would overflow the stack.
+    const executor = new Executor({ clock: new ManualClock(), maxConcurrent: 1 });
+    const order: number[] = [];
+    let blocked = true;
+    let release!: () => void;
+    const first = executor.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const runs = Array.from({ length: 10_000 }, (_, i) =>
+      executor.run(() => {
+        if (blocked) throw new Error('started while the slot was taken');
+        order.push(i);
+        return i;
+      }),
+    );
+    expect(executor.queued).toBe(10_000);
+    blocked = false;
+    release();
+    await first;
+    const outcomes = await Promise.all(runs);
+    expect(outcomes.every((outcome, i) => outcome.status === 'completed' && outcome.result === i)).toBe(true);
+    expect(order).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+    expect(executor.running).toBe(0);
+  });
+
+  it('settles a synchronous action started at once before run() returns', async () => {
+    const completed: unknown[] = [];
+    const executor = new Executor({
+      clock: new ManualClock(),
+      onComplete: ({ outcome }) => void completed.push(outcome.result),
+    });
+    const run = executor.run(() => 'done');
+    expect(completed).toEqual(['done']);
+    expect(executor.running).toBe(0);
+    expect(await run).toMatchObject({
+      status: 'completed',
+      result: 'done',
+      attempts: [{ status: 'completed' }],
+    });
+  });
+
   it('runs at most maxConcurrent at once and starts queued runs in order', async () => {
     const clock = new ManualClock();
     const executor = new Executor({ clock, maxConcurrent: 2 });
