@@ -231,34 +231,32 @@ export class Executor<C extends object = Record<string, unknown>> {
   /**
    * All attempts of a run. The first attempt of a synchronous action that completes, or fails
    * with no retries allowed, ends the run synchronously (no promise per run: see `runAttempt`);
-   * anything that waits goes on in `#attemptsFrom`.
+   * anything that waits goes on in `#attempts`.
    */
   #execute(entry: RunEntry<C>): RunOutcome<unknown> | Promise<RunOutcome<unknown>> {
     const clock = this.#clock;
     const startedAt = clock.now();
     const start = clock.monotonic();
-    if (entry.cancel.signal?.aborted) return this.#attemptsFrom(entry, startedAt, start, 1, undefined);
+    if (entry.cancel.signal?.aborted) return this.#attempts(entry, startedAt, start, undefined);
     const first = runAttempt(this.#plan(entry, 1));
-    if (isThenable(first)) return this.#attemptsFrom(entry, startedAt, start, 1, first);
+    if (isThenable(first)) return this.#attempts(entry, startedAt, start, first);
     const status = first.record.status;
     // A failure with retries left goes on below (which asks `retryable`, once).
     if (status === 'completed' || entry.options.retries < 1) {
       return this.#outcome(entry, startedAt, start, status, [first.record], first, first.error);
     }
-    return this.#attemptsFrom(entry, startedAt, start, 1, first);
+    return this.#attempts(entry, startedAt, start, first);
   }
 
   /**
-   * The attempts of a run from `attempt` on, the result of that one given when it has started
-   * already (`#execute`); retries after a back-off, until one completes, is cancelled, or the
-   * retries run out.
+   * The attempts of a run, the first one's result given when `#execute` started it already;
+   * retries after a back-off, until one completes, is cancelled, or the retries run out.
    */
-  async #attemptsFrom(
+  async #attempts(
     entry: RunEntry<C>,
     startedAt: number,
     start: number,
-    from: number,
-    started: AttemptResult<unknown> | Promise<AttemptResult<unknown>> | undefined,
+    first: AttemptResult<unknown> | Promise<AttemptResult<unknown>> | undefined,
   ): Promise<RunOutcome<unknown>> {
     const clock = this.#clock;
     const { options } = entry;
@@ -269,10 +267,10 @@ export class Executor<C extends object = Record<string, unknown>> {
     let ended: AttemptResult<unknown> | undefined;
     let error: unknown;
 
-    for (let attempt = from; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       let result: AttemptResult<unknown>;
-      if (attempt === from && started !== undefined) {
-        result = await started;
+      if (attempt === 1 && first !== undefined) {
+        result = await first;
       } else {
         if (run.signal?.aborted) {
           status = 'cancelled';
