@@ -137,7 +137,7 @@ function attemptContext(base: object | undefined, attempt: number, lazy: LazySig
  * One attempt: start the action, then wait for whichever comes first of its settling, its timeout
  * and the run's cancellation. On a timeout or a cancellation the attempt's signal is aborted and the
  * attempt gets \`abandonGraceMs\` to settle; only then does the result arrive, so the caller can
- * never start another attempt while this one may still be running. Never rejects (nor throws).
+ * never start another attempt while this one may still be running. Never rejects.
  *
  * An action that returns a plain value or throws has settled before any timer could fire, so it
  * is done at once: the result comes back synchronously (no promise, no timer, nothing waits for
@@ -163,14 +163,16 @@ export function runAttempt<T, C extends object>(
     threw = true;
     returned = error;
   }
-  if ((threw || !isThenable(returned)) && !plan.cancel.signal?.aborted) {
+  // Asked once: a `then` getter may answer differently the second time.
+  const pending = !threw && isThenable(returned);
+  if (!pending && !plan.cancel.signal?.aborted) {
     return threw
       ? attemptResult(plan, startedAt, start, 'failed', undefined, returned, false)
       : attemptResult(plan, startedAt, start, 'completed', returned as T, undefined, false);
   }
   const settlement: Settlement<T> | undefined = threw
     ? { ok: false, error: returned }
-    : isThenable(returned)
+    : pending
       ? undefined
       : { ok: true, value: returned as T };
   return waitForAttempt(plan, lazy, startedAt, start, returned, settlement);
