@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createNonce, isSchedulerError } from '@s3-scheduler/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,13 @@ import { S3Store } from './s3-store.js';
 
 // Throws on CI without S3_ENDPOINT, so the S3 suites fail there instead of being skipped.
 const env = s3TestEnv();
+
+/**
+ * A valid bucket name that exists nowhere: lower-case hex after the label. (Eight characters of a
+ * nonce are base64url: about one process in 32 drew one ending in '-' or '_', a name connect()
+ * refuses as INVALID_CONNECTION_STRING before asking the server.)
+ */
+const missingBucket = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
 if (env) {
   // RGW before Ceph 20 ignores If-Match on DELETE (the scheduler never relies on it).
@@ -62,7 +70,7 @@ describe.runIf(env)('S3Store on the real server', () => {
   it('a missing bucket gives BUCKET_NOT_FOUND', async () => {
     const live = env!;
     const store = new S3Store({
-      bucket: `missing-${createNonce().slice(0, 8)}`,
+      bucket: missingBucket('missing'),
       endpoint: live.endpoint,
       credentials: { accessKeyId: live.accessKeyId!, secretAccessKey: live.secretAccessKey! },
     });
@@ -110,7 +118,7 @@ describe.runIf(env)('S3Store on the real server', () => {
 
   it('connect(): a missing bucket gives BUCKET_NOT_FOUND naming it', async () => {
     const live = env!;
-    const bucket = `nope-${createNonce().slice(0, 8)}`;
+    const bucket = missingBucket('nope');
     const url = `s3://${live.accessKeyId}:${live.secretAccessKey}@${bucket}/x?endpoint=${encodeURIComponent(live.endpoint)}`;
     const error = await connect(url).catch((e: unknown) => e);
     expect(isSchedulerError(error) && error.code).toBe('BUCKET_NOT_FOUND');
