@@ -1,7 +1,10 @@
 /// <reference lib="dom" />
 // page.evaluate() callbacks run in the browser: they use DOM types.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET, startTestCluster, type TestCluster } from './cluster.test-helpers.js';
@@ -16,7 +19,14 @@ import { type RunningDashboard, runDashboardCommand } from './command.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AVAILABLE = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
-const DOCS = new URL('../docs/', import.meta.url);
+/**
+ * Where the screenshots go: the README's images in `docs/` with `UPDATE_SCREENSHOTS=1`, a
+ * temporary folder otherwise (a test run must not rewrite tracked files).
+ */
+const DOCS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? new URL('../docs/', import.meta.url)
+    : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'dashboard-shots-'))}/`);
 
 if (!AVAILABLE && !IN_CI) {
   console.warn(
