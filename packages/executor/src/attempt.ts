@@ -163,8 +163,17 @@ export function runAttempt<T, C extends object>(
     threw = true;
     returned = error;
   }
-  // Asked once: a `then` getter may answer differently the second time.
-  const pending = !threw && isThenable(returned);
+  // Asked once: a `then` getter may answer differently the second time. A getter that throws
+  // fails the attempt with its error, as resolving a promise with that value would.
+  let pending = false;
+  if (!threw) {
+    try {
+      pending = isThenable(returned);
+    } catch (error) {
+      threw = true;
+      returned = error;
+    }
+  }
   if (!pending && !plan.cancel.signal?.aborted) {
     return threw
       ? attemptResult(plan, startedAt, start, 'failed', undefined, returned, false)

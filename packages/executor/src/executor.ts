@@ -61,6 +61,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   readonly #deadlines: Deadlines;
   #running = 0;
   #pumping = false;
+  /** True while a started run's outcome is handed out (`onComplete`): `run()` queues meanwhile. */
+  #settling = false;
   /** The attempt hooks, one pair per executor; a payload is built only when its callback is set. */
   readonly #onAttemptStart = (attempt: number, startedAt: number, context: C | undefined): void => {
     if (this.#options.onAttemptStart) this.#emit('onAttemptStart', { attempt, startedAt, context });
@@ -95,7 +97,8 @@ export class Executor<C extends object = Record<string, unknown>> {
   }
 
   /**
-   * Runs `action` now, or once a slot is free. Resolves with the outcome of all its attempts;
+   * Runs `action` now, or once a slot is free and the runs queued before it have started (a run
+   * asked for from `onComplete` queues, and starts right after that callback). Resolves with the outcome of all its attempts;
    * throws a `SchedulerError` (`INVALID_OPTION`, `UNKNOWN_OPTION`) at once for invalid options.
    */
   run<T>(action: Action<T, C>, options?: RunOptions<C>): Promise<RunOutcome<Awaited<T>>> {
@@ -128,10 +131,15 @@ export class Executor<C extends object = Record<string, unknown>> {
         signal.addEventListener('abort', onAbort, { once: true });
         entry.unlisten = () => signal.removeEventListener('abort', onAbort);
       }
-      if (this.#running < this.#options.maxConcurrent) {
+      // Started at once only when nothing waits ahead of it (FIFO) and no run is being settled:
+      // a run() from `onComplete` goes to the queue, and the pump after that callback starts it
+      // from its loop (a chain of synchronous runs started from `onComplete` would otherwise be
+      // a recursion, one level per run, until the stack overflows).
+      if (this.#running < this.#options.maxConcurrent && this.#queue.length === 0 && !this.#settling) {
         this.#start(entry);
       } else {
         this.#enqueue(entry);
+        if (!this.#settling) this.#pump();
       }
     }) as Promise<RunOutcome<Awaited<T>>>;
   }
@@ -204,7 +212,13 @@ export class Executor<C extends object = Record<string, unknown>> {
 
   #finishStarted(entry: RunEntry<C>, outcome: RunOutcome<unknown>): void {
     this.#running--;
-    this.#complete(entry, outcome);
+    const settling = this.#settling;
+    this.#settling = true;
+    try {
+      this.#complete(entry, outcome);
+    } finally {
+      this.#settling = settling;
+    }
     this.#pump();
     this.#notifyIfIdle();
   }
