@@ -105,30 +105,7 @@ export function emptyDelta(): StatsDelta {
 
 /** The delta one finished run contributes. */
 export function deltaOfRun(run: RunRecord): StatsDelta {
-  const delta = emptyDelta();
-  if (run.status === 'running') return delta;
-  delta[COUNTER_OF[run.status]] = 1;
-  if (run.status === 'skipped') return delta;
-  delta.lastRun = {
-    runId: run.runId,
-    slot: run.slot,
-    status: run.status,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    durationMs: run.durationMs,
-  };
-  if (run.status === 'completed') {
-    delta.lastSuccess = run.finishedAt ?? run.startedAt;
-    if (run.durationMs !== null) {
-      delta.completedDurationSumMs = run.durationMs;
-      delta.completedDurationCount = 1;
-    }
-  }
-  if (run.status === 'failed' || run.status === 'timeout' || run.status === 'abandoned') {
-    const error = run.error ?? { name: 'Error', message: run.status };
-    delta.lastError = { ...error, runId: run.runId, status: run.status, at: run.finishedAt ?? run.startedAt };
-  }
-  return delta;
+  return addRun(emptyDelta(), run);
 }
 
 /**
