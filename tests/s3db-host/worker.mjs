@@ -21,12 +21,14 @@ const scheduler = new SchedulerPlugin({
       // Every slot, including those of the cold start and the hand-over, must run exactly once.
       catchUp: 'all',
       action: (database, context) => {
-        say({ run: context.slot, trigger: context.trigger, sameDb: database === db });
+        say({ run: context.slot, trigger: context.trigger, epoch: context.epoch, sameDb: database === db });
       },
     },
   },
 });
-scheduler.on('plg:scheduler:coordinator-promoted', () => say({ promoted: true }));
+scheduler.on('plg:scheduler:coordinator-promoted', (event) => say({ promoted: event.epoch }));
+scheduler.on('plg:scheduler:coordinator-demoted', (event) => say({ demoted: event.reason }));
+scheduler.on('plg:scheduler:job-buffered', (event) => say({ buffered: event.slot }));
 scheduler.on('plg:scheduler:job-skipped', (event) => say({ skipped: event.slot, reason: event.reason }));
 scheduler.on('plg:scheduler:error', (event) => say({ error: `${event.operation}: ${event.error.message}` }));
 await db.usePlugin(scheduler);

@@ -91,6 +91,14 @@ export class JobState {
   #remoteRunning: Map<string, RemoteRun> | undefined;
   /** Slots whose claim is to be tried again, with the leader epoch they are owed in. */
   #owed: Map<number, number> | undefined;
+  /**
+   * Slots being dispatched on this instance right now (`beginDispatch`): nearly always one at a
+   * time, kept in a field (a set that empties after every run is reallocated for the next).
+   */
+  #dispatchingOne = Number.NaN;
+  #dispatchingMore: Set<number> | undefined;
+  /** Catch-up sweeps of this job under way on this instance (`beginCatchUp`). */
+  #catchingUp = 0;
   #counters: RunCounters | undefined;
   /**
    * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
@@ -249,6 +257,45 @@ export class JobState {
   oweSlot(slot: number, epoch: number): void {
     this.#owed ??= new Map();
     this.#owed.set(slot, epoch);
+  }
+
+  /**
+   * A dispatch of slot `slot` (ms) begins on this instance: false when one is under way already.
+   * A new leader's catch-up and its timer can both reach the slot due around its promotion; the
+   * second must neither claim it again nor, finding the job admitted by the first, record the
+   * slot skipped for overlapping itself (s3db-host check: a hand-over's first slot was skipped
+   * that way and never ran). End it with `endDispatch`.
+   */
+  beginDispatch(slot: number): boolean {
+    if (slot === this.#dispatchingOne || this.#dispatchingMore?.has(slot)) return false;
+    if (Number.isNaN(this.#dispatchingOne)) this.#dispatchingOne = slot;
+    else {
+      this.#dispatchingMore ??= new Set();
+      this.#dispatchingMore.add(slot);
+    }
+    return true;
+  }
+
+  endDispatch(slot: number): void {
+    if (slot === this.#dispatchingOne) this.#dispatchingOne = Number.NaN;
+    else this.#dispatchingMore?.delete(slot);
+  }
+
+  /** A new leader's catch-up of this job begins (`endCatchUp` when it is done). */
+  beginCatchUp(): void {
+    this.#catchingUp++;
+  }
+
+  endCatchUp(): void {
+    this.#catchingUp--;
+  }
+
+  /**
+   * Whether a catch-up of this job is under way here: a slot due meanwhile joins it (runs after
+   * the caught-up slots) rather than being skipped for overlapping one of them.
+   */
+  get catchingUp(): boolean {
+    return this.#catchingUp > 0;
   }
 
   /** The owed slot was claimed, given up or decided otherwise. */

@@ -21,14 +21,24 @@ class SlowActiveListing extends ForwardingStore {
   constructor(
     inner: ObjectStore,
     private readonly clock: Clock,
-    private readonly delayMs: number,
+    /** Ms, or a function of now (ms) giving them. */
+    private readonly delayMs: number | ((now: number) => number),
+    /** Every write takes this long too (a claim in flight for a while, as on S3). */
+    private readonly putDelayMs = 0,
   ) {
     super(inner);
   }
 
+  /** Writes per key. */
+  readonly puts = new Map<string, number>();
+
   protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
     if (operation === 'list' && key.startsWith(DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.active)))
-      await this.clock.sleep(this.delayMs);
+      await this.clock.sleep(
+        typeof this.delayMs === 'number' ? this.delayMs : this.delayMs(this.clock.now()),
+      );
+    if (operation === 'put') this.puts.set(key, (this.puts.get(key) ?? 0) + 1);
+    if (operation === 'put' && this.putDelayMs > 0) await this.clock.sleep(this.putDelayMs);
     return request();
   }
 }
@@ -66,5 +76,51 @@ describe('promotion catch-up', () => {
     await second.start();
     await clock.advanceTo(at(7, 30));
     expect([...slots].sort()).toEqual([1, 2, 3, 4, 5, 6, 7].map((minute) => iso(at(minute))));
+  });
+
+  it("a slot due while the catch-up reads is the timer's: not dispatched twice, never skipped for overlapping itself (s3db-host)", async () => {
+    // On RGW a new leader's first reads took 200 ms, and the catch-up, planning up to the end of
+    // its reads, dispatched the timer's slot too; the second dispatch found the job admitted by
+    // the first and recorded the slot skipped for overlap, which won its key: the slot never ran.
+    clock = new ManualClock({ now: at(0, 0) + 500 });
+    const memory = new MemoryStore();
+    const slots: string[] = [];
+    const skipped: string[] = [];
+    const jobs: Record<string, JobConfig> = {
+      // Default overlap ('skip'); every slot must run.
+      tick: { schedule: '* * * * * *', catchUp: 'all', action: (_db, ctx) => void slots.push(ctx.slot!) },
+    };
+    const first = plugin(memory, jobs);
+    await first.start();
+    await clock.advanceTo(at(0, 3) + 500);
+    await stopAll([first], clock);
+    live.splice(live.indexOf(first), 1);
+    await clock.advanceTo(at(0, 5) + 500);
+    // Started at 00:00:05.5 (slots 4 and 5 passed with nobody leading); its first read ends
+    // exactly when a slot is due, before the timer fires it, so the catch-up plans that slot while
+    // the timer's claim of it is still to come; each write takes 20 ms. A forwarding store has no
+    // createMany, so claims go one by one, as on S3. Then the same with reads ending mid-slot.
+    const toTheSecond = (now: number) => Math.ceil(now / 1000) * 1000 + 1000 - now;
+    for (const delayMs of [toTheSecond, 2_200, 700]) {
+      const store = new SlowActiveListing(memory, clock, delayMs, 20);
+      const second = plugin(store, jobs);
+      second.on('plg:scheduler:job-skipped', (event) => void skipped.push(`${event.slot} ${event.reason}`));
+      // Its start writes too (and every write waits on the clock): time moves while it starts.
+      const started = second.start();
+      await clock.advanceTo(clock.now() + 4_000);
+      await started;
+      await stopAll([second], clock);
+      live.splice(live.indexOf(second), 1);
+      // Each slot's record was written twice (its claim, its final write): claimed once.
+      const history = [...store.puts].filter(([key]) => key.includes('/history/runs-by-shard/'));
+      expect(history.filter(([, puts]) => puts !== 2)).toEqual([]);
+      await clock.advanceTo(Math.ceil(clock.now() / 1000) * 1000 + 1_500);
+    }
+    expect(skipped).toEqual([]);
+    const first_ = Date.parse(slots[0]!);
+    const last = Date.parse(slots.at(-1)!);
+    expect(slots).toHaveLength((last - first_) / 1000 + 1);
+    expect(new Set(slots).size).toBe(slots.length);
+    expect([...slots].sort()).toEqual(slots.map((_, i) => iso(first_ + i * 1000)));
   });
 });

@@ -101,6 +101,8 @@ export class Dispatcher {
     // (its timers firing late) finds out here, and leaves the slot to the new leader. A job
     // removed meanwhile (`removeJob` racing with a due slot) runs no more.
     if (!this.runtime.leader.leading || state.removed) return;
+    // The slot is dispatched already (the catch-up and the timer both reached it): that one decides.
+    if (!state.beginDispatch(slot)) return;
     const epoch = this.runtime.leader.epoch;
     let owed = false;
     try {
@@ -126,7 +128,14 @@ export class Dispatcher {
           state,
           new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId)),
         );
-      const decision = decideOverlap(state.def, state.busy || admission.held(name), trigger);
+      // A slot due while the new leader catches the job up is one more slot of that catch-up: it
+      // waits its turn behind them (a leader's cold start on RGW: the slot due while its catch-up
+      // claimed the slot before it was skipped for overlap, with `catchUp: 'all'`).
+      const decision = decideOverlap(
+        state.def,
+        state.busy || admission.held(name),
+        state.catchingUp ? 'catch-up' : trigger,
+      );
       switch (decision.action) {
         case 'skip':
           await skips.recordOverlap(state, slot, trigger);
@@ -158,6 +167,7 @@ export class Dispatcher {
         this.#tryLater(state, slot, trigger, attempt, runId, epoch);
       }
     } finally {
+      state.endDispatch(slot);
       if (!owed) state.settleSlot(slot);
     }
   }
@@ -186,6 +196,7 @@ export class Dispatcher {
       void runtime.track(this.dispatch(state, slot, 'schedule'));
       return;
     }
+    if (!state.beginDispatch(slot)) return;
     // Not busy, so the overlap policy says `run`; a `skip` job is admitted as `dispatch` does.
     const admitted = def.overlap === 'skip' ? admission.tryEnter(def.name) : undefined;
     const runId = createRunId(runtime.clock.now());
@@ -195,6 +206,7 @@ export class Dispatcher {
   /** How an on-time claim (`#dispatchOnTime`) ended: a won run starts now, the rest as `dispatch`. */
   onTimeClaimSettled(claim: OnTimeClaim, result: PromiseSettledResult<ClaimOutcome>): void {
     const { state, admitted } = claim;
+    state.endDispatch(claim.slot);
     if (result.status === 'fulfilled' && result.value.kind === 'won' && state.def.maxRuns === 0) {
       this.start(state, result.value.run, admitted);
       // Registered as running by now (`start` runs up to the action): the admission is released.
