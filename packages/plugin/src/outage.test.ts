@@ -57,6 +57,35 @@ class FlakyRunRecords extends ForwardingStore {
 }
 
 describe('a store outage', () => {
+  it('keeps a retry per refused claim without Node warning of a listener leak (12 jobs owed at once)', async () => {
+    // Each retry waits on the plugin's stop signal: twelve jobs' claims refused at once made
+    // Node print a MaxListenersExceededWarning (simulation seeds 207–214).
+    clock = new ManualClock({ now: START });
+    let refusing = true;
+    const store = new RefusedWrites(new MemoryStore(), (key) => refusing && key.includes('/runs'));
+    const jobs: Record<string, JobConfig> = {};
+    const ran: string[] = [];
+    for (let i = 0; i < 12; i++)
+      jobs[`job-${i}`] = { schedule: '* * * * *', action: (_db, ctx) => void ran.push(ctx.jobName) };
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const plugin = new SchedulerPlugin({ store, clock, enableCoordinator: false, logger: null, jobs });
+      live.push(plugin);
+      await plugin.start();
+      await clock.advance(40_000); // 00:01 is due; its twelve claims are refused and owed
+      refusing = false;
+      await clock.advance(10_000);
+      expect(ran).toHaveLength(12);
+      // Node emits 'warning' on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it("claims a job's slots in slot order: a later slot waits while an earlier one's claim is tried again", async () => {
     // Chaos run on RGW: a slot's claim was refused during a freeze and tried again later, the next
     // slot's claim landed first, and the leader was killed before the retry. The next leader

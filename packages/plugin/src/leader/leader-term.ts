@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Coordinator } from '@s3-scheduler/coordinator';
 
 /**
@@ -19,6 +20,9 @@ export class LeaderTerm {
   open(): AbortSignal {
     this.#started = true;
     this.#stop = new AbortController();
+    // Every wait of leader-only work listens to it (a retry per slot owed during an outage): more
+    // than ten is normal, not a leak, and must not print Node's MaxListenersExceededWarning.
+    setMaxListeners(0, this.#stop.signal);
     return this.#stop.signal;
   }
 
