@@ -185,15 +185,30 @@ export function keyShardOf(job: string): string {
   return createHash('sha1').update(jobSegment(job), 'utf8').digest('hex').slice(0, 2);
 }
 
+// The last segment made is kept: a burst's runs share their slot, so a thousand keys in a row
+// have the same day and time segments (each made anew cost a Date, an ISO string and padding).
+let lastDay = Number.NaN;
+let lastDaySegment = '';
+let lastInstant = Number.NaN;
+let lastTimeSegment = '';
+
 /** Day partition segment: reversed day number, then the readable UTC date. */
 export function daySegment(ms: number): string {
   const day = Math.floor(ms / DAY_MS);
-  return `${String(MAX_DAY - day).padStart(6, '0')}-${new Date(day * DAY_MS).toISOString().slice(0, 10)}`;
+  if (day !== lastDay) {
+    lastDaySegment = `${String(MAX_DAY - day).padStart(6, '0')}-${new Date(day * DAY_MS).toISOString().slice(0, 10)}`;
+    lastDay = day;
+  }
+  return lastDaySegment;
 }
 
 /** Reversed milliseconds, so that later instants sort first. */
 export function timeSegment(ms: number): string {
-  return String(MAX_INSTANT_MS - ms).padStart(13, '0');
+  if (ms !== lastInstant) {
+    lastTimeSegment = String(MAX_INSTANT_MS - ms).padStart(13, '0');
+    lastInstant = ms;
+  }
+  return lastTimeSegment;
 }
 
 /**
