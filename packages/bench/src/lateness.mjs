@@ -18,6 +18,13 @@ const PREFILL_KEYS = size(1_000_000, 20_000);
 const NTH = Math.ceil(JOBS * 0.99);
 
 const samples = new Float64Array(JOBS * MEASURE_S);
+/** Each sample's slot, to summarize the slots after the first few apart (`steady`). */
+const sampleSlots = new Float64Array(JOBS * MEASURE_S);
+/**
+ * Slots of the window counted as its start: the young generation is still growing and code is
+ * still being optimized (on every peer alike). `steady` summarizes the slots after them.
+ */
+const STARTING_SLOTS = size(3, 1);
 let count = 0;
 let early = 0;
 let firstSlot = Number.POSITIVE_INFINITY;
@@ -45,6 +52,7 @@ const record = (slot, start) => {
   if (slot < firstSlot || slot >= endSlot) return;
   const lateness = start - slot;
   if (lateness < 0) early++;
+  sampleSlots[count] = slot;
   samples[count++] = lateness;
   let burst = bursts.get(slot);
   if (!burst) {
@@ -207,6 +215,8 @@ const deadline = endSlot - Date.now() + 60_000;
 const timedOut = await Promise.race([done.then(() => false), sleep(deadline).then(() => true)]);
 await started.stop();
 const stats = summarize(samples.subarray(0, count));
+const steadyFrom = firstSlot + STARTING_SLOTS * 1000;
+const steady = summarize(samples.subarray(0, count).filter((_, i) => sampleSlots[i] >= steadyFrom));
 const cpu = summarize(cpuToNth);
 const cpuFromSlot = summarize(cpuSlotToNth);
 report({
@@ -219,6 +229,10 @@ report({
   timedOut,
   early,
   ...stats,
+  // The same over the window's slots after its first STARTING_SLOTS (steady state).
+  steadyAfterSlots: STARTING_SLOTS,
+  steadyP50: steady.p50,
+  steadyP99: steady.p99,
   nth: NTH,
   cpuToNthP50Ms: cpu.p50,
   cpuToNthMaxMs: cpu.max,

@@ -126,6 +126,23 @@ export function renderMarkdown(output) {
         p === 'p99' && croner ? mine[p] <= 2 * croner[p] : undefined,
       );
     }
+    if (mine.steadyP99 !== undefined) {
+      const peers = {};
+      if (croner?.steadyP99 !== undefined)
+        peers.croner = { text: ms(croner.steadyP99), value: croner.steadyP99, ours: mine.steadyP99 };
+      if (nodeCron?.steadyP99 !== undefined)
+        peers['node-cron'] = {
+          text: ms(nodeCron.steadyP99),
+          value: nodeCron.steadyP99,
+          ours: mine.steadyP99,
+        };
+      add(
+        `Fire lateness, ${jobs} jobs due each second, real clock`,
+        `p99 of the slots after the window's first ${mine.steadyAfterSlots} (steady state), ${label}`,
+        ms(mine.steadyP99),
+        peers,
+      );
+    }
     for (const [field, what] of [
       ['cpuSlotToNthP50Ms', `CPU from 10 ms before a slot to its ${mine.nth}th start`],
       ['cpuToNthP50Ms', `CPU from a burst's 1st to its ${mine.nth}th start`],

@@ -284,10 +284,15 @@ export class MemoryStore implements ObjectStore {
 }
 
 let etagCounter = 0;
-/** Tells this process's ETags apart from those of other processes (and of earlier runs). */
-const etagOrigin = Math.floor(Math.random() * 2 ** 32)
+/**
+ * An ETag's first 19 characters: 8 that tell this process's ETags apart from those of other
+ * processes (and of earlier runs), then zeros; the counter fills the last 13.
+ */
+const etagHead = `${Math.floor(Math.random() * 2 ** 32)
   .toString(16)
-  .padStart(8, '0');
+  .padStart(8, '0')}00000000000`;
+/** Added to the counter so that its hex form always has 13 digits (the counter stays below 2^48). */
+const COUNTER_BASE = 2 ** 48;
 
 /**
  * A fresh ETag for every write: 32 hex characters like S3's MD5 ETags, but from a counter,
@@ -296,7 +301,8 @@ const etagOrigin = Math.floor(Math.random() * 2 ** 32)
  * ETag); one difference, on the safe side: rewriting identical bytes also changes it.
  */
 function nextEtag(): string {
-  return etagOrigin + (++etagCounter).toString(16).padStart(24, '0');
+  // One short string and one concatenation per write (padding a counter cost ~190 bytes a write).
+  return etagHead + (COUNTER_BASE + ++etagCounter).toString(16);
 }
 
 /**
