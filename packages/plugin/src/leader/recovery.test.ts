@@ -1,7 +1,9 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
+import { HistoryKeys } from '@s3-scheduler/history';
 import { ForwardingStore, MemoryStore, type StoreOperation, storeUnavailable } from '@s3-scheduler/storage';
-import { GatedStore } from '@s3-scheduler/storage/testing';
+import { GatedStore, RefusedWrites } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LAYOUT } from '../layout.js';
 import { SchedulerPlugin } from '../scheduler-plugin.js';
 import { stopAll } from '../test-support/stop-all.js';
 
@@ -85,5 +87,65 @@ describe('recovery of the runs of departed instances', () => {
     await clock.advance(HEARTBEAT); // the next one tries again
     expect(abandoned).toEqual([`a ${LONG_SLOT}`]);
     expect(await running()).toEqual([]);
+  });
+
+  it('a refused recovery is tried again after a back-off, not a heartbeat later (simulation seed 316)', async () => {
+    // The run's abandon write refused twice in a row (a 503, then a 409): with the next attempt
+    // only at the next leader heartbeat, the run stayed `running` under a dead instance for
+    // minutes. Here the heartbeat is a minute.
+    const heartbeat = MINUTE;
+    clock = new ManualClock({ now: START });
+    const shared = new MemoryStore({ clock });
+    const aStore = new GatedStore(shared);
+    let longKey = '';
+    const recoverErrors: number[] = [];
+    // The run's writes are refused (past the store's own retries) until two recoveries failed.
+    const bStore = new RefusedWrites(shared, (key) => key === longKey && recoverErrors.length < 2);
+    const abandoned: number[] = [];
+    const [a, b] = (['a', 'b'] as const).map(
+      (workerId) =>
+        new SchedulerPlugin({
+          store: workerId === 'a' ? aStore : bStore,
+          clock,
+          workerId,
+          heartbeatInterval: heartbeat,
+          skipColdStart: workerId === 'a',
+          coldStartObservationWindow: SECOND,
+          logger: null,
+          jobs: {
+            tick: {
+              schedule: '* * * * *',
+              overlap: 'allow',
+              recovery: 'abandon',
+              timeout: 2 * 60 * MINUTE,
+              action: async (_db, ctx) => {
+                if (ctx.slot === LONG_SLOT) await clock.sleep(60 * MINUTE).catch(() => undefined);
+              },
+            },
+          },
+        }),
+    ) as [SchedulerPlugin, SchedulerPlugin];
+    live.push(b); // a dies below and is never stopped
+    b.on('plg:scheduler:job-abandoned', () => void abandoned.push(clock.now()));
+    b.on('plg:scheduler:error', (event) => {
+      if (event.operation === 'recover') recoverErrors.push(clock.now());
+    });
+    await a.start();
+    await b.start();
+    await clock.advanceTo(Date.parse('2026-03-01T01:03:30Z'));
+    expect(a.isLeader()).toBe(true);
+    longKey = new HistoryKeys(DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.history)).run('tick', {
+      slotMs: Date.parse(LONG_SLOT),
+    });
+    aStore.kill(); // the leader dies mid-run
+    for (let i = 0; i < 10 * 60 && abandoned.length === 0; i++) await clock.advance(SECOND);
+    expect(b.isLeader()).toBe(true);
+    expect(recoverErrors).toHaveLength(2);
+    expect(abandoned).toHaveLength(1);
+    // Tried again a back-off step after each refusal (1 s, then 2 s, plus the store's own
+    // retries), not a heartbeat later: recovered well within one heartbeat of the first refusal.
+    expect(abandoned[0]! - recoverErrors[0]!).toBeLessThan(heartbeat / 2);
+    const running = (await b.getJobHistory('tick')).filter((run) => run.status === 'running');
+    expect(running).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { runWithConcurrency, SchedulerError } from '@s3-scheduler/core';
 import type { RunHandle, RunRecord } from '@s3-scheduler/history';
 import { isPreconditionFailed } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
+import { retryDelay } from '../runs/run-recorder.js';
 import type { Runtime } from '../runtime.js';
 import { recentlyDue } from '../schedule/slot-math.js';
 
@@ -46,7 +47,7 @@ export class Recovery {
    * it is recorded `abandoned`, or claimed again for another attempt with `recovery: 'rerun'`.
    * Only the leader decides, and only about instances the coordinator no longer sees.
    */
-  async recoverIfOrphaned(state: JobState, existing: RunHandle): Promise<void> {
+  async recoverIfOrphaned(state: JobState, existing: RunHandle, attempt = 1): Promise<void> {
     const { leader, workerId, store } = this.runtime;
     const record = existing.record;
     if (record.status !== 'running' || !leader.coordinator || !leader.isLeader()) return;
@@ -74,9 +75,40 @@ export class Recovery {
       this.#emitAbandoned(record, action);
     } catch (error) {
       if (isPreconditionFailed(error)) return;
-      this.#pending = true; // tried again at the next leader heartbeat
+      // Looked at again at the next leader heartbeat too (the sweep); before that, tried again
+      // after a back-off: with a heartbeat between attempts, two refusals in a row (a store
+      // answering 503 and 409 to one request in ten) left a run `running` under a dead instance
+      // for minutes (simulation seed 316 of the fresh range).
+      this.#pending = true;
       this.runtime.reportError('recover', error, state.def.name);
+      this.#retryLater(state, existing.key, attempt);
     }
+  }
+
+  /**
+   * Reads the run at `key` again after a back-off (1 s, 2 s, 4 s … 30 s) and recovers it if it
+   * is still orphaned, while this instance leads. A concurrent recovery of the same run (the
+   * heartbeat's sweep) is harmless: the writes are conditional, and the loser stops.
+   */
+  #retryLater(state: JobState, key: string, attempt: number): void {
+    const { clock, leader, store } = this.runtime;
+    void this.runtime.track(
+      clock.sleep(retryDelay(attempt), leader.stopSignal).then(
+        async () => {
+          if (!leader.leading) return;
+          let handle: RunHandle | null;
+          try {
+            handle = await store.history.read(key);
+          } catch (error) {
+            this.runtime.reportError('recover', error, state.def.name);
+            this.#retryLater(state, key, attempt + 1);
+            return;
+          }
+          if (handle) await this.recoverIfOrphaned(state, handle, attempt + 1);
+        },
+        () => undefined, // stopped meanwhile
+      ),
+    );
   }
 
   #emitAbandoned(record: RunHandle['record'], action: 'abandon' | 'rerun'): void {
