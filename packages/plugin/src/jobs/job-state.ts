@@ -97,8 +97,6 @@ export class JobState {
    */
   #dispatchingOne = Number.NaN;
   #dispatchingMore: Set<number> | undefined;
-  /** Catch-up sweeps of this job under way on this instance (`beginCatchUp`). */
-  #catchingUp = 0;
   #counters: RunCounters | undefined;
   /**
    * When this instance registered the job (start, or `addJob` later): a job with no scheduled run
@@ -279,23 +277,6 @@ export class JobState {
   endDispatch(slot: number): void {
     if (slot === this.#dispatchingOne) this.#dispatchingOne = Number.NaN;
     else this.#dispatchingMore?.delete(slot);
-  }
-
-  /** A new leader's catch-up of this job begins (`endCatchUp` when it is done). */
-  beginCatchUp(): void {
-    this.#catchingUp++;
-  }
-
-  endCatchUp(): void {
-    this.#catchingUp--;
-  }
-
-  /**
-   * Whether a catch-up of this job is under way here: a slot due meanwhile joins it (runs after
-   * the caught-up slots) rather than being skipped for overlapping one of them.
-   */
-  get catchingUp(): boolean {
-    return this.#catchingUp > 0;
   }
 
   /** The owed slot was claimed, given up or decided otherwise. */

@@ -75,7 +75,6 @@ export class Promotion {
   async catchUp(state: JobState, promotedAt: number, attempt = 1): Promise<void> {
     const { runtime, recovery } = this;
     const name = state.def.name;
-    state.beginCatchUp();
     try {
       const page = await runtime.store.history.query(name, { limit: 3 });
       await recovery.recoverRuns(state, page.runs);
@@ -111,8 +110,6 @@ export class Promotion {
       runtime.reportError('catch-up', error, name);
       if (isSchedulerError(error) && error.retriable)
         this.dispatcher.later(attempt, () => this.catchUp(state, promotedAt, attempt + 1));
-    } finally {
-      state.endCatchUp();
     }
   }
 }

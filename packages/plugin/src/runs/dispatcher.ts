@@ -128,18 +128,7 @@ export class Dispatcher {
           state,
           new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId)),
         );
-      // A slot due while the new leader catches the job up is one more slot of that catch-up: it
-      // waits its turn behind them rather than being skipped, or pushing a caught-up slot out of a
-      // one-slot buffer (a leader's cold start on RGW: the slot due while its catch-up claimed
-      // the slot before it was skipped for overlap, with `catchUp: 'all'`). Policies that stop
-      // the running run for the new slot (`cancel-other`, `terminate-other`) keep doing so.
-      const joinsCatchUp =
-        state.catchingUp && (state.def.overlap === 'skip' || state.def.overlap === 'buffer-one');
-      const decision = decideOverlap(
-        state.def,
-        state.busy || admission.held(name),
-        joinsCatchUp ? 'catch-up' : trigger,
-      );
+      const decision = decideOverlap(state.def, state.busy || admission.held(name), trigger);
       switch (decision.action) {
         case 'skip':
           await skips.recordOverlap(state, slot, trigger);
