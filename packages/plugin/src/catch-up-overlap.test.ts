@@ -1,0 +1,227 @@
+import type { Clock } from '@s3-scheduler/core';
+import { ManualClock } from '@s3-scheduler/core/testing';
+import {
+  ForwardingStore,
+  MemoryStore,
+  type ObjectStore,
+  type StoreOperation,
+  storeUnavailable,
+} from '@s3-scheduler/storage';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SchedulerPlugin } from './scheduler-plugin.js';
+import { stopAll } from './test-support/stop-all.js';
+import type { JobConfig } from './types.js';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+const at = (seconds: number) => T0 + seconds * 1000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const live: SchedulerPlugin[] = [];
+let clock: ManualClock;
+
+afterEach(() => stopAll(live, clock));
+
+/** Every write takes `putDelayMs` on the clock (as on S3); no batches (a forwarding store). */
+class SlowWrites extends ForwardingStore {
+  constructor(
+    inner: ObjectStore,
+    private readonly clock: Clock,
+    public putDelayMs: number,
+    public listDelayMs = 0,
+  ) {
+    super(inner);
+  }
+
+  protected override async around<T>(operation: StoreOperation, _key: string, request: () => Promise<T>) {
+    if (operation === 'put' && this.putDelayMs > 0) await this.clock.sleep(this.putDelayMs);
+    if (operation === 'list' && this.listDelayMs > 0) await this.clock.sleep(this.listDelayMs);
+    return request();
+  }
+}
+
+function plugin(store: ObjectStore, jobs: Record<string, JobConfig>): SchedulerPlugin {
+  const instance = new SchedulerPlugin({ store, clock, enableCoordinator: false, logger: null, jobs });
+  live.push(instance);
+  return instance;
+}
+
+/** A first leader runs 00:00:01–00:00:03 and stops; 00:00:04 and 00:00:05 pass with nobody leading. */
+async function gap(memory: MemoryStore, job: Omit<JobConfig, 'action'>, promoteAt = at(5) + 500) {
+  const first = plugin(memory, { tick: { ...job, action: () => undefined } });
+  await first.start();
+  await clock.advanceTo(at(3) + 500);
+  await stopAll([first], clock);
+  live.splice(live.indexOf(first), 1);
+  await clock.advanceTo(promoteAt);
+}
+
+// A new leader's catch-up meets the slots the timer fires meanwhile: each policy decides about a
+// slot due while a caught-up slot is claimed or runs as it does about any overlap (written by a
+// reviewer to break a change that treated such a slot as one more caught-up slot).
+describe('a slot due while a new leader catches its job up', () => {
+  it('terminate-other: a slot due during the catch-up terminates the old run and runs, like every later slot', async () => {
+    clock = new ManualClock({ now: at(0) + 500 });
+    const memory = new MemoryStore();
+    const job = { schedule: '* * * * * *', catchUp: 'all', overlap: 'terminate-other' } as const;
+    await gap(memory, job);
+    const started: string[] = [];
+    const events: string[] = [];
+    const slow = new SlowWrites(memory, clock, 0);
+    const second = plugin(slow, {
+      tick: {
+        ...job,
+        action: async (_db, ctx) => {
+          started.push(ctx.slot!);
+          await clock.sleep(10_000, ctx.signal).catch(() => undefined);
+        },
+      },
+    });
+    // Writes are slow from the promotion on (the catch-up's claims and buffer writes, as on S3).
+    second.on('scheduler_started', () => {
+      slow.putDelayMs = 300;
+    });
+    second.on('plg:scheduler:job-buffered', (e) => void events.push(`buffered ${e.slot}`));
+    second.on('plg:scheduler:job-skipped', (e) => void events.push(`skipped ${e.slot} ${e.reason}`));
+    const starting = second.start();
+    await clock.advanceTo(at(20));
+    await starting;
+    const description = await second.describe('tick');
+    // Every slot from 00:00:06 on starts (terminating the one before): 00:00:06 was due while
+    // the catch-up of 00:00:04–05 was writing.
+    expect({
+      started: started.filter((s) => s >= iso(at(6))).slice(0, 5),
+      buffered: description.buffered,
+      events,
+    }).toEqual({
+      started: [6, 7, 8, 9, 10].map((s) => iso(at(s))),
+      buffered: expect.anything(),
+      events: expect.anything(),
+    });
+  });
+
+  /** The second leader of `gap`, its writes slow (300 ms) from its promotion on; runs last `runMs`. */
+  async function promoteSlowly(
+    memory: MemoryStore,
+    job: Omit<JobConfig, 'action'>,
+    runMs: number,
+    putMs = 300,
+  ) {
+    const started: string[] = [];
+    const events: string[] = [];
+    const slow = new SlowWrites(memory, clock, 0);
+    const second = plugin(slow, {
+      tick: {
+        ...job,
+        action: async (_db, ctx) => {
+          started.push(`${ctx.slot} at +${(clock.now() - Date.parse(ctx.slot!)) / 1000}s`);
+          await clock.sleep(runMs, ctx.signal).catch(() => undefined);
+        },
+      },
+    });
+    second.on('scheduler_started', () => {
+      slow.putDelayMs = putMs;
+    });
+    second.on('plg:scheduler:job-buffered', (e) => void events.push(`buffered ${e.slot}`));
+    second.on('plg:scheduler:job-skipped', (e) => void events.push(`skipped ${e.slot} ${e.reason}`));
+    const starting = second.start();
+    return { second, started, events, starting };
+  }
+
+  it('skip (defaults): a timer slot due during the catch-up that overlaps its run is skipped, never left buffered', async () => {
+    clock = new ManualClock({ now: at(0) + 500 });
+    const memory = new MemoryStore();
+    const job = { schedule: '* * * * * *' } as const; // overlap 'skip', catchUp 'latest'
+    // Promoted at 00:00:05.9; writes take 300 ms (S3-like); runs take 2.5 s.
+    await gap(memory, job, at(5) + 900);
+    const { second, events, starting } = await promoteSlowly(memory, job, 2_500, 300);
+    await clock.advanceTo(at(60));
+    await starting;
+    const history = await second.getJobHistory('tick', { limit: 100 } as never);
+    // 00:00:05 is caught up and runs 2.5 s; 00:00:06 (the timer's, due after the promotion) overlaps
+    // it: a `skip` job records it skipped, as it does every later overlapping slot.
+    expect({
+      six: events.filter((e) => e.includes('T00:00:06')),
+      buffered: (await second.describe('tick')).buffered,
+      sixRecorded: history.filter((r) => r.slot === iso(at(6))).map((r) => r.status),
+    }).toEqual({ six: [`skipped ${iso(at(6))} overlap`], buffered: [], sixRecorded: ['skipped'] });
+  });
+
+  it('skip: a slot buffered by the catch-up does not run after pauseJob()', async () => {
+    clock = new ManualClock({ now: at(0) + 500 });
+    const memory = new MemoryStore();
+    const job = { schedule: '* * * * * *' } as const;
+    await gap(memory, job);
+    const { second, started, starting } = await promoteSlowly(memory, job, 10_000, 700);
+    await clock.advanceTo(at(8));
+    await starting;
+    const pausing = second.pauseJob('tick');
+    await clock.advance(5_000);
+    await pausing;
+    const pausedAt = clock.now();
+    await clock.advanceTo(at(40));
+    expect(
+      started.filter(
+        (s) => Date.parse(s.split(' ')[0]!) + Number(s.split('+')[1]!.slice(0, -1)) * 1000 > pausedAt,
+      ),
+    ).toEqual([]);
+  });
+
+  it('cancel-other: a slot due during the catch-up cancels the old run and runs (it is not dropped as skipped)', async () => {
+    clock = new ManualClock({ now: at(0) + 500 });
+    const memory = new MemoryStore();
+    const job = { schedule: '* * * * * *', catchUp: 'all', overlap: 'cancel-other' } as const;
+    await gap(memory, job);
+    const { started, events, starting } = await promoteSlowly(memory, job, 3_000, 300);
+    await clock.advanceTo(at(20));
+    await starting;
+    expect({
+      six: started.filter((s) => s.startsWith(iso(at(6)))).length,
+      events: events.filter((e) => e.includes('T00:00:06')),
+    }).toEqual({ six: 1, events: [`buffered ${iso(at(6))}`] });
+  });
+
+  it('held: a catch-up retried after a store error leaves no catch-up state behind (overlaps are skipped after it)', async () => {
+    clock = new ManualClock({ now: at(0) + 500 });
+    const memory = new MemoryStore();
+    const job = { schedule: '* * * * * *', catchUp: 'all' } as const;
+    await gap(memory, job);
+    let failUntil = 0;
+    class FailingReads extends ForwardingStore {
+      protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+        if (
+          (operation === 'list' || operation === 'get') &&
+          key.includes('history') &&
+          clock.now() < failUntil
+        )
+          throw storeUnavailable(operation, key, { statusCode: 503 });
+        return request();
+      }
+    }
+    const started: string[] = [];
+    const events: string[] = [];
+    const errors: string[] = [];
+    const second = plugin(new FailingReads(memory), {
+      tick: {
+        ...job,
+        action: async (_db, ctx) => {
+          started.push(ctx.slot!);
+          await clock.sleep(2_500);
+        },
+      },
+    });
+    second.on('scheduler_started', () => {
+      failUntil = clock.now() + 2_500;
+    });
+    second.on('plg:scheduler:job-buffered', (e) => void events.push(`buffered ${e.slot}`));
+    second.on('plg:scheduler:job-skipped', (e) => void events.push(`skipped ${e.slot} ${e.reason}`));
+    second.on('error' as never, (e: { operation?: string }) => void errors.push(String(e?.operation)));
+    const starting = second.start();
+    await clock.advanceTo(at(40));
+    await starting;
+    if (process.env.DEBUG_BREAK) console.log(started.slice(0, 6), events.slice(0, 6));
+    // From 00:00:20 on (long after the retried catch-up), overlapping slots are skipped, not buffered.
+    const late = events.filter((e) => e.slice(e.indexOf(' ') + 1) >= iso(at(20)));
+    expect(late.filter((e) => e.startsWith('buffered'))).toEqual([]);
+    expect(late.some((e) => e.endsWith('overlap'))).toBe(true);
+    expect((await second.describe('tick')).buffered).toEqual([]);
+  });
+});
