@@ -1,10 +1,10 @@
-import type { Clock } from '@s3-scheduler/core';
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { HistoryKeys } from '@s3-scheduler/history';
-import { ForwardingStore, MemoryStore, type ObjectStore, type StoreOperation } from '@s3-scheduler/storage';
+import { MemoryStore, type ObjectStore } from '@s3-scheduler/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LAYOUT } from '../layout.js';
 import { SchedulerPlugin } from '../scheduler-plugin.js';
+import { SlowStore } from '../test-support/slow-store.js';
 import { stopAll } from '../test-support/stop-all.js';
 import type { JobConfig } from '../types.js';
 
@@ -16,33 +16,6 @@ const live: SchedulerPlugin[] = [];
 let clock: ManualClock;
 
 afterEach(() => stopAll(live, clock));
-
-/** Listings of `active/` (the remote runs a promotion reads first) take `delayMs`: a slow store. */
-class SlowActiveListing extends ForwardingStore {
-  constructor(
-    inner: ObjectStore,
-    private readonly clock: Clock,
-    /** Ms, or a function of now (ms) giving them. */
-    private readonly delayMs: number | ((now: number) => number),
-    /** Every write takes this long too (a claim in flight for a while, as on S3). */
-    private readonly putDelayMs = 0,
-  ) {
-    super(inner);
-  }
-
-  /** Writes per key. */
-  readonly puts = new Map<string, number>();
-
-  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
-    if (operation === 'list' && key.startsWith(DEFAULT_LAYOUT.inBucket(DEFAULT_LAYOUT.active)))
-      await this.clock.sleep(
-        typeof this.delayMs === 'number' ? this.delayMs : this.delayMs(this.clock.now()),
-      );
-    if (operation === 'put') this.puts.set(key, (this.puts.get(key) ?? 0) + 1);
-    if (operation === 'put' && this.putDelayMs > 0) await this.clock.sleep(this.putDelayMs);
-    return request();
-  }
-}
 
 function plugin(store: ObjectStore, jobs: Record<string, JobConfig>): SchedulerPlugin {
   const instance = new SchedulerPlugin({ store, clock, enableCoordinator: false, logger: null, jobs });
@@ -73,7 +46,7 @@ describe('promotion catch-up', () => {
     await clock.advanceTo(at(5, 50));
     // The next leader is promoted at 00:05:50; its first read takes 30 s, so its timer has claimed
     // 00:06 by the time the catch-up reads the job's newest runs.
-    const second = plugin(new SlowActiveListing(memory, clock, 30_000), jobs);
+    const second = plugin(new SlowStore(memory, clock, 0, 30_000), jobs);
     await second.start();
     await clock.advanceTo(at(7, 30));
     expect([...slots].sort()).toEqual([1, 2, 3, 4, 5, 6, 7].map((minute) => iso(at(minute))));
@@ -104,7 +77,7 @@ describe('promotion catch-up', () => {
     const toTheSecond = (now: number) => Math.ceil(now / 1000) * 1000 + 1000 - now;
     const puts = new Map<string, number>();
     for (const delayMs of [toTheSecond, 2_200, 700]) {
-      const store = new SlowActiveListing(memory, clock, delayMs, 20);
+      const store = new SlowStore(memory, clock, 20, delayMs);
       const second = plugin(store, jobs);
       second.on('plg:scheduler:job-skipped', (event) => {
         expect(event.reason).toBe('overlap');

@@ -2,6 +2,7 @@ import { createRunId, isSchedulerError, runWithConcurrency } from '@s3-scheduler
 import type { JobState } from '../jobs/job-state.js';
 import type { Dispatcher } from '../runs/dispatcher.js';
 import { followRemoteRunsOf } from '../runs/remote-runs.js';
+import { retryLater } from '../runs/retry-later.js';
 import type { Skips } from '../runs/skips.js';
 import { claimRun } from '../runs/slot-claim.js';
 import type { Runtime } from '../runtime.js';
@@ -109,7 +110,7 @@ export class Promotion {
     } catch (error) {
       runtime.reportError('catch-up', error, name);
       if (isSchedulerError(error) && error.retriable)
-        this.dispatcher.later(attempt, () => this.catchUp(state, promotedAt, attempt + 1));
+        retryLater(runtime, attempt, () => this.catchUp(state, promotedAt, attempt + 1));
     }
   }
 }

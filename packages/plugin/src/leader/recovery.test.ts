@@ -1,6 +1,12 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
 import { HistoryKeys } from '@s3-scheduler/history';
-import { ForwardingStore, MemoryStore, type StoreOperation, storeUnavailable } from '@s3-scheduler/storage';
+import {
+  ForwardingStore,
+  MemoryStore,
+  type ObjectStore,
+  type StoreOperation,
+  storeUnavailable,
+} from '@s3-scheduler/storage';
 import { GatedStore, RefusedWrites } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LAYOUT } from '../layout.js';
@@ -28,6 +34,39 @@ class FailingHistoryLists extends ForwardingStore {
   }
 }
 
+/**
+ * Instances `a` (it leads: no cold start) and `b` on one bucket, through `aStore` and `bStore`,
+ * with job `tick` every minute: its LONG_SLOT run lasts an hour, the others end at once. `b` is
+ * stopped after the test; `a` is killed by the test (`aStore.kill()`) and never stopped.
+ */
+function twoInstances(aStore: GatedStore, bStore: ObjectStore, heartbeatInterval: number) {
+  const [a, b] = (['a', 'b'] as const).map(
+    (workerId) =>
+      new SchedulerPlugin({
+        store: workerId === 'a' ? aStore : bStore,
+        clock,
+        workerId,
+        heartbeatInterval,
+        skipColdStart: workerId === 'a',
+        coldStartObservationWindow: SECOND,
+        logger: null,
+        jobs: {
+          tick: {
+            schedule: '* * * * *',
+            overlap: 'allow',
+            recovery: 'abandon',
+            timeout: 2 * 60 * MINUTE,
+            action: async (_db, ctx) => {
+              if (ctx.slot === LONG_SLOT) await clock.sleep(60 * MINUTE).catch(() => undefined);
+            },
+          },
+        },
+      }),
+  ) as [SchedulerPlugin, SchedulerPlugin];
+  live.push(b);
+  return { a, b };
+}
+
 describe('recovery of the runs of departed instances', () => {
   it('a recovery of a departure that failed is tried again at the next leader heartbeat', async () => {
     // The leader dies with an old run still `running` (not among the newest runs the promotion's
@@ -39,31 +78,7 @@ describe('recovery of the runs of departed instances', () => {
     const bStore = new FailingHistoryLists(shared);
     const abandoned: string[] = [];
     const errors: string[] = [];
-    const [a, b] = (['a', 'b'] as const).map(
-      (workerId) =>
-        new SchedulerPlugin({
-          store: workerId === 'a' ? aStore : bStore,
-          clock,
-          workerId,
-          heartbeatInterval: HEARTBEAT,
-          skipColdStart: workerId === 'a',
-          coldStartObservationWindow: SECOND,
-          logger: null,
-          jobs: {
-            tick: {
-              schedule: '* * * * *',
-              overlap: 'allow',
-              recovery: 'abandon',
-              timeout: 2 * 60 * MINUTE,
-              // The first slot runs for an hour; the others end at once.
-              action: async (_db, ctx) => {
-                if (ctx.slot === LONG_SLOT) await clock.sleep(60 * MINUTE).catch(() => undefined);
-              },
-            },
-          },
-        }),
-    ) as [SchedulerPlugin, SchedulerPlugin];
-    live.push(b); // a dies below and is never stopped
+    const { a, b } = twoInstances(aStore, bStore, HEARTBEAT); // a dies below, never stopped
     b.on('plg:scheduler:job-abandoned', (event) => abandoned.push(`${event.previousWorkerId} ${event.slot}`));
     b.on('plg:scheduler:error', (event) => errors.push(event.operation));
     // From b's promotion on, its listings of history fail until the test says otherwise.
@@ -102,30 +117,7 @@ describe('recovery of the runs of departed instances', () => {
     // The run's writes are refused (past the store's own retries) until two recoveries failed.
     const bStore = new RefusedWrites(shared, (key) => key === longKey && recoverErrors.length < 2);
     const abandoned: number[] = [];
-    const [a, b] = (['a', 'b'] as const).map(
-      (workerId) =>
-        new SchedulerPlugin({
-          store: workerId === 'a' ? aStore : bStore,
-          clock,
-          workerId,
-          heartbeatInterval: heartbeat,
-          skipColdStart: workerId === 'a',
-          coldStartObservationWindow: SECOND,
-          logger: null,
-          jobs: {
-            tick: {
-              schedule: '* * * * *',
-              overlap: 'allow',
-              recovery: 'abandon',
-              timeout: 2 * 60 * MINUTE,
-              action: async (_db, ctx) => {
-                if (ctx.slot === LONG_SLOT) await clock.sleep(60 * MINUTE).catch(() => undefined);
-              },
-            },
-          },
-        }),
-    ) as [SchedulerPlugin, SchedulerPlugin];
-    live.push(b); // a dies below and is never stopped
+    const { a, b } = twoInstances(aStore, bStore, heartbeat); // a dies below, never stopped
     b.on('plg:scheduler:job-abandoned', () => void abandoned.push(clock.now()));
     b.on('plg:scheduler:error', (event) => {
       if (event.operation === 'recover') recoverErrors.push(clock.now());

@@ -2,7 +2,7 @@ import { runWithConcurrency, SchedulerError } from '@s3-scheduler/core';
 import type { RunHandle, RunRecord } from '@s3-scheduler/history';
 import { isPreconditionFailed } from '@s3-scheduler/storage';
 import type { JobState } from '../jobs/job-state.js';
-import { retryDelay } from '../runs/run-recorder.js';
+import { retryLater } from '../runs/retry-later.js';
 import type { Runtime } from '../runtime.js';
 import { recentlyDue } from '../schedule/slot-math.js';
 
@@ -91,24 +91,14 @@ export class Recovery {
    * heartbeat's sweep) is harmless: the writes are conditional, and the loser stops.
    */
   #retryLater(state: JobState, key: string, attempt: number): void {
-    const { clock, leader, store } = this.runtime;
-    void this.runtime.track(
-      clock.sleep(retryDelay(attempt), leader.stopSignal).then(
-        async () => {
-          if (!leader.leading) return;
-          let handle: RunHandle | null;
-          try {
-            handle = await store.history.read(key);
-          } catch (error) {
-            this.runtime.reportError('recover', error, state.def.name);
-            this.#retryLater(state, key, attempt + 1);
-            return;
-          }
-          if (handle) await this.recoverIfOrphaned(state, handle, attempt + 1);
-        },
-        () => undefined, // stopped meanwhile
-      ),
-    );
+    retryLater(this.runtime, attempt, async () => {
+      const handle = await this.runtime.store.history.read(key).catch((error: unknown) => {
+        this.runtime.reportError('recover', error, state.def.name);
+        this.#retryLater(state, key, attempt + 1);
+        return null;
+      });
+      if (handle) await this.recoverIfOrphaned(state, handle, attempt + 1);
+    });
   }
 
   #emitAbandoned(record: RunHandle['record'], action: 'abandon' | 'rerun'): void {

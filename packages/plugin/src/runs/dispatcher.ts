@@ -13,9 +13,10 @@ import { countFailures, failuresCount } from './failure-streak.js';
 import type { JobRunner } from './job-runner.js';
 import { bufferLimit, decideOverlap } from './overlap-policy.js';
 import { recheckRemoteRuns } from './remote-runs.js';
+import { retryLater } from './retry-later.js';
 import type { RunAdmission } from './run-admission.js';
 import type { RunBuffer } from './run-buffer.js';
-import { type RunRecorder, retryDelay } from './run-recorder.js';
+import type { RunRecorder } from './run-recorder.js';
 import type { Skips } from './skips.js';
 import { ClaimBatcher, type ClaimOutcome, type ClaimReceiver, type SlotClaim } from './slot-claim.js';
 
@@ -240,7 +241,7 @@ export class Dispatcher {
     waiting = false,
   ): void {
     state.oweSlot(slot, epoch);
-    this.later(waiting ? 1 : attempt, () => {
+    retryLater(this.runtime, waiting ? 1 : attempt, () => {
       if (this.runtime.clock.now() - slot > Math.max(state.def.catchUpWindow, ON_TIME_TOLERANCE_MS)) {
         state.settleSlot(slot);
         this.parts.skips.reportMissed(state, [slot], 1);
@@ -248,20 +249,6 @@ export class Dispatcher {
       }
       return this.dispatch(state, slot, trigger, waiting ? attempt : attempt + 1, runId);
     });
-  }
-
-  /**
-   * Tries `work` again after a back-off (1 s, 2 s, 4 s … 30 s) while this instance still leads:
-   * a slot or a catch-up the store could not take during an outage is not dropped.
-   */
-  later(attempt: number, work: () => Promise<void>): void {
-    const { clock, leader } = this.runtime;
-    void this.runtime.track(
-      clock.sleep(retryDelay(attempt), leader.stopSignal).then(
-        () => (leader.leading ? work() : undefined),
-        () => undefined,
-      ),
-    );
   }
 
   /**

@@ -1,10 +1,11 @@
-import { exponentialBackoff, isSchedulerError } from '@s3-scheduler/core';
+import { isSchedulerError } from '@s3-scheduler/core';
 import type { FinishInput, RunHandle } from '@s3-scheduler/history';
 import { eventBase, toError } from '../events.js';
 import type { JobState } from '../jobs/job-state.js';
 import { finishedRun } from '../jobs/job-statistics.js';
 import type { Runtime } from '../runtime.js';
 import type { FinishedRun } from './job-runner.js';
+import { retryDelay } from './retry-later.js';
 
 /** Attempts at writing a run's final state before it is left to recovery. */
 const MAX_RECORD_ATTEMPTS = 12;
@@ -97,9 +98,4 @@ function nextTurn(): Promise<void> {
     }),
   );
   return turn;
-}
-
-/** The wait before trying store work again after its `attempt`th failure: 1 s, 2 s, 4 s … 30 s. */
-export function retryDelay(attempt: number): number {
-  return exponentialBackoff(attempt, { initialMs: 1000, maxMs: 30_000 });
 }
