@@ -3,35 +3,36 @@
 // process; run-all.mjs runs ours, croner and node-cron one after the other on the same machine.
 //   node --expose-gc src/lateness.mjs <ours|ours-unbounded|ours-1m|croner|node-cron>
 //
-// The window is a set of slots, not a stretch of wall time: exactly the runs of the
-// MEASURE_S whole-second slots after the warm-up are counted, however late they start, so a
-// scheduler that falls seconds behind cannot count more (or fewer) runs than it was given.
+// Every run of every whole-second slot from the first after `start()` to the window's end is
+// counted, however late it starts, so a scheduler that falls seconds behind cannot count more (or
+// fewer) runs than it was given. The figures (p50, p99, CPU) are those of the window: the
+// MEASURE_S slots after a WARMUP_S-second warm-up, the same for every implementation. The
+// warm-up's own slots are reported apart (`startP50`/`startP99`): right after `start()` code is
+// not yet optimized by the JIT and the young generation is still growing, so those slots measure
+// how fast a process warms up, not how late a running scheduler fires (it runs for months).
 import { preciseNow, report, size, sleep, summarize } from './lib.mjs';
 
 const impl = process.argv[2] ?? 'ours';
 const JOBS = size(1000, 100);
-const WARMUP_S = size(2, 1);
-const MEASURE_S = size(10, 2);
+const WARMUP_S = size(5, 1);
+const MEASURE_S = size(20, 2);
 /** Stored keys before the start, for `ours-1m`: a store holding months of history. */
 const PREFILL_KEYS = size(1_000_000, 20_000);
 /** The burst's 99th start: CPU used from a slot's first start to it (issue 22's "to the 990th"). */
 const NTH = Math.ceil(JOBS * 0.99);
 
-const samples = new Float64Array(JOBS * MEASURE_S);
-/** Each sample's slot, to summarize the slots after the first few apart (`steady`). */
-const sampleSlots = new Float64Array(JOBS * MEASURE_S);
-/**
- * Slots of the window counted as its start: the young generation is still growing and code is
- * still being optimized (on every peer alike). `steady` summarizes the slots after them.
- */
-const STARTING_SLOTS = size(3, 1);
+const SLOTS = WARMUP_S + MEASURE_S;
+const samples = new Float64Array(JOBS * SLOTS);
+/** Each sample's slot, to summarize the warm-up's slots and the window's apart. */
+const sampleSlots = new Float64Array(JOBS * SLOTS);
 let count = 0;
 let early = 0;
+/** The first slot counted (the first whole second after `start()`), the window's first, its end. */
 let firstSlot = Number.POSITIVE_INFINITY;
+let windowSlot = Number.POSITIVE_INFINITY;
 let endSlot = Number.POSITIVE_INFINITY;
-/** Per slot: starts seen and CPU (µs) at its first start. */
+/** Per slot: starts seen, CPU (µs) at its first start, then its 990th start's figures. */
 const bursts = new Map();
-const cpuToNth = [];
 /**
  * Per slot: CPU (µs) read by a timer 10 ms before the slot, while the process is idle. The
  * timer is due before the scheduler's, so it runs first even when both fire late. CPU from
@@ -39,7 +40,6 @@ const cpuToNth = [];
  * before the first action starts included), which "1st to 990th start" leaves out.
  */
 const cpuBeforeSlot = new Map();
-const cpuSlotToNth = [];
 const cpuNow = () => {
   const cpu = process.cpuUsage();
   return cpu.user + cpu.system;
@@ -57,18 +57,23 @@ const record = (slot, start) => {
   let burst = bursts.get(slot);
   if (!burst) {
     const cpu = process.cpuUsage();
-    burst = { starts: 0, cpu: cpu.user + cpu.system, firstMs: lateness, nthMs: null, cpuSlotToNthMs: null };
+    burst = {
+      slot,
+      starts: 0,
+      cpu: cpu.user + cpu.system,
+      firstMs: lateness,
+      nthMs: null,
+      cpuToNthMs: null,
+      cpuSlotToNthMs: null,
+    };
     bursts.set(slot, burst);
   }
   if (++burst.starts === NTH) {
     const cpu = cpuNow();
-    cpuToNth.push((cpu - burst.cpu) / 1000);
     burst.nthMs = lateness;
+    burst.cpuToNthMs = (cpu - burst.cpu) / 1000;
     const before = cpuBeforeSlot.get(slot);
-    if (before !== undefined) {
-      burst.cpuSlotToNthMs = (cpu - before) / 1000;
-      cpuSlotToNth.push(burst.cpuSlotToNthMs);
-    }
+    if (before !== undefined) burst.cpuSlotToNthMs = (cpu - before) / 1000;
   }
   if (count === samples.length) allIn();
 };
@@ -203,10 +208,12 @@ const starters = {
 };
 if (!starters[impl]) throw new Error(`unknown implementation ${impl}`);
 const started = await starters[impl]();
-// The window: the MEASURE_S whole-second slots that start WARMUP_S seconds from now.
-firstSlot = Math.ceil(Date.now() / 1000) * 1000 + WARMUP_S * 1000;
-endSlot = firstSlot + MEASURE_S * 1000;
-for (let slot = firstSlot; slot < endSlot; slot += 1000) {
+// Counted from the first whole-second slot after now; the window is the MEASURE_S slots after
+// the warm-up's WARMUP_S.
+firstSlot = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+windowSlot = firstSlot + WARMUP_S * 1000;
+endSlot = windowSlot + MEASURE_S * 1000;
+for (let slot = windowSlot; slot < endSlot; slot += 1000) {
   setTimeout(() => cpuBeforeSlot.set(slot, cpuNow()), slot - 10 - Date.now());
 }
 // Every run of those slots, or a deadline far past the window (a run that never starts counts
@@ -214,34 +221,40 @@ for (let slot = firstSlot; slot < endSlot; slot += 1000) {
 const deadline = endSlot - Date.now() + 60_000;
 const timedOut = await Promise.race([done.then(() => false), sleep(deadline).then(() => true)]);
 await started.stop();
-const stats = summarize(samples.subarray(0, count));
-const steadyFrom = firstSlot + STARTING_SLOTS * 1000;
-const steady = summarize(samples.subarray(0, count).filter((_, i) => sampleSlots[i] >= steadyFrom));
-const cpu = summarize(cpuToNth);
-const cpuFromSlot = summarize(cpuSlotToNth);
+const counted = samples.subarray(0, count);
+const inWindow = (_, i) => sampleSlots[i] >= windowSlot;
+const window = counted.filter(inWindow);
+const stats = summarize(window);
+const start = summarize(counted.filter((value, i) => !inWindow(value, i)));
+const windowBursts = [...bursts.values()].filter((burst) => burst.slot >= windowSlot);
+const figures = (field) => windowBursts.map((burst) => burst[field]).filter((ms) => ms !== null);
+const cpu = summarize(figures('cpuToNthMs'));
+const cpuFromSlot = summarize(figures('cpuSlotToNthMs'));
 report({
   impl,
   jobs: JOBS,
+  warmupS: WARMUP_S,
   seconds: MEASURE_S,
   expectedRuns: JOBS * MEASURE_S,
-  runs: count,
-  missing: JOBS * MEASURE_S - count,
+  runs: window.length,
+  missing: JOBS * MEASURE_S - window.length,
   timedOut,
   early,
   ...stats,
-  // The same over the window's slots after its first STARTING_SLOTS (steady state).
-  steadyAfterSlots: STARTING_SLOTS,
-  steadyP50: steady.p50,
-  steadyP99: steady.p99,
+  // The warm-up's slots (the WARMUP_S slots right after `start()`), apart from the window.
+  startSlots: WARMUP_S,
+  startP50: start.p50,
+  startP99: start.p99,
   nth: NTH,
   cpuToNthP50Ms: cpu.p50,
   cpuToNthMaxMs: cpu.max,
   cpuSlotToNthP50Ms: cpuFromSlot.p50,
   cpuSlotToNthMaxMs: cpuFromSlot.max,
   ...(started.extra ? started.extra() : {}),
-  // Slot by slot (in order): lateness of its first and its 990th start, CPU from 10 ms before it
-  // to its 990th start. p99 over 10 slots is decided by the slowest one or two.
+  // Slot by slot (in order, the warm-up's first): lateness of its first and its 990th start, CPU
+  // from 10 ms before it to its 990th start (window slots). One slow slot can decide a p99.
   perSlot: [...bursts.values()].map((burst) => ({
+    window: burst.slot >= windowSlot,
     firstMs: round(burst.firstMs),
     nthMs: burst.nthMs === null ? null : round(burst.nthMs),
     cpuSlotToNthMs: burst.cpuSlotToNthMs === null ? null : round(burst.cpuSlotToNthMs),

@@ -119,27 +119,23 @@ export function renderMarkdown(output) {
       if (nodeCron) peers['node-cron'] = { text: ms(nodeCron[p]), value: nodeCron[p], ours: mine[p] };
       add(
         `Fire lateness, ${jobs} jobs due each second, real clock`,
-        `${p}, ${label} (${counted(mine)})`,
+        `${p}, ${label} (${counted(mine)}${mine.warmupS ? ` of ${mine.seconds} slots after a ${mine.warmupS} s warm-up` : ''})`,
         ms(mine[p]),
         peers,
         p === 'p99' ? '≤ 2× croner' : '',
         p === 'p99' && croner ? mine[p] <= 2 * croner[p] : undefined,
       );
     }
-    if (mine.steadyP99 !== undefined) {
+    if (mine.startP99 !== undefined) {
       const peers = {};
-      if (croner?.steadyP99 !== undefined)
-        peers.croner = { text: ms(croner.steadyP99), value: croner.steadyP99, ours: mine.steadyP99 };
-      if (nodeCron?.steadyP99 !== undefined)
-        peers['node-cron'] = {
-          text: ms(nodeCron.steadyP99),
-          value: nodeCron.steadyP99,
-          ours: mine.steadyP99,
-        };
+      if (croner?.startP99 !== undefined)
+        peers.croner = { text: ms(croner.startP99), value: croner.startP99, ours: mine.startP99 };
+      if (nodeCron?.startP99 !== undefined)
+        peers['node-cron'] = { text: ms(nodeCron.startP99), value: nodeCron.startP99, ours: mine.startP99 };
       add(
         `Fire lateness, ${jobs} jobs due each second, real clock`,
-        `p99 of the slots after the window's first ${mine.steadyAfterSlots} (steady state), ${label}`,
-        ms(mine.steadyP99),
+        `p99 of the ${mine.startSlots} slots right after start() (the warm-up, not in the window), ${label}`,
+        ms(mine.startP99),
         peers,
       );
     }

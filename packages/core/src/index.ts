@@ -6,6 +6,7 @@ export { closestMatch } from './closest-match.js';
 export { KeyedQueue, Limiter, runWithConcurrency } from './concurrency.js';
 export { ERROR_CODES, isKnownErrorCode, type SchedulerErrorCode } from './error-codes.js';
 export { createNonce, createRunId, createWorkerId, runIdTime } from './ids.js';
+export { isoInstant } from './iso-instant.js';
 export { hashString, seededRandom } from './random.js';
 export { isSecretKey, MAX_TEXT_LENGTH, REDACTED, redactText, redactValue } from './redact.js';
 export {

@@ -28,6 +28,7 @@ export {
 export {
   addDelta,
   addRun,
+  type CountedRun,
   deltaOfRun,
   emptyDelta,
   type JobStatistics,

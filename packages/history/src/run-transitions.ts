@@ -120,18 +120,9 @@ export class RunTransitions {
   async claimMany(inputs: readonly ClaimInput[]): Promise<Array<PromiseSettledResult<ClaimResult>>> {
     const { clock, keys, store } = this.#context;
     const now = clock.now();
-    // A claim's start is usually now, and a burst's claims share their slot: one ISO text each.
+    // A claim's start is usually now, and a burst's claims share their slot (which `iso` reuses).
     const nowIso = iso(now);
-    let lastMs = Number.NaN;
-    let lastIso = '';
-    const isoOf = (ms: number) => {
-      if (ms === now) return nowIso;
-      if (ms !== lastMs) {
-        lastIso = iso(ms);
-        lastMs = ms;
-      }
-      return lastIso;
-    };
+    const isoOf = (ms: number) => (ms === now ? nowIso : iso(ms));
     const results = new Array<PromiseSettledResult<ClaimResult>>(inputs.length);
     // Parallel arrays, not an object per claim: a burst builds a thousand of these in one pass.
     const indexes: number[] = [];

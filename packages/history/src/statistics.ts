@@ -103,6 +103,12 @@ export function emptyDelta(): StatsDelta {
   };
 }
 
+/** What statistics read of a run: a whole `RunRecord` will do, or just these fields. */
+export type CountedRun = Pick<
+  RunRecord,
+  'runId' | 'slot' | 'status' | 'startedAt' | 'finishedAt' | 'durationMs' | 'error'
+>;
+
 /** The delta one finished run contributes. */
 export function deltaOfRun(run: RunRecord): StatsDelta {
   return addRun(emptyDelta(), run);
@@ -113,7 +119,7 @@ export function deltaOfRun(run: RunRecord): StatsDelta {
  * summed into `into`, its "latest" facts made only when they are the latest (a thousand runs a
  * second add to one running sum, the plugin's per-job counters and the pending statistics).
  */
-export function addRun(into: StatsDelta, run: RunRecord): StatsDelta {
+export function addRun(into: StatsDelta, run: CountedRun): StatsDelta {
   if (run.status === 'running') return into;
   into[COUNTER_OF[run.status]] += 1;
   if (run.status === 'skipped') return into;

@@ -1,4 +1,4 @@
-import { checkInstant } from '@s3-scheduler/core';
+import { checkInstant, isoInstant } from '@s3-scheduler/core';
 
 /** One UTC day in milliseconds: the unit of date partitions and of retention. */
 export const DAY_MS = 86_400_000;
@@ -14,6 +14,5 @@ export function toMs(value: Instant, option: string): number {
   return checkInstant(value, { operation: 'history', option });
 }
 
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+/** An instant as stored: ISO 8601 in UTC with milliseconds (the last one formatted is reused). */
+export const iso = isoInstant;

@@ -1,4 +1,4 @@
-import { addRun, emptyDelta, type RunRecord, type StatsDelta, toStatistics } from '@s3-scheduler/history';
+import { addRun, type CountedRun, emptyDelta, type StatsDelta, toStatistics } from '@s3-scheduler/history';
 import type { JobConfig, NormalizedJob } from '../types.js';
 import type { JobDocument } from './job-document.js';
 import { type JobStatusStatistics, withAliases } from './job-statistics.js';
@@ -35,7 +35,7 @@ export class RunCounters {
   lastRunAt: number | null = null;
 
   /** Counts a run this instance executed, ended as `run` says. */
-  record(run: RunRecord): void {
+  record(run: CountedRun): void {
     // Summed in place: `runs` is this instance's own running sum (read through `statistics`).
     addRun(this.runs, run);
   }

@@ -1,5 +1,6 @@
+import { isoInstant } from '@s3-scheduler/core';
 import type { RunOutcome } from '@s3-scheduler/executor';
-import type { JobStatistics, RunRecord } from '@s3-scheduler/history';
+import type { CountedRun, JobStatistics, RunRecord } from '@s3-scheduler/history';
 
 /**
  * The one statistics shape of the plugin, returned by `getJobStatistics()` (every instance, as
@@ -35,13 +36,18 @@ export function withAliases(statistics: JobStatistics): SchedulerJobStatistics {
   };
 }
 
-/** The record a run ends with, as this instance knows it without reading the store back. */
-export function finishedRun(record: RunRecord, outcome: RunOutcome<unknown>): RunRecord {
+/**
+ * What this instance counts of a run that ended (`RunCounters.record`), without reading the
+ * store back: the fields statistics read, not a copy of the whole record (one per run).
+ */
+export function finishedRun(record: RunRecord, outcome: RunOutcome<unknown>): CountedRun {
   const error = outcome.error;
   return {
-    ...record,
+    runId: record.runId,
+    slot: record.slot,
     status: outcome.status,
-    finishedAt: new Date(outcome.finishedAt).toISOString(),
+    startedAt: record.startedAt,
+    finishedAt: isoInstant(outcome.finishedAt),
     durationMs: outcome.durationMs,
     error: error
       ? { name: error.name, message: error.message, ...(error.code ? { code: error.code } : {}) }
