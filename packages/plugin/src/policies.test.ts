@@ -133,6 +133,24 @@ describe('overlap policies across instances', () => {
     ]);
   });
 
+  it('buffer-all: a slot still buffered when the job is paused is skipped (paused), not run', async () => {
+    const { clock, observed } = await cluster(1, { overlap: 'buffer-all', durationMs: 100_000 });
+    const skipped: Array<{ slot: string; reason: string }> = [];
+    live[0]!.on('plg:scheduler:job-skipped', ({ slot, reason }) => skipped.push({ slot, reason }));
+    // 00:01 runs until 00:02:40; 00:02 comes due meanwhile and waits in the buffer.
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    expect((await live[0]!.describe('job')).buffered).toEqual([at(2)]);
+    await live[0]!.pauseJob('job', 'maintenance');
+    await clock.advanceTo(Date.parse(at(2, 50)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped).toEqual([{ slot: at(2), reason: 'paused' }]);
+    expect((await live[0]!.describe('job')).buffered).toEqual([]);
+    // Resumed: the next slot runs as usual.
+    await live[0]!.resumeJob('job');
+    await clock.advanceTo(Date.parse(at(3, 10)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1), at(3)]);
+  });
+
   it('buffer-all: bufferLimit bounds the waiting slots; older ones are recorded skipped', async () => {
     const { clock, observed, history } = await cluster(1, {
       overlap: 'buffer-all',

@@ -382,6 +382,12 @@ export class Dispatcher {
     // One drain at a time per job: two would each take a slot, and one would find the job busy.
     if (!state.beginDrain()) return;
     try {
+      if (state.paused) {
+        // Paused since these slots were buffered: each is skipped as a slot due now would be
+        // (`dispatch`), not run behind the pause's back nor kept to run long after it.
+        for (const slot of await buffer.takeAll(state)) this.parts.skips.emit(state, slot, 'paused');
+        return;
+      }
       const slot = await buffer.take(state);
       if (slot === undefined) return;
       if (state.busy || admission.held(state.def.name) || !leader.isLeader()) {

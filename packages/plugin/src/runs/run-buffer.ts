@@ -42,6 +42,16 @@ export class RunBuffer {
     return slot;
   }
 
+  /** Takes every waiting slot out of the buffer (one write), oldest first. */
+  async takeAll(state: JobState): Promise<number[]> {
+    let slots: number[] = [];
+    state.document = await this.runtime.store.documents.update(state.def.name, (doc) => {
+      slots = doc.buffer.splice(0);
+      return slots.length > 0;
+    });
+    return slots;
+  }
+
   /** Puts a slot taken out by `take` back at the head of the buffer. */
   async putBack(state: JobState, slot: number): Promise<void> {
     state.document = await this.runtime.store.documents.update(state.def.name, (doc) => {
