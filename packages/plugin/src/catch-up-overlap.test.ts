@@ -136,6 +136,42 @@ describe('a slot due while a new leader catches its job up', () => {
     }).toEqual({ six: 1, events: [`buffered ${iso(at(6))}`] });
   });
 
+  for (const overlap of ['buffer-all', 'buffer-one', 'cancel-other'] as const) {
+    it(`${overlap}: a slot due while a claim is in flight (the catch-up's, then each drain's) waits for its run`, async () => {
+      clock = new ManualClock({ now: at(0) + 500 });
+      const memory = new MemoryStore();
+      const job = { schedule: '* * * * * *', catchUp: 'all', overlap } as const;
+      // Promoted at 00:00:05.9; writes take 700 ms, so 00:00:06 comes due while the catch-up's
+      // first claim is still being written. Runs take 1.5 s.
+      await gap(memory, job, at(5) + 900);
+      const runs: Array<{ slot: string; from: number; to: number }> = [];
+      const slow = new SlowStore(memory, clock);
+      const second = plugin(slow, {
+        tick: {
+          ...job,
+          action: async (_db, ctx) => {
+            const run = { slot: ctx.slot!, from: clock.now(), to: Number.POSITIVE_INFINITY };
+            runs.push(run);
+            await clock.sleep(1_500, ctx.signal).catch(() => undefined);
+            run.to = clock.now();
+          },
+        },
+      });
+      second.on('scheduler_started', () => {
+        slow.putDelayMs = 700;
+      });
+      const starting = second.start();
+      await clock.advanceTo(at(30));
+      await starting;
+      // buffer-all keeps every waiting slot (buffer-one and cancel-other only the newest).
+      if (overlap === 'buffer-all') expect(runs.some((run) => run.slot === iso(at(6)))).toBe(true);
+      expect(runs.length).toBeGreaterThan(5);
+      // No two runs of the job at once: each starts after the one before it ended.
+      const overlapping = runs.filter((run, i) => i > 0 && run.from < runs[i - 1]!.to);
+      expect(overlapping).toEqual([]);
+    });
+  }
+
   it('skip: after a catch-up retried on a store error, overlapping slots are skipped, not buffered', async () => {
     clock = new ManualClock({ now: at(0) + 500 });
     const memory = new MemoryStore();

@@ -85,6 +85,8 @@ export class JobState {
   #nextSlot: number | null = null;
   #removed = false;
   #draining = false;
+  /** Claims of this job in flight here (`beginClaim`). */
+  #claims = 0;
   // Created on first use: most jobs run nothing most of the time, and 100,000 idle jobs should
   // not carry 200,000 empty maps.
   #running: Map<string, LocalRun> | undefined;
@@ -203,6 +205,31 @@ export class JobState {
   /** A buffered slot is being taken out of the shared buffer right now. */
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /**
+   * A slot of this job past its overlap decision is being claimed here: its run may start any
+   * moment. End it with `endClaim` once the run started or the claim came to nothing.
+   */
+  beginClaim(): void {
+    this.#claims++;
+  }
+
+  endClaim(): void {
+    this.#claims--;
+  }
+
+  get claiming(): boolean {
+    return this.#claims > 0;
+  }
+
+  /**
+   * Whether a run of this job may start here any moment, though none is registered yet: a claim
+   * in flight or a buffer drain under way. A slot due meanwhile meets the overlap policy as if that
+   * run were going on (on S3 a claim takes tens of ms; a slot due then ran alongside it).
+   */
+  get starting(): boolean {
+    return this.#claims > 0 || this.#draining;
   }
 
   /**

@@ -129,7 +129,11 @@ export class Dispatcher {
           state,
           new Set(this.runtime.leader.getActiveWorkers(this.runtime.workerId)),
         );
-      const decision = decideOverlap(state.def, state.busy || admission.held(name), trigger);
+      const decision = decideOverlap(
+        state.def,
+        state.busy || state.starting || admission.held(name),
+        trigger,
+      );
       switch (decision.action) {
         case 'skip':
           await skips.recordOverlap(state, slot, trigger);
@@ -183,6 +187,7 @@ export class Dispatcher {
       state.paused ||
       def.maxRuns > 0 ||
       state.busy ||
+      state.starting ||
       state.remoteRunning.size > 0 ||
       admission.held(def.name) ||
       state.owesBefore(slot, runtime.leader.epoch)
@@ -194,6 +199,7 @@ export class Dispatcher {
     // Not busy, so the overlap policy says `run`; a `skip` job is admitted as `dispatch` does.
     const admitted = def.overlap === 'skip' ? admission.tryEnter(def.name) : undefined;
     const runId = createRunId(runtime.clock.now());
+    state.beginClaim();
     this.#claims.enqueue(new OnTimeClaim(this, state, slot, runId, admitted));
   }
 
@@ -202,6 +208,8 @@ export class Dispatcher {
     const { state, admitted } = claim;
     state.endDispatch(claim.slot);
     if (result.status === 'fulfilled' && result.value.kind === 'won' && state.def.maxRuns === 0) {
+      // Ended right before the start, in the same turn: the run is registered before anything else runs.
+      state.endClaim();
       this.start(state, result.value.run, admitted);
       // Registered as running by now (`start` runs up to the action): the admission is released.
       admitted?.();
@@ -223,7 +231,23 @@ export class Dispatcher {
       this.runtime.reportError('dispatch', error, state.def.name);
       if (isSchedulerError(error) && error.retriable)
         this.#tryLater(state, slot, 'schedule', 1, runId, this.runtime.leader.epoch);
+    } finally {
+      this.#claimEnded(state);
     }
+  }
+
+  /**
+   * A claim (`JobState.beginClaim`) ended, with its run started or not: a slot buffered behind it
+   * (it counted as `starting`) drains now if nothing runs, instead of at the next heartbeat.
+   */
+  #claimEnded(state: JobState): void {
+    state.endClaim();
+    if (state.buffer.length === 0 || state.busy || state.starting) return;
+    void this.runtime.track(
+      this.drainBuffer(state).catch((error: unknown) =>
+        this.runtime.reportError('buffer', error, state.def.name),
+      ),
+    );
   }
 
   /**
@@ -277,8 +301,13 @@ export class Dispatcher {
     runId: string,
     admitted: (() => void) | undefined,
   ): Promise<void> {
-    const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
-    await this.#claimed(state, slot, claim, admitted);
+    state.beginClaim();
+    try {
+      const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
+      await this.#claimed(state, slot, claim, admitted);
+    } finally {
+      this.#claimEnded(state);
+    }
   }
 
   /** What a claim leads to: a won (or our own) run starts, a lost one is reported and recovered. */
@@ -373,34 +402,38 @@ export class Dispatcher {
     await this.drainBuffer(state);
   }
 
-  /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
+  /**
+   * Starts the oldest buffered slot once no run of the job is going on anywhere (leader only); a
+   * slot whose claim came to nothing (lost to another instance) is followed by the next one.
+   */
   async drainBuffer(state: JobState): Promise<void> {
     const { admission, buffer } = this.parts;
     const { leader, clock } = this.runtime;
-    const busy = state.busy || admission.held(state.def.name);
-    if (!leader.leading || busy || state.draining || state.buffer.length === 0) return;
-    // One drain at a time per job: two would each take a slot, and one would find the job busy.
-    if (!state.beginDrain()) return;
-    try {
-      if (state.paused) {
-        // Paused since these slots were buffered: each is skipped as a slot due now would be
-        // (`dispatch`), not run behind the pause's back nor kept to run long after it.
-        for (const slot of await buffer.takeAll(state)) this.parts.skips.emit(state, slot, 'paused');
-        return;
+    const idle = () => !state.busy && !state.claiming && !admission.held(state.def.name);
+    while (leader.leading && idle() && state.buffer.length > 0) {
+      // One drain at a time per job: two would each take a slot, and one would find the job busy.
+      if (!state.beginDrain()) return;
+      try {
+        if (state.paused) {
+          // Paused since these slots were buffered: each is skipped as a slot due now would be
+          // (`dispatch`), not run behind the pause's back nor kept to run long after it.
+          for (const slot of await buffer.takeAll(state)) this.parts.skips.emit(state, slot, 'paused');
+          return;
+        }
+        const slot = await buffer.take(state);
+        if (slot === undefined) return;
+        if (!idle() || !leader.isLeader()) {
+          // Something started meanwhile: the slot goes back to the head of the queue.
+          await buffer.putBack(state, slot);
+          return;
+        }
+        // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
+        // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
+        const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
+        await this.claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
+      } finally {
+        state.endDrain();
       }
-      const slot = await buffer.take(state);
-      if (slot === undefined) return;
-      if (state.busy || admission.held(state.def.name) || !leader.isLeader()) {
-        // Something started meanwhile: the slot goes back to the head of the queue.
-        await buffer.putBack(state, slot);
-        return;
-      }
-      // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
-      // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
-      const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
-      await this.claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
-    } finally {
-      state.endDrain();
     }
   }
 }
