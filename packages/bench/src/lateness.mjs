@@ -3,7 +3,7 @@
 // process; run-all.mjs runs ours, croner and node-cron one after the other on the same machine.
 //   node --expose-gc src/lateness.mjs <ours|ours-unbounded|ours-1m|croner|node-cron>
 //
-// Every run of every whole-second slot from the first after `start()` to the window's end is
+// Every run of every whole-second slot from the second after `start()` to the window's end is
 // counted, however late it starts, so a scheduler that falls seconds behind cannot count more (or
 // fewer) runs than it was given. The figures (p50, p99, CPU) are those of the window: the
 // MEASURE_S slots after a WARMUP_S-second warm-up, the same for every implementation. The
@@ -27,7 +27,7 @@ const samples = new Float64Array(JOBS * SLOTS);
 const sampleSlots = new Float64Array(JOBS * SLOTS);
 let count = 0;
 let early = 0;
-/** The first slot counted (the first whole second after `start()`), the window's first, its end. */
+/** The first slot counted (the second whole second after `start()`), the window's first, its end. */
 let firstSlot = Number.POSITIVE_INFINITY;
 let windowSlot = Number.POSITIVE_INFINITY;
 let endSlot = Number.POSITIVE_INFINITY;
@@ -208,8 +208,8 @@ const starters = {
 };
 if (!starters[impl]) throw new Error(`unknown implementation ${impl}`);
 const started = await starters[impl]();
-// Counted from the first whole-second slot after now; the window is the MEASURE_S slots after
-// the warm-up's WARMUP_S.
+// Counted from the second whole-second slot after now (the first may already be due while this
+// line runs, its first runs unseen); the window is the MEASURE_S slots after the WARMUP_S warm-up's.
 firstSlot = Math.ceil(Date.now() / 1000) * 1000 + 1000;
 windowSlot = firstSlot + WARMUP_S * 1000;
 endSlot = windowSlot + MEASURE_S * 1000;

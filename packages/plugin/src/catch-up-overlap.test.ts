@@ -8,13 +8,11 @@ import {
 } from '@s3-scheduler/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedulerPlugin } from './scheduler-plugin.js';
+import { at, iso } from './test-support/instants.js';
 import { SlowStore } from './test-support/slow-store.js';
 import { stopAll } from './test-support/stop-all.js';
 import type { JobConfig } from './types.js';
 
-const T0 = Date.parse('2026-03-01T00:00:00Z');
-const at = (seconds: number) => T0 + seconds * 1000;
-const iso = (ms: number) => new Date(ms).toISOString();
 const live: SchedulerPlugin[] = [];
 let clock: ManualClock;
 

@@ -1,5 +1,5 @@
 import { ManualClock } from '@s3-scheduler/core/testing';
-import { MemoryStore } from '@s3-scheduler/storage';
+import { ForwardingStore, MemoryStore, type StoreOperation, storeUnavailable } from '@s3-scheduler/storage';
 import { GatedStore } from '@s3-scheduler/storage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LAYOUT } from './layout.js';
@@ -14,6 +14,26 @@ const live: SchedulerPlugin[] = [];
 let currentClock: ManualClock | undefined;
 
 afterEach(() => stopAll(live, currentClock));
+
+/** Loses (applies, then fails) or refuses the next write(s) of the job document on demand. */
+class DocFaults extends ForwardingStore {
+  lose = 0;
+  refuse = 0;
+  protected override async around<T>(operation: StoreOperation, key: string, request: () => Promise<T>) {
+    if (operation === 'put' && key.endsWith('jobs/job.json')) {
+      if (this.refuse > 0) {
+        this.refuse--;
+        throw storeUnavailable('put', key, { statusCode: 503 });
+      }
+      if (this.lose > 0) {
+        this.lose--;
+        await request();
+        throw storeUnavailable('put', key, { reason: 'lost response' });
+      }
+    }
+    return request();
+  }
+}
 
 /** Runs of a job as the actions saw them: slot, instance, and how the run ended. */
 interface Observed {
@@ -37,9 +57,11 @@ async function cluster(
   const shared = new MemoryStore();
   const observed: Observed[] = [];
   const { durationMs, ignoreAbort, ...config } = job;
-  const instances: Array<{ plugin: SchedulerPlugin; store: GatedStore }> = [];
+  const skipped: Array<{ worker: string; slot: string; reason: string }> = [];
+  const instances: Array<{ plugin: SchedulerPlugin; store: GatedStore; faults: DocFaults }> = [];
   for (let i = 0; i < size; i++) {
-    const store = new GatedStore(shared);
+    const faults = new DocFaults(shared);
+    const store = new GatedStore(faults);
     const plugin = new SchedulerPlugin({
       store,
       clock,
@@ -69,8 +91,11 @@ async function cluster(
         },
       },
     });
+    plugin.on('plg:scheduler:job-skipped', ({ slot, reason }) => {
+      skipped.push({ worker: `w${i}`, slot, reason });
+    });
     live.push(plugin);
-    instances.push({ plugin, store });
+    instances.push({ plugin, store, faults });
     await plugin.start();
     await clock.advance(1);
   }
@@ -78,7 +103,7 @@ async function cluster(
     (await instances.at(-1)!.plugin.getJobHistory('job', { limit: 100 }))
       .map((entry) => ({ slot: entry.slot, status: entry.status, workerId: entry.workerId }))
       .reverse();
-  return { clock, instances, observed, history };
+  return { clock, instances, observed, skipped, history };
 }
 
 const at = (minutes: number, seconds = 0) =>
@@ -263,5 +288,151 @@ describe('overlap policies across instances', () => {
       ['w0', undefined],
     ]);
     expect(observed[1]!.slot).toBe(at(5));
+  });
+});
+
+// 00:01 runs 102 s, until 00:02:42 (between the leader's heartbeats at 00:02:40 and 00:02:45);
+// 00:02 waits in the buffer meanwhile.
+describe('a buffer drained while the job is paused', () => {
+  it('leader resumes before the run ends: the buffered slot runs', async () => {
+    const { clock, observed, skipped } = await cluster(2, { overlap: 'buffer-all', durationMs: 102_000 });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 30)));
+    await live[0]!.resumeJob('job');
+    await clock.advanceTo(Date.parse(at(2, 50)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1), at(2)]);
+    expect(skipped.filter((s) => s.reason === 'paused')).toEqual([]);
+  });
+
+  // The leader's own copy of the document still says paused (its next heartbeat is 00:02:45): the
+  // drain decides on the document as stored, in the write that takes the slot out.
+  it('resumed on another instance shortly before the run ends: the buffered slot runs, not skipped', async () => {
+    const { clock, observed, skipped } = await cluster(2, { overlap: 'buffer-all', durationMs: 102_000 });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 41)));
+    // The job document says resumed from here on; the leader reads it at its next heartbeat.
+    await live[1]!.resumeJob('job');
+    await clock.advanceTo(Date.parse(at(2, 50)));
+    expect(skipped.filter((s) => s.reason === 'paused')).toEqual([]);
+    expect(observed.map((run) => run.slot)).toEqual([at(1), at(2)]);
+  });
+
+  // The leader's copy still says resumed: the take's own write sees the pause.
+  it('paused on another instance shortly before the run ends: the buffered slot does not run', async () => {
+    const { clock, observed, skipped } = await cluster(2, { overlap: 'buffer-all', durationMs: 102_000 });
+    await clock.advanceTo(Date.parse(at(2, 41)));
+    await live[1]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 50)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped).toContainEqual({ worker: 'w0', slot: at(2), reason: 'paused' });
+  });
+
+  it('the take refused (503) while paused: the slot stays buffered, then is skipped at a heartbeat', async () => {
+    const { clock, instances, observed, skipped } = await cluster(2, {
+      overlap: 'buffer-all',
+      durationMs: 102_000,
+    });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 41)));
+    instances[0]!.faults.refuse = 50;
+    await clock.advanceTo(Date.parse(at(2, 43)));
+    expect((await live[0]!.describe('job')).buffered).toEqual([at(2)]);
+    expect(skipped).toEqual([]);
+    // The store answers again (the store layer's retries of the refused write are jittered).
+    instances[0]!.faults.refuse = 0;
+    await clock.advanceTo(Date.parse(at(2, 55)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped).toEqual([{ worker: 'w0', slot: at(2), reason: 'paused' }]);
+    expect((await live[0]!.describe('job')).buffered).toEqual([]);
+  });
+
+  it('the take applied but its answer lost: the slot is still reported (skipped paused)', async () => {
+    const { clock, instances, observed, skipped } = await cluster(2, {
+      overlap: 'buffer-all',
+      durationMs: 102_000,
+    });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 41)));
+    instances[0]!.faults.lose = 1;
+    await clock.advanceTo(Date.parse(at(3, 0)) - 1);
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect((await live[0]!.describe('job')).buffered).toEqual([]);
+    // Neither run nor reported: lost silently, unless this holds.
+    expect(skipped).toEqual([{ worker: 'w0', slot: at(2), reason: 'paused' }]);
+  });
+
+  it('buffer-all, several slots: all skipped once, none run, while paused', async () => {
+    const { clock, observed, skipped } = await cluster(2, { overlap: 'buffer-all', durationMs: 222_000 });
+    // 00:01 runs until 00:04:42; 00:02, 00:03, 00:04 wait.
+    await clock.advanceTo(Date.parse(at(4, 10)));
+    expect((await live[0]!.describe('job')).buffered).toEqual([at(2), at(3), at(4)]);
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(5, 30)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped).toEqual([
+      { worker: 'w0', slot: at(2), reason: 'paused' },
+      { worker: 'w0', slot: at(3), reason: 'paused' },
+      { worker: 'w0', slot: at(4), reason: 'paused' },
+    ]);
+    expect((await live[0]!.describe('job')).buffered).toEqual([]);
+  });
+
+  it('buffer-one: the one waiting slot is skipped paused', async () => {
+    const { clock, observed, skipped } = await cluster(2, { overlap: 'buffer-one', durationMs: 162_000 });
+    await clock.advanceTo(Date.parse(at(3, 10)));
+    expect((await live[0]!.describe('job')).buffered).toEqual([at(3)]);
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(3, 50)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped.filter((s) => s.reason === 'paused')).toEqual([
+      { worker: 'w0', slot: at(3), reason: 'paused' },
+    ]);
+  });
+
+  it('cancel-other with a run that ignores its abort: a slot buffered before the pause is skipped', async () => {
+    const { clock, observed, skipped } = await cluster(2, {
+      overlap: 'cancel-other',
+      durationMs: 102_000,
+      ignoreAbort: true,
+    });
+    await clock.advanceTo(Date.parse(at(2, 1)));
+    const buffered = (await live[0]!.describe('job')).buffered;
+    await live[0]!.pauseJob('job');
+    await clock.advanceTo(Date.parse(at(2, 50)));
+    expect(observed.map((run) => run.slot)).toEqual([at(1)]);
+    expect(skipped.filter((s) => s.reason === 'paused').map((s) => s.slot)).toEqual(buffered);
+  });
+
+  it('leader dies with a buffered slot, job resumed before the new leader drains: the slot runs once', async () => {
+    const { clock, instances, observed, skipped } = await cluster(2, {
+      overlap: 'buffer-all',
+      durationMs: 102_000,
+    });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    await live[0]!.pauseJob('job');
+    instances[0]!.store.kill();
+    live.splice(live.indexOf(instances[0]!.plugin), 1); // a dead process is never stopped
+    await clock.advanceTo(Date.parse(at(2, 12)));
+    await instances[1]!.plugin.resumeJob('job');
+    await clock.advanceTo(Date.parse(at(4, 30)));
+    expect(skipped.filter((s) => s.reason === 'paused')).toEqual([]);
+    expect(observed.filter((run) => run.slot === at(2)).length).toBe(1);
+  });
+
+  it('leader dies with a buffered slot (not paused): the slot runs exactly once on the new leader', async () => {
+    const { clock, instances, observed, skipped } = await cluster(2, {
+      overlap: 'buffer-all',
+      durationMs: 102_000,
+    });
+    await clock.advanceTo(Date.parse(at(2, 10)));
+    instances[0]!.store.kill();
+    live.splice(live.indexOf(instances[0]!.plugin), 1); // a dead process is never stopped
+    await clock.advanceTo(Date.parse(at(4, 50)));
+    expect(skipped).toEqual([]);
+    expect(observed.filter((run) => run.slot === at(2) && run.workerId === 'w1').length).toBe(1);
   });
 });

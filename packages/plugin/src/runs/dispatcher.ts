@@ -243,6 +243,8 @@ export class Dispatcher {
   #claimEnded(state: JobState): void {
     state.endClaim();
     if (state.buffer.length === 0 || state.busy || state.starting) return;
+    // A slot owed a retry goes first (`drainBuffer` would put the buffered one back).
+    if (state.owesBefore(Number.POSITIVE_INFINITY, this.runtime.leader.epoch)) return;
     void this.runtime.track(
       this.drainBuffer(state).catch((error: unknown) =>
         this.runtime.reportError('buffer', error, state.def.name),
@@ -286,11 +288,13 @@ export class Dispatcher {
     runId = createRunId(this.runtime.clock.now()),
     admitted?: () => void,
   ): Promise<void> {
+    state.beginClaim();
     try {
       await this.#claimAndStart(state, slot, trigger, runId, admitted);
     } finally {
       // Started runs are in `state.running` by now; anything else gave up its admission.
       admitted?.();
+      this.#claimEnded(state);
     }
   }
 
@@ -301,13 +305,8 @@ export class Dispatcher {
     runId: string,
     admitted: (() => void) | undefined,
   ): Promise<void> {
-    state.beginClaim();
-    try {
-      const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
-      await this.#claimed(state, slot, claim, admitted);
-    } finally {
-      this.#claimEnded(state);
-    }
+    const claim = await this.#claims.claim({ job: state.def.name, slot, runId, trigger });
+    await this.#claimed(state, slot, claim, admitted);
   }
 
   /** What a claim leads to: a won (or our own) run starts, a lost one is reported and recovered. */
@@ -402,38 +401,44 @@ export class Dispatcher {
     await this.drainBuffer(state);
   }
 
-  /**
-   * Starts the oldest buffered slot once no run of the job is going on anywhere (leader only); a
-   * slot whose claim came to nothing (lost to another instance) is followed by the next one.
-   */
+  /** Starts the oldest buffered slot once no run of the job is going on anywhere (leader only). */
   async drainBuffer(state: JobState): Promise<void> {
     const { admission, buffer } = this.parts;
     const { leader, clock } = this.runtime;
-    const idle = () => !state.busy && !state.claiming && !admission.held(state.def.name);
-    while (leader.leading && idle() && state.buffer.length > 0) {
-      // One drain at a time per job: two would each take a slot, and one would find the job busy.
-      if (!state.beginDrain()) return;
-      try {
-        if (state.paused) {
-          // Paused since these slots were buffered: each is skipped as a slot due now would be
-          // (`dispatch`), not run behind the pause's back nor kept to run long after it.
-          for (const slot of await buffer.takeAll(state)) this.parts.skips.emit(state, slot, 'paused');
-          return;
-        }
-        const slot = await buffer.take(state);
-        if (slot === undefined) return;
-        if (!idle() || !leader.isLeader()) {
-          // Something started meanwhile: the slot goes back to the head of the queue.
-          await buffer.putBack(state, slot);
-          return;
-        }
-        // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
-        // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
-        const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
-        await this.claimAndRun(state, slot, late ? 'catch-up' : 'schedule');
-      } finally {
-        state.endDrain();
+    const idle = () => !state.busy && !state.claiming && !admission.held(state.def.name) && !state.removed;
+    if (!leader.leading || !idle() || state.draining || state.buffer.length === 0) return;
+    // One drain at a time per job: two would each take a slot, and one would find the job busy.
+    if (!state.beginDrain()) return;
+    const epoch = leader.epoch;
+    try {
+      const { slot, paused } = await buffer.take(state);
+      // Paused since these slots were buffered: each is skipped as a slot due now would be
+      // (`dispatch`), not run behind the pause's back nor kept to run long after it.
+      for (const old of paused) this.parts.skips.emit(state, old, 'paused');
+      if (slot === undefined) return;
+      // Something started meanwhile, or an earlier slot waits for its claim to be tried again (a
+      // job's slots are claimed in slot order within a term, see `dispatch`): the slot goes back
+      // to the head of the queue.
+      if (!idle() || !leader.isLeader() || state.owesBefore(slot, epoch)) {
+        await buffer.putBack(state, slot);
+        return;
       }
+      // A slot that waited (caught up behind a running run, or in an overlap buffer) is late:
+      // recorded `catch-up` like every slot claimed past its time, `schedule` when still on time.
+      const late = clock.now() - fireTime(state.def, slot) > ON_TIME_TOLERANCE_MS;
+      const trigger = late ? 'catch-up' : 'schedule';
+      const runId = createRunId(clock.now());
+      try {
+        await this.claimAndRun(state, slot, trigger, runId);
+      } catch (error) {
+        // Its claim failed (a store outage): out of the buffer by now, the slot is owed and tried
+        // again after a back-off with the same run id, as `dispatch` does; it was lost before.
+        if (!isSchedulerError(error) || !error.retriable) throw error;
+        this.runtime.reportError('buffer', error, state.def.name);
+        this.#tryLater(state, slot, trigger, 1, runId, epoch);
+      }
+    } finally {
+      state.endDrain();
     }
   }
 }

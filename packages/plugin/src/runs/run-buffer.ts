@@ -32,24 +32,24 @@ export class RunBuffer {
     return dropped;
   }
 
-  /** Takes the oldest waiting slot out of the buffer; `undefined` when none waits. */
-  async take(state: JobState): Promise<number | undefined> {
+  /**
+   * Takes the oldest waiting slot out of the buffer (`slot`, `undefined` when none waits) in one
+   * write; when the job is paused, takes every waiting slot out instead (`paused`, oldest first),
+   * none to run. Decided on the document as stored, not on this instance's copy: a pause or a
+   * resume written by another instance since the last heartbeat counts.
+   */
+  async take(state: JobState): Promise<{ slot: number | undefined; paused: number[] }> {
     let slot: number | undefined;
+    let paused: number[] = [];
     state.document = await this.runtime.store.documents.update(state.def.name, (doc) => {
-      slot = doc.buffer.shift();
-      return slot !== undefined;
+      // Set afresh on every try: the change runs again on a document written meanwhile.
+      slot = undefined;
+      paused = [];
+      if (doc.paused) paused = doc.buffer.splice(0);
+      else slot = doc.buffer.shift();
+      return slot !== undefined || paused.length > 0;
     });
-    return slot;
-  }
-
-  /** Takes every waiting slot out of the buffer (one write), oldest first. */
-  async takeAll(state: JobState): Promise<number[]> {
-    let slots: number[] = [];
-    state.document = await this.runtime.store.documents.update(state.def.name, (doc) => {
-      slots = doc.buffer.splice(0);
-      return slots.length > 0;
-    });
-    return slots;
+    return { slot, paused };
   }
 
   /** Puts a slot taken out by `take` back at the head of the buffer. */
